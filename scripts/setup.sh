@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what tradewatch's tests and demo need on a fresh machine; fast and silent when everything is present.
+# Node dependencies come from `npm ci` (run before this); here: Java check, the QuestDB jar, the Python client.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*"; }
+
+need_root_pkg() { # $1 = command, $2 = Debian package
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing $2 (Debian package)"
+    [ -n "${TW_APT_UPDATED:-}" ] || { apt-get update -qq >/dev/null; export TW_APT_UPDATED=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+  else
+    echo "setup: '$1' is missing; install the Debian package '$2' (or its equivalent) and re-run" >&2
+    exit 1
+  fi
+}
+
+need_root_pkg java openjdk-17-jre-headless
+need_root_pkg mvn maven
+need_root_pkg python3 python3
+
+# The QuestDB server jar, through Maven, cached under .cache/questdb.
+bash scripts/fetch-questdb.sh
+
+# The Python QuestDB client, for the cross-language contract test.
+PY_CLIENT_VERSION=6.0.0
+if ! .venv/bin/python -c "import questdb.ingress" >/dev/null 2>&1; then
+  say "installing the Python questdb client ${PY_CLIENT_VERSION} into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check "questdb==${PY_CLIENT_VERSION}"
+fi

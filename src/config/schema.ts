@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration of tradewatch. Every leaf has three spellings that mean the same thing:
+ * the config file path (`questdb.url`), the environment variable (`TRADEWATCH_QUESTDB_URL`) and the CLI flag
+ * (`--questdb-url`). Precedence: flag > environment > file > default.
+ */
+export const configSchema = z
+  .object({
+    service: z.string().min(1).max(128).default('tradewatch'),
+    instance: z.string().min(1).max(128).optional(),
+    questdb: z
+      .object({
+        /** An external QuestDB (http://user:pass@host:9000). Unset: tradewatch runs its own on loopback. */
+        url: z.url({ protocol: /^https?$/ }).optional(),
+        /** Data root of the QuestDB that tradewatch runs itself. */
+        dataRoot: z.string().min(1).default('.cache/questdb-data'),
+      })
+      .strict()
+      .default({ dataRoot: '.cache/questdb-data' }),
+    writer: z
+      .object({
+        spoolDir: z.string().min(1).default('.cache/spool'),
+        flushIntervalMs: z.number().int().min(10).max(250).default(250),
+        flushRows: z.number().int().min(1).max(1_000_000).default(5000),
+        maxBufferedBytes: z.number().int().min(65_536).default(16 * 1024 * 1024),
+        spoolMaxBytes: z.number().int().min(1_048_576).default(1024 * 1024 * 1024),
+      })
+      .strict()
+      .default({
+        spoolDir: '.cache/spool',
+        flushIntervalMs: 250,
+        flushRows: 5000,
+        maxBufferedBytes: 16 * 1024 * 1024,
+        spoolMaxBytes: 1024 * 1024 * 1024,
+      }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,12 @@
+import { renderSchemaDoc, SCHEMA_VERSION, tables, views } from '../schema/index.js';
+
+export interface GeneratedFile {
+  /** Path relative to the repository root. */
+  readonly path: string;
+  readonly content: string;
+}
+
+/** Every file the repository keeps generated, with the content its source of truth gives today. */
+export function generatedFiles(): GeneratedFile[] {
+  return [{ path: 'docs/schema.md', content: renderSchemaDoc(SCHEMA_VERSION, tables, views) }];
+}

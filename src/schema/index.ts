@@ -1,0 +1,31 @@
+export type {
+  ColumnDef,
+  ColumnType,
+  PartitionBy,
+  RollupDef,
+  RollupFn,
+  RollupInterval,
+  RollupMeasure,
+  TableDef,
+  TableGroup,
+  Ttl,
+  TtlUnit,
+  ViewDef,
+} from './types.js';
+export { SCHEMA_VERSION, tables, views, schema, getTable, findTable } from './registry.js';
+export { viewName } from './views.js';
+export {
+  addColumnSql,
+  columnSql,
+  createTableSql,
+  createViewSql,
+  dedupSql,
+  schemaSql,
+  setTtlSql,
+  ttlSql,
+} from './ddl.js';
+export { ttlHours } from './ttl.js';
+export { renderSchemaDoc, rowBytes } from './docs.js';
+export { FETCH_STATUSES } from './tables/pipeline.js';
+export { CONNECTION_STATES } from './tables/exchange.js';
+export { ORDER_STATUSES, SIDES } from './tables/trading.js';

@@ -1,0 +1,163 @@
+import {
+  addColumnSql,
+  createTableSql,
+  createViewSql,
+  dedupSql,
+  SCHEMA_VERSION,
+  setTtlSql,
+  tables as allTables,
+  views as allViews,
+  type TableDef,
+  type ViewDef,
+} from '../schema/index.js';
+import { sameTtl } from '../schema/ttl.js';
+import type { SqlClient } from './sql.js';
+
+export interface SchemaChange {
+  readonly object: string;
+  readonly action: 'create-table' | 'add-column' | 'set-dedup' | 'set-ttl' | 'create-view' | 'rebuild-view';
+  readonly sql: string;
+}
+
+/** A difference that apply does not fix by itself because fixing it could lose data. */
+export interface SchemaDrift {
+  readonly object: string;
+  readonly problem: string;
+}
+
+export interface ApplyReport {
+  readonly version: number;
+  readonly changes: readonly SchemaChange[];
+  readonly drift: readonly SchemaDrift[];
+  readonly unchanged: readonly string[];
+}
+
+export interface ApplyOptions {
+  readonly tables?: readonly TableDef[];
+  readonly views?: readonly ViewDef[];
+  /** Drop and recreate views whose definition changed. Their history is rebuilt only from what the base still holds. */
+  readonly rebuildViews?: boolean;
+  /** Report what would change without changing anything. */
+  readonly dryRun?: boolean;
+}
+
+interface ExistingTable {
+  readonly ttlValue: number;
+  readonly ttlUnit: string;
+  readonly dedup: boolean;
+  readonly matView: boolean;
+}
+
+interface ExistingColumn {
+  readonly column: string;
+  readonly type: string;
+  readonly upsertKey: boolean;
+}
+
+const normalizeSql = (sql: string) => sql.replace(/\s+/g, ' ').trim();
+
+/**
+ * Brings a QuestDB database to the schema: creates what is missing and upgrades what is older (new columns, dedup
+ * keys, TTLs). Running it again changes nothing. What it cannot change without risking data (a column of another
+ * type, a changed view) is reported as drift.
+ */
+export async function applySchema(sql: SqlClient, options: ApplyOptions = {}): Promise<ApplyReport> {
+  const tables = options.tables ?? allTables;
+  const views = options.views ?? allViews;
+  const existing = new Map(
+    (await sql.rows<ExistingTable & { table_name: string }>(
+      'SELECT table_name, ttlValue, ttlUnit, dedup, matView FROM tables()',
+    )).map((t) => [t.table_name, t]),
+  );
+  const changes: SchemaChange[] = [];
+  const drift: SchemaDrift[] = [];
+  const unchanged: string[] = [];
+  const run = async (change: SchemaChange) => {
+    changes.push(change);
+    if (!options.dryRun) await sql.execute(change.sql);
+  };
+
+  for (const table of tables) {
+    const found = existing.get(table.name);
+    if (!found) {
+      await run({ object: table.name, action: 'create-table', sql: createTableSql(table) });
+      continue;
+    }
+    const before = changes.length;
+    await upgradeTable(sql, table, found, run, drift);
+    if (changes.length === before) unchanged.push(table.name);
+  }
+
+  const viewState = new Map(
+    (await sql.rows<{ view_name: string; view_sql: string }>('SELECT view_name, view_sql FROM materialized_views()')).map(
+      (v) => [v.view_name, normalizeSql(v.view_sql)],
+    ),
+  );
+  for (const view of views) {
+    const current = viewState.get(view.name);
+    if (current === undefined) {
+      await run({ object: view.name, action: 'create-view', sql: createViewSql(view) });
+      continue;
+    }
+    const before = changes.length;
+    if (current !== normalizeSql(view.sql)) {
+      if (options.rebuildViews) {
+        await run({ object: view.name, action: 'rebuild-view', sql: `DROP MATERIALIZED VIEW ${view.name}` });
+        await run({ object: view.name, action: 'create-view', sql: createViewSql(view) });
+      } else {
+        drift.push({ object: view.name, problem: 'definition differs from the schema; run with --rebuild-views' });
+      }
+    } else {
+      const found = existing.get(view.name);
+      if (found && !sameTtl(view.ttl, found.ttlValue, found.ttlUnit)) {
+        await run({ object: view.name, action: 'set-ttl', sql: setTtlSql(view.name, view.ttl, true) });
+      }
+    }
+    if (changes.length === before) unchanged.push(view.name);
+  }
+
+  if (changes.length > 0 && !options.dryRun) await recordChanges(sql, changes, tables);
+  return { version: SCHEMA_VERSION, changes, drift, unchanged };
+}
+
+async function upgradeTable(
+  sql: SqlClient,
+  table: TableDef,
+  found: ExistingTable,
+  run: (change: SchemaChange) => Promise<void>,
+  drift: SchemaDrift[],
+): Promise<void> {
+  if (found.matView) {
+    drift.push({ object: table.name, problem: 'exists as a materialized view, expected a table' });
+    return;
+  }
+  const columns = new Map(
+    (await sql.rows<ExistingColumn>(
+      `SELECT "column", type, upsertKey FROM table_columns('${table.name}')`,
+    )).map((c) => [c.column, c]),
+  );
+  for (const column of table.columns) {
+    const have = columns.get(column.name);
+    if (!have) {
+      await run({ object: table.name, action: 'add-column', sql: addColumnSql(table, column) });
+    } else if (have.type !== column.type) {
+      drift.push({ object: `${table.name}.${column.name}`, problem: `is ${have.type}, the schema says ${column.type}` });
+    }
+  }
+  const keys = [...columns.values()].filter((c) => c.upsertKey).map((c) => c.column);
+  const sameKeys = found.dedup && keys.length === table.dedupKeys.length && table.dedupKeys.every((k) => keys.includes(k));
+  if (!sameKeys) await run({ object: table.name, action: 'set-dedup', sql: dedupSql(table) });
+  if (!sameTtl(table.ttl, found.ttlValue, found.ttlUnit)) {
+    await run({ object: table.name, action: 'set-ttl', sql: setTtlSql(table.name, table.ttl) });
+  }
+}
+
+/** Audit trail in tw_schema_changes; skipped when that table is not part of the applied set (partial schemas in tests). */
+async function recordChanges(sql: SqlClient, changes: readonly SchemaChange[], tables: readonly TableDef[]) {
+  if (!tables.some((t) => t.name === 'tw_schema_changes')) return;
+  const nowMicros = BigInt(Date.now()) * 1000n;
+  const values = changes
+    .map((c, i) => `(${nowMicros + BigInt(i)}::timestamp, ${SCHEMA_VERSION}, '${c.object}', '${c.sql.replace(/'/g, "''")}')`)
+    .join(', ');
+  await sql.execute(`INSERT INTO tw_schema_changes (ts, schema_version, object, change) VALUES ${values}`);
+}

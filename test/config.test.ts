@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, envName, flagName } from '../src/config/index.js';
+import { isTradewatchError } from '../src/common/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tw-config-'));
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+test('one name, three spellings: file path, environment variable, CLI flag', () => {
+  assert.equal(envName('questdb.dataRoot'), 'TRADEWATCH_QUESTDB_DATA_ROOT');
+  assert.equal(flagName('questdb.dataRoot'), '--questdb-data-root');
+  assert.equal(envName('writer.flushIntervalMs'), 'TRADEWATCH_WRITER_FLUSH_INTERVAL_MS');
+});
+
+test('defaults apply without a file', () => {
+  const config = loadConfig({ env: {}, file: undefined });
+  assert.equal(config.writer.flushIntervalMs, 250);
+  assert.equal(config.questdb.url, undefined);
+});
+
+test('precedence: flag over environment over file', () => {
+  const path = file('a.yaml', 'service: from-file\nwriter:\n  flushRows: 100\n');
+  assert.equal(loadConfig({ file: path, env: {} }).service, 'from-file');
+  assert.equal(loadConfig({ file: path, env: { TRADEWATCH_SERVICE: 'from-env' } }).service, 'from-env');
+  const flagged = loadConfig({
+    file: path,
+    env: { TRADEWATCH_SERVICE: 'from-env', TRADEWATCH_WRITER_FLUSH_ROWS: '200' },
+    flags: { service: 'from-flag' },
+  });
+  assert.equal(flagged.service, 'from-flag');
+  assert.equal(flagged.writer.flushRows, 200);
+});
+
+test('an invalid value is refused with the field, its other spellings and the value', () => {
+  const path = file('b.yaml', 'writer:\n  flushIntervalMs: 5000\n');
+  assert.throws(
+    () => loadConfig({ file: path, env: {} }),
+    (err: unknown) => {
+      assert.ok(isTradewatchError(err, 'TW_INVALID_CONFIG'));
+      assert.match(err.message, /writer\.flushIntervalMs/);
+      assert.match(err.message, /TRADEWATCH_WRITER_FLUSH_INTERVAL_MS/);
+      assert.match(err.message, /5000/);
+      return true;
+    },
+  );
+  assert.throws(() => loadConfig({ env: { TRADEWATCH_WRITER_FLUSH_ROWS: 'lots' } }), /TRADEWATCH_WRITER_FLUSH_ROWS must be a number, got "lots"/);
+  assert.throws(() => loadConfig({ env: { TRADEWATCH_QUESTDB_URL: 'ftp://x' } }), /questdb\.url/);
+});
+
+test('unknown keys in the file are refused (typos do not pass silently)', () => {
+  const path = file('c.yaml', 'questdb:\n  urll: http://localhost:9000\n');
+  assert.throws(() => loadConfig({ file: path, env: {} }), /urll/);
+});
