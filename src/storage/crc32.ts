@@ -1,0 +1,24 @@
+/**
+ * CRC-32 (IEEE 802.3, the zlib/PNG polynomial) for spool records. `zlib.crc32` only exists from Node 22.2 and we
+ * support Node 20, so this is the classic table-driven version; it runs only when a batch is spooled or replayed.
+ */
+const TABLE = buildTable();
+
+function buildTable(): Uint32Array {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+}
+
+/** CRC-32 of `data`; pass the previous result as `crc` to continue over several buffers. */
+export function crc32(data: Uint8Array, crc = 0): number {
+  let c = (crc ^ 0xffffffff) >>> 0;
+  for (let i = 0; i < data.length; i++) {
+    c = (TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8)) >>> 0;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}

@@ -1,0 +1,130 @@
+import http from 'node:http';
+import https from 'node:https';
+
+/**
+ * Sends one ILP batch to QuestDB's `/write?precision=n` endpoint and classifies the answer. QuestDB 9.3 treats an
+ * ILP/HTTP request as one transaction: 204 means every line was accepted; on the first bad line it rejects the whole
+ * request with 400 and JSON like
+ *   {"code":"invalid","message":"failed to parse line protocol:errors encountered on line(s):\nerror in line 2: ...",
+ *    "line":2,"errorId":"d6258f57ff9e-1"}
+ * where `line` is 1-based and counts logical lines (escaped newlines inside values do not count).
+ */
+
+export type SendOutcome =
+  /** 2xx: QuestDB committed every line. */
+  | { readonly kind: 'ok' }
+  /** The data is at fault (400 and other 4xx that are not about access): retrying the same bytes cannot help. */
+  | { readonly kind: 'rejected'; readonly status: number; readonly message: string; readonly line?: number; readonly errorId?: string }
+  /** QuestDB is down, restarting or overloaded (connection errors, timeouts, 408, 429, 5xx): try again later. */
+  | { readonly kind: 'unavailable'; readonly status?: number; readonly message: string }
+  /** Access or address is wrong (401, 403, 404, 405): needs a human; keep the data and retry slowly. */
+  | { readonly kind: 'config'; readonly status: number; readonly message: string };
+
+export interface IlpHttpSenderOptions {
+  /** QuestDB HTTP base URL; user:password in it become basic auth. */
+  readonly url: string;
+  /** Bearer token (QuestDB Enterprise); takes precedence over basic auth. */
+  readonly token?: string;
+  readonly timeoutMs: number;
+}
+
+const CONNECTION_RETRY_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+export class IlpHttpSender {
+  private readonly transport: typeof http | typeof https;
+  private readonly agent: http.Agent;
+  private readonly requestOptions: http.RequestOptions;
+  private readonly timeoutMs: number;
+  readonly endpoint: string;
+
+  constructor(options: IlpHttpSenderOptions) {
+    const url = new URL(options.url);
+    this.transport = url.protocol === 'https:' ? https : http;
+    // One socket: one batch in flight keeps order, and keep-alive saves a handshake per batch.
+    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 1, keepAliveMsecs: 10_000 });
+    const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    else if (url.username) {
+      headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+    }
+    const basePath = url.pathname.replace(/\/$/, '');
+    this.requestOptions = {
+      method: 'POST',
+      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port || (url.protocol === 'https:' ? 443 : 80),
+      path: `${basePath}/write?precision=n`,
+      headers,
+      agent: this.agent,
+    };
+    this.timeoutMs = options.timeoutMs;
+    this.endpoint = `${url.protocol}//${url.host}${basePath}/write`;
+  }
+
+  /** Never rejects: every failure is an outcome. */
+  async send(payload: Buffer): Promise<SendOutcome> {
+    const first = await this.attempt(payload);
+    // A kept-alive socket the server closed meanwhile (e.g. after a restart) fails on reuse before QuestDB saw
+    // anything; one immediate retry on a fresh socket avoids reporting an outage that is not one.
+    if (first.kind === 'unavailable' && first.reusedSocket && first.code !== undefined && CONNECTION_RETRY_CODES.has(first.code)) {
+      return this.attempt(payload);
+    }
+    return first;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private attempt(payload: Buffer): Promise<SendOutcome & { reusedSocket?: boolean; code?: string }> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (outcome: SendOutcome & { reusedSocket?: boolean; code?: string }) => {
+        if (settled) return;
+        settled = true;
+        resolve(outcome);
+      };
+      let request: http.ClientRequest;
+      try {
+        request = this.transport.request({ ...this.requestOptions, headers: { ...this.requestOptions.headers, 'content-length': payload.length } });
+      } catch (err) {
+        finish({ kind: 'unavailable', message: (err as Error).message });
+        return;
+      }
+      request.setTimeout(this.timeoutMs, () => {
+        request.destroy(new Error(`no answer within ${this.timeoutMs} ms`));
+      });
+      request.on('error', (err: NodeJS.ErrnoException) => {
+        finish({ kind: 'unavailable', message: `${this.endpoint}: ${err.message}`, reusedSocket: request.reusedSocket, code: err.code });
+      });
+      request.on('response', (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', (err) => finish({ kind: 'unavailable', message: `${this.endpoint}: ${err.message}` }));
+        response.on('end', () => finish(classify(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
+      });
+      request.end(payload);
+    });
+  }
+}
+
+export function classify(status: number, body: string): SendOutcome {
+  if (status >= 200 && status < 300) return { kind: 'ok' };
+  const parsed = parseError(body);
+  const message = parsed.message ?? (body.trim().slice(0, 500) || `HTTP ${status}`);
+  if (status === 401 || status === 403 || status === 404 || status === 405) return { kind: 'config', status, message };
+  if (status === 408 || status === 429 || status >= 500 || status < 200) return { kind: 'unavailable', status, message };
+  return { kind: 'rejected', status, message, line: parsed.line, errorId: parsed.errorId };
+}
+
+function parseError(body: string): { message?: string; line?: number; errorId?: string } {
+  try {
+    const json = JSON.parse(body) as { message?: unknown; line?: unknown; errorId?: unknown };
+    return {
+      message: typeof json.message === 'string' ? json.message : undefined,
+      line: typeof json.line === 'number' && Number.isInteger(json.line) ? json.line : undefined,
+      errorId: typeof json.errorId === 'string' ? json.errorId : undefined,
+    };
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,618 @@
+import { performance } from 'node:perf_hooks';
+import { ErrorCodes, TradewatchError } from '../common/errors.js';
+import { getTable, schema } from '../schema/index.js';
+import type { TableDef } from '../schema/types.js';
+import { BatchBuilder, type SealedBatch } from './batch-buffer.js';
+import { IlpHttpSender, type SendOutcome } from './http-sender.js';
+import { encoderFor, type Row, type RowEncoder } from './ilp-encoder.js';
+import { splitLines, tableOfLine } from './ilp-lines.js';
+import { safeLog } from './logger.js';
+import { Quarantine } from './quarantine.js';
+import { Spool, type SpoolRecord } from './spool.js';
+import { resolveWriterOptions, type ResolvedWriterOptions, type WriterOptions } from './writer-options.js';
+
+/**
+ * The writer: validates and encodes rows synchronously, batches them, and delivers the batches to QuestDB over
+ * ILP/HTTP in order, one request at a time. See docs/writer.md for the guarantees.
+ *
+ * Data flow: write() → current batch → (sealed every flushIntervalMs / flushRows) → memory queue → QuestDB.
+ * While QuestDB is unreachable, or the memory queue outgrows maxBufferedBytes, batches go to the spool instead;
+ * as long as the spool holds anything, new batches are appended behind it, so replay keeps the original order.
+ * A batch leaves memory or the spool only once QuestDB answered 2xx for it (or for all of its lines that it did not
+ * reject). Nothing in the background throws: failures become counters, `lastError` and log lines.
+ */
+
+export interface WriterStats {
+  /** Rows write() accepted (validated and buffered). */
+  readonly rowsAccepted: number;
+  /** Rows QuestDB acknowledged, replayed ones included. */
+  readonly rowsWritten: number;
+  /** Rows QuestDB refused; they are in the quarantine. */
+  readonly rowsRejected: number;
+  /** Rows given up by an overflow policy (memory bound without spool, or full spool) or lost at close (memory-only). */
+  readonly rowsDropped: number;
+  /** Rows that went to the spool. */
+  readonly rowsSpooled: number;
+  /** Rows acknowledged after a replay from the spool. */
+  readonly rowsReplayed: number;
+  /** Successful HTTP requests. */
+  readonly batchesSent: number;
+  /** Rows and bytes held in memory and not yet acknowledged (the batch being filled included). */
+  readonly queueRows: number;
+  readonly queueBytes: number;
+  /** Spool: bytes of segment files, number of segments, rows waiting for replay, damaged records skipped. */
+  readonly spoolBytes: number;
+  readonly spoolSegments: number;
+  readonly spoolRows: number;
+  readonly spoolCorruptRecords: number;
+  /** False while the last attempt to reach QuestDB failed. */
+  readonly connected: boolean;
+  readonly lastError: string | undefined;
+  /** ms since epoch of lastError. */
+  readonly lastErrorAt: number | undefined;
+  /** Age of the oldest row not yet acknowledged, ms (0 when everything is acknowledged). */
+  readonly lagMs: number;
+  /** Duration of the last successful request, ms. */
+  readonly lastFlushMs: number | undefined;
+}
+
+export interface Writer {
+  /**
+   * Validates and buffers one row; synchronous. Throws TradewatchError (TW_INVALID_VALUE, TW_UNKNOWN_COLUMN,
+   * TW_UNKNOWN_TABLE, TW_WRITER_CLOSED) for bad input, in which case nothing of the row was buffered.
+   */
+  write(table: TableDef | string, row: Row): void;
+  /** Resolves once every row written so far is acknowledged by QuestDB, quarantined, spooled (and fsynced), or
+   * (memory-only, QuestDB unreachable) held in memory. Never rejects. */
+  flush(): Promise<void>;
+  /** Flushes, stops the timers and the sender, fsyncs and releases the spool. Idempotent; never rejects. */
+  close(): Promise<void>;
+  stats(): WriterStats;
+}
+
+export function createWriter(options: WriterOptions): Writer {
+  return new IlpWriter(resolveWriterOptions(options));
+}
+
+/** A batch on its way: from memory (seq set) or replayed from the spool (spoolRecord set). */
+interface WorkItem {
+  payload: Buffer;
+  rows: number;
+  readonly firstRowAt: number;
+  readonly seq: number | undefined;
+  readonly spoolRecord: SpoolRecord | undefined;
+}
+
+type DeliveryResult = 'delivered' | 'unavailable' | 'config';
+
+const MAX_ERROR_CHARS = 1000;
+const REPEAT_LOG_MS = 60_000;
+const STILL_UNREACHABLE = 'QuestDB still unreachable';
+
+class IlpWriter implements Writer {
+  private readonly options: ResolvedWriterOptions;
+  private readonly sender: IlpHttpSender;
+  private readonly spool: Spool | undefined;
+  private readonly quarantine: Quarantine;
+  private readonly encodersByName = new Map<string, RowEncoder>();
+  private readonly builder = new BatchBuilder();
+
+  /** Sealed batches waiting for the sender, oldest first. */
+  private readonly memQueue: WorkItem[] = [];
+  /** Payload bytes of memQueue plus an in-flight batch from memory. */
+  private memBytes = 0;
+  private inFlight: WorkItem | undefined;
+
+  /** Batch sequence numbers that flush() still has to wait for. */
+  private lastSeq = 0;
+  private readonly unsettled = new Set<number>();
+  private readonly flushWaiters: { upTo: number; resolve: () => void }[] = [];
+
+  private down = false;
+  private downSince = 0;
+  private failures = 0;
+  private readonly lastReportAt = new Map<string, number>();
+  private closing = false;
+  private stopping = false;
+  private closePromise: Promise<void> | undefined;
+  private readonly pump: Promise<void>;
+  private wakePump: (() => void) | undefined;
+  private sleepTimer: NodeJS.Timeout | undefined;
+  private wakeSleep: (() => void) | undefined;
+  private readonly flushTimer: NodeJS.Timeout;
+  private readonly healthTimer: NodeJS.Timeout | undefined;
+  private lastHealthTs = 0;
+  private healthFailureLogged = false;
+
+  private rowsAccepted = 0;
+  private rowsWritten = 0;
+  private rowsRejected = 0;
+  private rowsDropped = 0;
+  private rowsSpooled = 0;
+  private rowsReplayed = 0;
+  private batchesSent = 0;
+  private lastError: string | undefined;
+  private lastErrorAt: number | undefined;
+  private lastFlushMs: number | undefined;
+
+  constructor(options: ResolvedWriterOptions) {
+    this.options = options;
+    this.spool = options.spoolDir
+      ? Spool.open({
+          dir: options.spoolDir,
+          maxBytes: options.spoolMaxBytes,
+          segmentBytes: options.spoolSegmentBytes,
+          onFull: options.spoolOnFull,
+          logger: options.logger,
+          onEvicted: (rows) => {
+            this.rowsDropped += rows;
+            this.noteError(`spool full: dropped ${rows} oldest rows`);
+          },
+        })
+      : undefined;
+    this.sender = new IlpHttpSender({ url: options.url, token: options.token, timeoutMs: options.requestTimeoutMs });
+    this.quarantine = new Quarantine(options.quarantineDir, options.logger);
+    // Timers are unref'd: the writer must not keep a process alive by itself. Call close() to deliver the rest.
+    this.flushTimer = setInterval(() => this.sealCurrent(), options.flushIntervalMs);
+    this.flushTimer.unref();
+    if (options.healthIntervalMs > 0) {
+      this.healthTimer = setInterval(() => this.writeHealthRow(), options.healthIntervalMs);
+      this.healthTimer.unref();
+    }
+    this.pump = this.runPump();
+  }
+
+  write(table: TableDef | string, row: Row): void {
+    if (this.closing) throw new TradewatchError(ErrorCodes.WRITER_CLOSED, 'writer is closed; rows can no longer be written', {});
+    const line = this.encoder(table).encode(row);
+    this.builder.add(line);
+    this.rowsAccepted++;
+    if (this.builder.rows >= this.options.flushRows || this.builder.chars >= this.options.maxBatchBytes) this.sealCurrent();
+  }
+
+  async flush(): Promise<void> {
+    this.sealCurrent();
+    const upTo = this.lastSeq;
+    await new Promise<void>((resolve) => {
+      if (this.settledUpTo(upTo)) resolve();
+      else this.flushWaiters.push({ upTo, resolve });
+    });
+    this.syncSpool();
+  }
+
+  close(): Promise<void> {
+    if (this.closePromise) return this.closePromise;
+    if (this.healthTimer) {
+      clearInterval(this.healthTimer);
+      this.writeHealthRow();
+    }
+    this.closing = true;
+    clearInterval(this.flushTimer);
+    this.closePromise = this.shutdown();
+    return this.closePromise;
+  }
+
+  stats(): WriterStats {
+    const inFlightFromMemory = this.inFlight && this.inFlight.spoolRecord === undefined ? this.inFlight : undefined;
+    let queueRows = this.builder.rows + (inFlightFromMemory?.rows ?? 0);
+    for (const item of this.memQueue) queueRows += item.rows;
+    const oldest = this.inFlight?.firstRowAt ?? this.spool?.oldestPendingAt ?? this.memQueue[0]?.firstRowAt ?? this.builder.firstRowAt;
+    return {
+      rowsAccepted: this.rowsAccepted,
+      rowsWritten: this.rowsWritten,
+      rowsRejected: this.rowsRejected,
+      rowsDropped: this.rowsDropped,
+      rowsSpooled: this.rowsSpooled,
+      rowsReplayed: this.rowsReplayed,
+      batchesSent: this.batchesSent,
+      queueRows,
+      queueBytes: this.memBytes + this.builder.chars,
+      spoolBytes: this.spool?.bytes ?? 0,
+      spoolSegments: this.spool?.segmentCount ?? 0,
+      spoolRows: this.spool?.pendingRows ?? 0,
+      spoolCorruptRecords: this.spool?.corruptRecords ?? 0,
+      connected: !this.down,
+      lastError: this.lastError,
+      lastErrorAt: this.lastErrorAt,
+      lagMs: oldest === undefined ? 0 : Math.max(0, Date.now() - oldest),
+      lastFlushMs: this.lastFlushMs,
+    };
+  }
+
+  // ---- batching -------------------------------------------------------------------------------------------------
+
+  private encoder(table: TableDef | string): RowEncoder {
+    if (typeof table !== 'string') return encoderFor(table);
+    let encoder = this.encodersByName.get(table);
+    if (encoder === undefined) {
+      encoder = encoderFor(getTable(table));
+      this.encodersByName.set(table, encoder);
+    }
+    return encoder;
+  }
+
+  private sealCurrent(): void {
+    const batch = this.builder.seal();
+    if (batch) this.enqueue(batch);
+  }
+
+  private enqueue(batch: SealedBatch): void {
+    const item: WorkItem = { ...batch, seq: ++this.lastSeq, spoolRecord: undefined };
+    this.unsettled.add(item.seq!);
+    // Behind a non-empty spool (or while QuestDB is away) new batches queue on disk, so replay keeps the order.
+    if (this.spool && (this.spool.pendingRecords > 0 || this.down) && this.toSpool(item)) {
+      this.notifyPump();
+      return;
+    }
+    this.memQueue.push(item);
+    this.memBytes += item.payload.length;
+    // While QuestDB is unreachable, flush() must not wait for the outage to end: held in memory is all we can do.
+    if (this.down) this.settle(item.seq);
+    this.enforceMemoryBound();
+    this.notifyPump();
+  }
+
+  private enforceMemoryBound(): void {
+    if (this.memBytes <= this.options.maxBufferedBytes) return;
+    if (this.spool && this.spillToSpool()) return;
+    let droppedRows = 0;
+    while (this.memBytes > this.options.maxBufferedBytes && this.memQueue.length > 0) {
+      const oldest = this.memQueue.shift()!;
+      this.memBytes -= oldest.payload.length;
+      droppedRows += oldest.rows;
+      this.settle(oldest.seq);
+    }
+    if (droppedRows > 0) {
+      this.rowsDropped += droppedRows;
+      this.noteError(`memory buffer full (${this.options.maxBufferedBytes} bytes): dropped ${droppedRows} oldest rows`);
+      this.reportThrottled('error', { droppedRows, rowsDropped: this.rowsDropped }, 'writer buffer full; dropping the oldest rows');
+    }
+  }
+
+  /** Moves the memory queue to the spool, in order. False if the spool could not take it (I/O error). */
+  private spillToSpool(): boolean {
+    while (this.memQueue.length > 0) {
+      const item = this.memQueue[0]!;
+      if (!this.toSpool(item)) return false;
+      this.memQueue.shift();
+      this.memBytes -= item.payload.length;
+    }
+    return true;
+  }
+
+  /** Appends a memory batch to the spool. True when the batch is settled (spooled, or refused by a full spool). */
+  private toSpool(item: WorkItem): boolean {
+    let result: 'spooled' | 'full';
+    try {
+      result = this.spool!.append(item.payload, item.rows, item.firstRowAt);
+    } catch (err) {
+      this.noteError(`spool write failed: ${(err as Error).message}`);
+      this.reportThrottled('error', { spool: this.spool!.dir, reason: (err as Error).message }, 'cannot write to the spool; keeping batches in memory');
+      return false;
+    }
+    if (result === 'full') {
+      this.rowsDropped += item.rows;
+      this.noteError(`spool full (${this.options.spoolMaxBytes} bytes): dropped ${item.rows} new rows`);
+      this.reportThrottled('error', { rowsDropped: this.rowsDropped }, 'spool full; dropping new batches');
+    } else {
+      this.rowsSpooled += item.rows;
+    }
+    this.settle(item.seq);
+    return true;
+  }
+
+  // ---- delivery -------------------------------------------------------------------------------------------------
+
+  private async runPump(): Promise<void> {
+    // Let the constructor finish before the first await (it assigns this.pump).
+    await Promise.resolve();
+    for (;;) {
+      if (this.stopping) return;
+      try {
+        await this.pumpOnce();
+      } catch (err) {
+        // A bug or an unexpected I/O failure, not an outage; never let it escape, and never spin.
+        safeLog(this.options.logger, 'error', { reason: (err as Error).stack ?? String(err) }, 'writer delivery failed unexpectedly');
+        this.noteError(`internal: ${(err as Error).message}`);
+        this.failures++;
+        if (!this.stopping) await this.sleep(this.backoffDelay());
+      }
+    }
+  }
+
+  /** One step: send the next batch (or wait for one), then on failure park the data and back off. */
+  private async pumpOnce(): Promise<void> {
+    const item = this.inFlight ?? this.takeNext();
+    if (!item) {
+      await new Promise<void>((resolve) => (this.wakePump = resolve));
+      return;
+    }
+    this.inFlight = item;
+    const result = await this.deliver(item);
+    if (result === 'delivered') {
+      this.inFlight = undefined;
+      return;
+    }
+    this.holdUndelivered();
+    if (this.stopping) return;
+    await this.sleep(result === 'config' ? this.options.configErrorDelayMs : this.backoffDelay());
+  }
+
+  private takeNext(): WorkItem | undefined {
+    if (this.spool && this.spool.pendingRecords > 0) {
+      const batch = this.spool.peek();
+      if (batch) {
+        const { record, payload } = batch;
+        return { payload, rows: record.rows, firstRowAt: record.createdAtMs, seq: undefined, spoolRecord: record };
+      }
+    }
+    return this.memQueue.shift();
+  }
+
+  private async deliver(item: WorkItem): Promise<DeliveryResult> {
+    const started = performance.now();
+    const outcome = await this.sender.send(item.payload);
+    if (outcome.kind === 'ok') {
+      this.batchesSent++;
+      this.countWritten(item, item.rows);
+      this.completed(item, started);
+      return 'delivered';
+    }
+    if (outcome.kind === 'rejected') return this.deliverAroundRejections(item, outcome, started);
+    this.noteUnreachable(outcome);
+    return outcome.kind;
+  }
+
+  /**
+   * QuestDB refused the request, which it does as a whole for the first bad line it meets (naming that line).
+   * Quarantine the named line and resend the rest; without a usable line number, split the lines in halves until
+   * the culprit is alone. Stops, keeping exactly the unsent lines in `item`, if QuestDB becomes unreachable.
+   */
+  private async deliverAroundRejections(
+    item: WorkItem,
+    rejection: SendOutcome & { kind: 'rejected' },
+    started: number,
+  ): Promise<DeliveryResult> {
+    const groups: Buffer[][] = [splitLines(item.payload)];
+    let outcome: SendOutcome | undefined = rejection;
+    while (groups.length > 0) {
+      const group = groups[0]!;
+      outcome ??= await this.sender.send(group.length === 1 ? group[0]! : Buffer.concat(group));
+      if (outcome.kind === 'ok') {
+        this.batchesSent++;
+        this.countWritten(item, group.length);
+        groups.shift();
+      } else if (outcome.kind === 'rejected') {
+        const named = outcome.line !== undefined && outcome.line >= 1 && outcome.line <= group.length ? outcome.line - 1 : -1;
+        if (named >= 0 || group.length === 1) {
+          const bad = Math.max(named, 0);
+          this.quarantineLine(group[bad]!, outcome);
+          const rest = group.filter((_, i) => i !== bad);
+          if (rest.length > 0) groups[0] = rest;
+          else groups.shift();
+        } else {
+          const half = Math.ceil(group.length / 2);
+          groups.splice(0, 1, group.slice(0, half), group.slice(half));
+        }
+      } else {
+        const remaining = groups.flat();
+        const payload = Buffer.concat(remaining);
+        if (item.spoolRecord === undefined) this.memBytes -= item.payload.length - payload.length;
+        item.payload = payload;
+        item.rows = remaining.length;
+        this.noteUnreachable(outcome);
+        return outcome.kind;
+      }
+      outcome = undefined;
+    }
+    this.completed(item, started);
+    return 'delivered';
+  }
+
+  private quarantineLine(line: Buffer, rejection: SendOutcome & { kind: 'rejected' }): void {
+    this.rowsRejected++;
+    this.noteError(`QuestDB rejected a row: ${rejection.message}`);
+    const text = line.toString('utf8');
+    this.quarantine.add({
+      time: new Date().toISOString(),
+      table: tableOfLine(line),
+      line: text.endsWith('\n') ? text.slice(0, -1) : text,
+      error: rejection.message,
+      errorId: rejection.errorId,
+      status: rejection.status,
+    });
+  }
+
+  private countWritten(item: WorkItem, rows: number): void {
+    this.rowsWritten += rows;
+    if (item.spoolRecord !== undefined) this.rowsReplayed += rows;
+  }
+
+  /** Everything of `item` is acknowledged or quarantined: release it. */
+  private completed(item: WorkItem, started: number): void {
+    this.lastFlushMs = performance.now() - started;
+    if (item.spoolRecord !== undefined) {
+      try {
+        this.spool!.ack(item.spoolRecord);
+      } catch (err) {
+        // The batch is delivered; failing to record that only means it may be replayed again (DEDUP absorbs it).
+        this.noteError(`spool cursor update failed: ${(err as Error).message}`);
+        this.reportThrottled('error', { reason: (err as Error).message }, 'cannot update the spool cursor');
+      }
+    } else {
+      this.memBytes -= item.payload.length;
+      this.settle(item.seq);
+    }
+    if (this.down) {
+      safeLog(this.options.logger, 'info', { downMs: Date.now() - this.downSince, spoolRows: this.spool?.pendingRows ?? 0 }, 'QuestDB reachable again');
+    }
+    this.down = false;
+    this.failures = 0;
+  }
+
+  /** After a failed attempt: park the in-flight memory batch and the queue in the spool, or settle them in memory. */
+  private holdUndelivered(): void {
+    const item = this.inFlight;
+    if (this.spool) {
+      if (item && item.spoolRecord === undefined && this.toSpool(item)) {
+        this.memBytes -= item.payload.length;
+        this.inFlight = undefined;
+      }
+      this.spillToSpool();
+    }
+    // Whatever is still in memory waits there; flush() stops waiting for it (see enqueue).
+    if (item) this.settle(item.seq);
+    for (const queued of this.memQueue) this.settle(queued.seq);
+  }
+
+  private noteUnreachable(outcome: SendOutcome & { kind: 'unavailable' | 'config' }): void {
+    this.failures++;
+    this.noteError(outcome.kind === 'config' ? `QuestDB refused the request (HTTP ${outcome.status}): ${outcome.message}` : `QuestDB unreachable: ${outcome.message}`);
+    const context = {
+      endpoint: this.sender.endpoint,
+      status: outcome.status,
+      reason: outcome.message,
+      spool: this.spool ? this.spool.dir : 'none (memory only)',
+    };
+    if (!this.down) {
+      this.down = true;
+      this.downSince = Date.now();
+      this.lastReportAt.set(STILL_UNREACHABLE, this.downSince);
+      safeLog(
+        this.options.logger,
+        'error',
+        context,
+        outcome.kind === 'config'
+          ? 'QuestDB refused the writer (check url and credentials); keeping data and retrying slowly'
+          : `QuestDB unreachable; ${this.spool ? 'spooling batches to disk' : 'holding batches in memory'} and retrying`,
+      );
+    } else if (outcome.kind === 'config') {
+      this.reportThrottled('error', context, 'QuestDB still refuses the writer (check url and credentials)');
+    } else {
+      this.reportThrottled('warn', { ...context, downMs: Date.now() - this.downSince }, STILL_UNREACHABLE);
+    }
+  }
+
+  private backoffDelay(): number {
+    const exponent = Math.min(this.failures - 1, 20);
+    const base = Math.min(this.options.initialDelayMs * 2 ** Math.max(exponent, 0), this.options.maxDelayMs);
+    // ±20% jitter so many producers do not probe a recovering QuestDB in lockstep.
+    return Math.round(base * (0.8 + Math.random() * 0.4));
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------------------------------
+
+  private notifyPump(): void {
+    const wake = this.wakePump;
+    this.wakePump = undefined;
+    wake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wakeSleep = resolve;
+      this.sleepTimer = setTimeout(resolve, ms);
+      this.sleepTimer.unref();
+    });
+  }
+
+  private settle(seq: number | undefined): void {
+    if (seq === undefined || !this.unsettled.delete(seq)) return;
+    if (this.flushWaiters.length === 0) return;
+    for (let i = this.flushWaiters.length - 1; i >= 0; i--) {
+      const waiter = this.flushWaiters[i]!;
+      if (this.settledUpTo(waiter.upTo)) {
+        this.flushWaiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  }
+
+  private settledUpTo(seq: number): boolean {
+    for (const pending of this.unsettled) if (pending <= seq) return false;
+    return true;
+  }
+
+  private syncSpool(): void {
+    if (!this.spool) return;
+    try {
+      this.spool.sync();
+    } catch (err) {
+      this.noteError(`spool fsync failed: ${(err as Error).message}`);
+      this.reportThrottled('error', { reason: (err as Error).message }, 'cannot fsync the spool');
+    }
+  }
+
+  private noteError(message: string): void {
+    this.lastError = message.length > MAX_ERROR_CHARS ? `${message.slice(0, MAX_ERROR_CHARS)}…` : message;
+    this.lastErrorAt = Date.now();
+  }
+
+  /** Logs a recurring condition at most once per REPEAT_LOG_MS per message, so an outage does not flood the log. */
+  private reportThrottled(level: 'warn' | 'error', context: object, message: string): void {
+    const now = Date.now();
+    if (now - (this.lastReportAt.get(message) ?? 0) < REPEAT_LOG_MS) return;
+    this.lastReportAt.set(message, now);
+    safeLog(this.options.logger, level, context, message);
+  }
+
+  /** The writer's own health, written like any other row (so it spools too when QuestDB is away). */
+  private writeHealthRow(): void {
+    if (this.closing) return;
+    const s = this.stats();
+    const ts = Math.max(Date.now() * 1000, this.lastHealthTs + 1);
+    this.lastHealthTs = ts;
+    try {
+      this.write(schema.writerStats, {
+        ts,
+        service: this.options.service,
+        instance: this.options.instance,
+        queue_rows: s.queueRows,
+        queue_bytes: s.queueBytes,
+        spool_bytes: s.spoolBytes,
+        rows_written: s.rowsWritten,
+        rows_rejected: s.rowsRejected,
+        rows_dropped: s.rowsDropped,
+        rows_spooled: s.rowsSpooled,
+        rows_replayed: s.rowsReplayed,
+        lag_ms: s.lagMs,
+        last_error: s.lastError,
+      });
+    } catch (err) {
+      if (!this.healthFailureLogged) {
+        this.healthFailureLogged = true;
+        safeLog(this.options.logger, 'warn', { reason: (err as Error).message }, 'cannot write the writer health row');
+      }
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.flush();
+    this.stopping = true;
+    if (this.sleepTimer) clearTimeout(this.sleepTimer);
+    this.wakeSleep?.();
+    this.notifyPump();
+    await this.pump;
+    let lost = 0;
+    const item = this.inFlight;
+    if (item && item.spoolRecord === undefined) {
+      // Anything QuestDB has not acknowledged stays on disk for the next writer on this spoolDir.
+      if (this.spool && this.toSpool(item)) this.memBytes -= item.payload.length;
+      else lost += item.rows;
+    }
+    if (this.spool) this.spillToSpool();
+    for (const queued of this.memQueue) lost += queued.rows;
+    if (lost > 0) {
+      this.rowsDropped += lost;
+      safeLog(this.options.logger, 'error', { rows: lost }, 'writer closed before QuestDB acknowledged some rows and they could not be spooled; they are lost');
+    }
+    this.memQueue.length = 0;
+    this.inFlight = undefined;
+    try {
+      this.spool?.close();
+    } catch (err) {
+      safeLog(this.options.logger, 'error', { reason: (err as Error).message }, 'closing the spool failed');
+    }
+    this.sender.close();
+  }
+}
