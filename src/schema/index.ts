@@ -13,7 +13,7 @@ export type {
   ViewDef,
 } from './types.js';
 export { SCHEMA_VERSION, tables, views, schema, getTable, findTable } from './registry.js';
-export { viewName } from './views.js';
+export { viewName, buildViews } from './views.js';
 export {
   addColumnSql,
   columnSql,

@@ -6,3 +6,4 @@ export type { SpoolFullPolicy } from './spool.js';
 export type { QuarantineEntry } from './quarantine.js';
 export { encoderFor, RowEncoder, MAX_SYMBOL_CHARS, MAX_VARCHAR_CHARS, MAX_TIMESTAMP_MICROS, type Row } from './ilp-encoder.js';
 export { SqlClient, type SqlClientOptions, type SqlColumn, type SqlResult } from './sql.js';
+export { applySchema, type ApplyOptions, type ApplyReport, type SchemaChange, type SchemaDrift } from './schema-apply.js';
