@@ -1,4 +1,5 @@
 import { renderSchemaDoc, SCHEMA_VERSION, tables, views } from '../schema/index.js';
+import { renderMetricsDoc } from '../sdk/index.js';
 
 export interface GeneratedFile {
   /** Path relative to the repository root. */
@@ -8,5 +9,8 @@ export interface GeneratedFile {
 
 /** Every file the repository keeps generated, with the content its source of truth gives today. */
 export function generatedFiles(): GeneratedFile[] {
-  return [{ path: 'docs/schema.md', content: renderSchemaDoc(SCHEMA_VERSION, tables, views) }];
+  return [
+    { path: 'docs/schema.md', content: renderSchemaDoc(SCHEMA_VERSION, tables, views) },
+    { path: 'docs/metrics.md', content: renderMetricsDoc() },
+  ];
 }

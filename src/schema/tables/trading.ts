@@ -1,10 +1,15 @@
-import { col, exchange, marketSymbol, producer, RAW_TTL, ROLLUP_TTLS, strategyLabels, symbol, ts } from '../columns.js';
+import { col, exchange, marketSymbol, producer, strategyLabels, symbol, ts, years } from '../columns.js';
 import type { TableDef } from '../types.js';
 
 /*
  * Trading tables serve live, paper and backtest runs alike. Backtests post simulated time, where several orders
  * or fills can share one timestamp, so each dedup key includes the entity's own id.
+ * QuestDB's TTL drops partitions older than min(now, newest row) − TTL, so a 90-day TTL would delete a backtest
+ * over last year's data the moment it lands. Trading volume is small next to pipeline metrics, so these tables
+ * keep ten years: every backtest over crypto's history stays queryable.
  */
+const TRADING_TTL = years(10);
+const TRADING_ROLLUP_TTLS = { '1m': TRADING_TTL, '1h': TRADING_TTL } as const;
 
 export const ORDER_STATUSES = ['new', 'open', 'partially_filled', 'filled', 'canceled', 'rejected', 'expired'] as const;
 export const SIDES = ['buy', 'sell'] as const;
@@ -27,7 +32,7 @@ export const strategyPnl: TableDef = {
     col('open_orders', 'INT', 'Orders open at snapshot time.'),
   ],
   partitionBy: 'DAY',
-  ttl: RAW_TTL,
+  ttl: TRADING_TTL,
   dedupKeys: ['ts', 'strategy', 'run_id'],
   rollup: {
     groupBy: ['strategy', 'run_id', 'mode'],
@@ -41,7 +46,7 @@ export const strategyPnl: TableDef = {
       { name: 'gross_exposure', fn: 'last', column: 'gross_exposure', description: 'Exposure at the end.' },
       { name: 'open_orders', fn: 'last', column: 'open_orders', description: 'Open orders at the end.' },
     ],
-    ttl: ROLLUP_TTLS,
+    ttl: TRADING_ROLLUP_TTLS,
   },
 };
 
@@ -65,12 +70,12 @@ export const orders: TableDef = {
     col('reason', 'VARCHAR', 'Reject or cancel reason, when known.'),
   ],
   partitionBy: 'DAY',
-  ttl: RAW_TTL,
+  ttl: TRADING_TTL,
   dedupKeys: ['ts', 'strategy', 'run_id', 'order_id', 'status'],
   rollup: {
     groupBy: ['strategy', 'run_id', 'mode', 'exchange', 'status'],
     measures: [{ name: 'orders', fn: 'count', description: 'Order state changes in the bucket.' }],
-    ttl: ROLLUP_TTLS,
+    ttl: TRADING_ROLLUP_TTLS,
   },
 };
 
@@ -94,7 +99,7 @@ export const fills: TableDef = {
     symbol('liquidity', 'Maker or taker.', 8, { values: ['maker', 'taker'] }),
   ],
   partitionBy: 'DAY',
-  ttl: RAW_TTL,
+  ttl: TRADING_TTL,
   dedupKeys: ['ts', 'strategy', 'run_id', 'fill_id'],
   rollup: {
     groupBy: ['strategy', 'run_id', 'mode', 'exchange'],
@@ -103,7 +108,7 @@ export const fills: TableDef = {
       { name: 'amount', fn: 'sum', column: 'amount', description: 'Quantity executed.' },
       { name: 'fee', fn: 'sum', column: 'fee', description: 'Fees paid.' },
     ],
-    ttl: ROLLUP_TTLS,
+    ttl: TRADING_ROLLUP_TTLS,
   },
 };
 
@@ -124,6 +129,6 @@ export const positions: TableDef = {
     col('unrealized', 'DOUBLE', 'Unrealized PnL of the position.'),
   ],
   partitionBy: 'DAY',
-  ttl: RAW_TTL,
+  ttl: TRADING_TTL,
   dedupKeys: ['ts', 'strategy', 'run_id', 'exchange', 'symbol'],
 };

@@ -1,0 +1,182 @@
+// Writer throughput vs the official Node client into the same real QuestDB, and write-to-visible latency.
+// `npm run bench` (or BENCH_SECONDS=60 node --import tsx bench/writer.bench.ts). Results: bench/results/writer.json.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Sender } from '@questdb/nodejs-client';
+import { startQuestDb, type QuestDbServer } from '../src/questdb/index.js';
+import { schema } from '../src/schema/index.js';
+import { applySchema, createWriter, SqlClient } from '../src/storage/index.js';
+import { describeMachine, percentile } from './machine.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const LATENCY_RATE = 10_000;
+const EXCHANGES = ['binanceusdm', 'bybit', 'okx', 'bitget', 'hyperliquid'];
+const SYMBOLS = Array.from({ length: 50 }, (_, i) => `C${i}/USDT:USDT`);
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** One tw_fetches row, varied like a real pipeline's. Timestamps strictly increase so DEDUP keeps every row. */
+function fetchRow(i: number, t0: number, instance: string) {
+  return {
+    ts: t0 + i,
+    service: 'bench',
+    instance,
+    exchange: EXCHANGES[i % EXCHANGES.length]!,
+    dataset: i % 3 === 0 ? 'funding_rate' : 'open_interest',
+    symbol: SYMBOLS[i % SYMBOLS.length]!,
+    status: i % 97 === 0 ? 'error' : 'ok',
+    latency_ms: (i % 500) + 0.25,
+    records: 1,
+  };
+}
+
+async function visibleCount(sql: SqlClient, instance: string): Promise<number> {
+  const rows = await sql.rows<{ n: number }>(`SELECT count() n FROM tw_fetches WHERE instance = '${instance}'`);
+  return Number(rows[0]?.n ?? 0);
+}
+
+async function waitVisible(sql: SqlClient, instance: string, expected: number): Promise<number> {
+  const start = performance.now();
+  while ((await visibleCount(sql, instance)) < expected) await new Promise((r) => setTimeout(r, 50));
+  return performance.now() - start;
+}
+
+/** Writes as fast as the writer accepts for SECONDS, then waits for every row to be acknowledged. */
+async function ourWriter(server: QuestDbServer, sql: SqlClient) {
+  const spoolDir = mkdtempSync(join(tmpdir(), 'tw-bench-spool-'));
+  const writer = createWriter({ url: server.httpUrl, service: 'bench', spoolDir, healthIntervalMs: 0 });
+  const instance = 'ours';
+  const t0 = Date.now() * 1000;
+  const start = performance.now();
+  let i = 0;
+  // Offer rows as fast as the writer drains them: the producer backs off while more than ~20 batches wait,
+  // so the number measures rows acknowledged by QuestDB per second, not rows parked in the spool.
+  while (performance.now() - start < SECONDS * 1000) {
+    for (let k = 0; k < 1000; k++, i++) writer.write(schema.fetches, fetchRow(i, t0, instance));
+    const stats = writer.stats();
+    if (stats.queueRows + stats.spoolRows > 100_000) await new Promise((r) => setTimeout(r, 1));
+    else await new Promise((r) => setImmediate(r));
+  }
+  while (writer.stats().spoolRows > 0 || writer.stats().queueRows > 0) {
+    await writer.flush();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await writer.close();
+  const seconds = (performance.now() - start) / 1000;
+  const stats = writer.stats();
+  if (stats.rowsWritten !== i) throw new Error(`writer acknowledged ${stats.rowsWritten} of ${i} rows`);
+  const applyMs = await waitVisible(sql, instance, i);
+  rmSync(spoolDir, { recursive: true, force: true });
+  return { rows: i, seconds, rowsPerSecond: i / seconds, walApplyTailMs: applyMs };
+}
+
+async function officialClient(server: QuestDbServer, sql: SqlClient) {
+  const host = new URL(server.httpUrl).host;
+  const sender = await Sender.fromConfig(`http::addr=${host};protocol_version=1;auto_flush_rows=5000;auto_flush_interval=250`);
+  const instance = 'official';
+  const t0 = Date.now() * 1000;
+  const start = performance.now();
+  let i = 0;
+  while (performance.now() - start < SECONDS * 1000) {
+    const r = fetchRow(i, t0, instance);
+    await sender
+      .table('tw_fetches')
+      .symbol('service', r.service)
+      .symbol('instance', r.instance)
+      .symbol('exchange', r.exchange)
+      .symbol('dataset', r.dataset)
+      .symbol('symbol', r.symbol)
+      .symbol('status', r.status)
+      .floatColumn('latency_ms', r.latency_ms)
+      .intColumn('records', r.records)
+      .at(r.ts, 'us');
+    i++;
+  }
+  await sender.flush();
+  await sender.close();
+  const seconds = (performance.now() - start) / 1000;
+  const applyMs = await waitVisible(sql, instance, i);
+  return { rows: i, seconds, rowsPerSecond: i / seconds, walApplyTailMs: applyMs };
+}
+
+/** Rows paced at LATENCY_RATE; a poller records when each row count became visible to SQL. */
+async function latency(server: QuestDbServer, sql: SqlClient) {
+  const writer = createWriter({ url: server.httpUrl, service: 'bench', healthIntervalMs: 0 });
+  const instance = 'latency';
+  const t0 = Date.now() * 1000;
+  const total = LATENCY_RATE * Math.min(SECONDS, 20);
+  const writtenAt = new Float64Array(total);
+  const visibleAt = new Float64Array(total).fill(NaN);
+  let written = 0;
+  let seen = 0;
+  let polling = true;
+  const poller = (async () => {
+    while (polling || seen < written) {
+      const count = await visibleCount(sql, instance);
+      const now = performance.now();
+      for (; seen < count; seen++) visibleAt[seen] = now;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  const start = performance.now();
+  const perTick = LATENCY_RATE / 1000; // rows per ms
+  while (written < total) {
+    const due = Math.min(total, Math.floor((performance.now() - start) * perTick));
+    for (; written < due; written++) {
+      writtenAt[written] = performance.now();
+      writer.write(schema.fetches, fetchRow(written, t0, instance));
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await writer.flush();
+  polling = false;
+  await poller;
+  await writer.close();
+  const latencies = Array.from(writtenAt, (w, i) => visibleAt[i]! - w).sort((a, b) => a - b);
+  return {
+    rows: total,
+    rate: LATENCY_RATE,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    maxMs: latencies[latencies.length - 1],
+  };
+}
+
+const dataRoot = mkdtempSync(join(tmpdir(), 'tw-bench-questdb-'));
+log(`starting QuestDB (data root ${dataRoot})`);
+const server = await startQuestDb({ dataRoot });
+try {
+  const sql = new SqlClient({ url: server.httpUrl });
+  await applySchema(sql);
+  log(`ours: ${SECONDS}s sustained…`);
+  const ours = await ourWriter(server, sql);
+  log(`  ${Math.round(ours.rowsPerSecond)} rows/s`);
+  log(`official @questdb/nodejs-client: ${SECONDS}s sustained…`);
+  const official = await officialClient(server, sql);
+  log(`  ${Math.round(official.rowsPerSecond)} rows/s`);
+  log(`latency at ${LATENCY_RATE} rows/s…`);
+  const lat = await latency(server, sql);
+  log(`  p50 ${lat.p50Ms.toFixed(0)} ms, p99 ${lat.p99Ms.toFixed(0)} ms`);
+  const result = {
+    benchmark: 'writer',
+    machine: describeMachine(),
+    questdb: 'same machine, loopback, managed by tradewatch',
+    table: 'tw_fetches (WAL, DEDUP)',
+    secondsPerRun: SECONDS,
+    ours,
+    official,
+    ratio: ours.rowsPerSecond / official.rowsPerSecond,
+    latency: lat,
+  };
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/writer.json', `${JSON.stringify(result, null, 2)}\n`);
+  console.table({
+    'tradewatch writer': { 'rows/s': Math.round(ours.rowsPerSecond) },
+    '@questdb/nodejs-client': { 'rows/s': Math.round(official.rowsPerSecond) },
+  });
+  console.log(`ratio ${result.ratio.toFixed(2)}x; write→visible at ${LATENCY_RATE}/s: p50 ${lat.p50Ms.toFixed(0)} ms, p99 ${lat.p99Ms.toFixed(0)} ms`);
+} finally {
+  await server.stop();
+  rmSync(dataRoot, { recursive: true, force: true });
+}

@@ -1,0 +1,44 @@
+import { Option } from 'commander';
+import { ErrorCodes, TradewatchError } from '../common/errors.js';
+import { loadConfig, type Config } from '../config/index.js';
+import { questDbStatus } from '../questdb/index.js';
+import { SqlClient } from '../storage/index.js';
+
+/** Flags every command that talks to QuestDB shares; names match the config file and environment variables. */
+export const questDbOptions = () => [
+  new Option('--questdb-url <url>', 'an external QuestDB (http://user:pass@host:9000); env TRADEWATCH_QUESTDB_URL'),
+  new Option('--questdb-data-root <dir>', 'data root of the local QuestDB; env TRADEWATCH_QUESTDB_DATA_ROOT'),
+  new Option('--config <file>', 'config file (default tradewatch.yaml); env TRADEWATCH_CONFIG'),
+];
+
+export interface QuestDbFlags {
+  questdbUrl?: string;
+  questdbDataRoot?: string;
+  config?: string;
+}
+
+export function configFrom(flags: QuestDbFlags): Config {
+  return loadConfig({
+    file: flags.config,
+    flags: { 'questdb.url': flags.questdbUrl, 'questdb.dataRoot': flags.questdbDataRoot },
+  });
+}
+
+/** The QuestDB a command talks to: the configured URL, else the local server on the configured data root. */
+export async function resolveQuestDbUrl(config: Config): Promise<string> {
+  if (config.questdb.url) return config.questdb.url;
+  const status = await questDbStatus(config.questdb.dataRoot);
+  if (status.state !== 'running' || !status.httpUrl) {
+    throw new TradewatchError(
+      ErrorCodes.QUESTDB_UNREACHABLE,
+      `no QuestDB is running on ${status.dataRoot} (${status.state}); start one with 'tradewatch questdb start' ` +
+        `or point --questdb-url / TRADEWATCH_QUESTDB_URL at yours`,
+      { dataRoot: status.dataRoot },
+    );
+  }
+  return status.httpUrl;
+}
+
+export async function sqlClientFor(flags: QuestDbFlags): Promise<SqlClient> {
+  return new SqlClient({ url: await resolveQuestDbUrl(configFrom(flags)) });
+}

@@ -1,0 +1,167 @@
+import { schema } from '../../schema/index.js';
+import { optionalMicros, toMicros } from '../clock.js';
+import { opt, type RecorderContext } from '../context.js';
+import { METRICS } from '../prometheus/catalog.js';
+import type { HistogramSeries, Series } from '../prometheus/instruments.js';
+import type { Cache1, Cache2, Cache3 } from '../prometheus/series-cache.js';
+import type {
+  DataGapEvent,
+  FetchEvent,
+  FundingRateEvent,
+  LiquidationEvent,
+  OpenInterestEvent,
+  StorageSizeEvent,
+} from '../types.js';
+
+/**
+ * The data pipeline: fetch outcomes, data gaps, liquidations, storage size, and the market data rows themselves.
+ * Each method writes its row first and updates metrics only when the row was accepted, so QuestDB and Prometheus
+ * count the same events.
+ */
+export class PipelineRecorder {
+  private readonly fetches: Cache3<Series>;
+  private readonly fetchDuration: Cache2<HistogramSeries>;
+  private readonly fetchRecords: Cache2<Series>;
+  private readonly gaps: Cache2<Series>;
+  private readonly gapSeconds: Cache2<Series>;
+  private readonly liquidations: Cache3<Series>;
+  private readonly liquidationValue: Cache3<Series>;
+  private readonly storageBytes: Cache1<Series>;
+  private readonly storageFiles: Cache1<Series>;
+  private readonly marketRows: Cache2<Series>;
+
+  constructor(private readonly ctx: RecorderContext) {
+    this.fetches = ctx.counter3(METRICS.fetches);
+    this.fetchDuration = ctx.histogram2(METRICS.fetchDuration);
+    this.fetchRecords = ctx.counter2(METRICS.fetchRecords);
+    this.gaps = ctx.counter2(METRICS.dataGaps);
+    this.gapSeconds = ctx.counter2(METRICS.dataGapSeconds);
+    this.liquidations = ctx.counter3(METRICS.liquidations);
+    this.liquidationValue = ctx.counter3(METRICS.liquidationValue);
+    this.storageBytes = ctx.gauge1(METRICS.storageBytes);
+    this.storageFiles = ctx.gauge1(METRICS.storageFiles);
+    this.marketRows = ctx.counter2(METRICS.marketRows);
+  }
+
+  fetch(e: FetchEvent): void {
+    try {
+      const ok = this.ctx.write('fetch', schema.fetches, {
+        ts: this.ctx.ts(e.at),
+        service: this.ctx.service,
+        instance: this.ctx.instance,
+        exchange: e.exchange,
+        dataset: e.dataset,
+        symbol: e.symbol,
+        status: e.status,
+        latency_ms: opt(e.latencyMs),
+        records: opt(e.records),
+      });
+      if (!ok) return;
+      this.fetches.get(e.exchange, e.dataset, e.status).value++;
+      if (e.latencyMs !== undefined) this.fetchDuration.get(e.exchange, e.dataset).observe(e.latencyMs / 1000);
+      if (e.records !== undefined && e.records > 0) this.fetchRecords.get(e.exchange, e.dataset).value += e.records;
+    } catch (err) {
+      this.ctx.diagnostics.invalid('fetch', err);
+    }
+  }
+
+  dataGap(e: DataGapEvent): void {
+    try {
+      const start = toMicros(e.start);
+      const end = toMicros(e.end);
+      const duration = (end - start) / 1e6;
+      const ok = this.ctx.write('dataGap', schema.dataGaps, {
+        ts: this.ctx.ts(e.at),
+        service: this.ctx.service,
+        instance: this.ctx.instance,
+        exchange: e.exchange,
+        dataset: e.dataset,
+        symbol: e.symbol,
+        gap_start: start,
+        gap_end: end,
+        duration_s: duration,
+        reason: opt(e.reason),
+      });
+      if (!ok) return;
+      this.gaps.get(e.exchange, e.dataset).value++;
+      // A gap reported backwards still lands in QuestDB as given; it adds nothing to the seconds counter.
+      if (duration > 0) this.gapSeconds.get(e.exchange, e.dataset).value += duration;
+    } catch (err) {
+      this.ctx.diagnostics.invalid('dataGap', err);
+    }
+  }
+
+  liquidation(e: LiquidationEvent): void {
+    try {
+      const ok = this.ctx.write('liquidation', schema.liquidations, {
+        ts: this.ctx.ts(e.at),
+        service: this.ctx.service,
+        instance: this.ctx.instance,
+        exchange: e.exchange,
+        symbol: e.symbol,
+        side: e.side,
+        price: e.price,
+        amount: e.amount,
+        value_usd: opt(e.valueUsd),
+        exchange_ts: optionalMicros(e.exchangeTime),
+      });
+      if (!ok) return;
+      this.liquidations.get(e.exchange, e.symbol, e.side).value++;
+      if (e.valueUsd !== undefined && e.valueUsd > 0) this.liquidationValue.get(e.exchange, e.symbol, e.side).value += e.valueUsd;
+    } catch (err) {
+      this.ctx.diagnostics.invalid('liquidation', err);
+    }
+  }
+
+  storageSize(e: StorageSizeEvent): void {
+    try {
+      const ok = this.ctx.write('storageSize', schema.storageSize, {
+        ts: this.ctx.ts(e.at),
+        service: this.ctx.service,
+        instance: this.ctx.instance,
+        store: e.store,
+        bytes: e.bytes,
+        files: opt(e.files),
+      });
+      if (!ok) return;
+      this.storageBytes.get(e.store).value = e.bytes;
+      if (e.files !== undefined) this.storageFiles.get(e.store).value = e.files;
+    } catch (err) {
+      this.ctx.diagnostics.invalid('storageSize', err);
+    }
+  }
+
+  openInterest(e: OpenInterestEvent): void {
+    try {
+      const ok = this.ctx.write('openInterest', schema.openInterest, {
+        ts: this.ctx.ts(e.at),
+        exchange: e.exchange,
+        symbol: e.symbol,
+        service: this.ctx.service,
+        open_interest: e.openInterest,
+        open_interest_value: opt(e.openInterestValue),
+      });
+      if (ok) this.marketRows.get(e.exchange, 'open_interest').value++;
+    } catch (err) {
+      this.ctx.diagnostics.invalid('openInterest', err);
+    }
+  }
+
+  fundingRate(e: FundingRateEvent): void {
+    try {
+      const ok = this.ctx.write('fundingRate', schema.fundingRates, {
+        ts: this.ctx.ts(e.at),
+        exchange: e.exchange,
+        symbol: e.symbol,
+        service: this.ctx.service,
+        funding_rate: e.fundingRate,
+        mark_price: opt(e.markPrice),
+        index_price: opt(e.indexPrice),
+        next_funding_ts: optionalMicros(e.nextFundingTime),
+      });
+      if (ok) this.marketRows.get(e.exchange, 'funding_rate').value++;
+    } catch (err) {
+      this.ctx.diagnostics.invalid('fundingRate', err);
+    }
+  }
+}

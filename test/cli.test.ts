@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { SqlClient } from '../src/storage/index.js';
+import { useQuestDb } from './helpers/questdb.js';
+
+const run = promisify(execFile);
+const server = await useQuestDb();
+const sql = new SqlClient({ url: server.httpUrl });
+const env = { ...process.env, TRADEWATCH_QUESTDB_URL: server.httpUrl, TRADEWATCH_WRITER_SPOOL_DIR: `${server.dataRoot ?? '/tmp'}-spool` };
+
+const tradewatch = (...args: string[]) => run('node', ['bin/tradewatch.js', ...args], { env, timeout: 60_000 });
+
+test('schema apply creates everything once, then reports nothing to change', async () => {
+  const first = await tradewatch('schema', 'apply');
+  assert.match(first.stdout, /create-table +tw_fetches/);
+  assert.match(first.stdout, /schema v\d+ on .*: \d+ change\(s\) ran, 0 of \d+ objects already current/);
+  const second = await tradewatch('schema', 'apply');
+  assert.match(second.stdout, /: 0 change\(s\) ran, (\d+) of \1 objects already current/);
+});
+
+test('a bad setting is refused with its name and value, exit status 2', async () => {
+  await assert.rejects(
+    run('node', ['bin/tradewatch.js', 'schema', 'apply'], { env: { ...env, TRADEWATCH_QUESTDB_URL: 'not a url' } }),
+    (err: { code: number; stderr: string }) => {
+      assert.equal(err.code, 2);
+      assert.match(err.stderr, /questdb\.url.*TRADEWATCH_QUESTDB_URL.*--questdb-url.*"not a url".*\[TW_INVALID_CONFIG\]/s);
+      return true;
+    },
+  );
+});
+
+test('the demo writes every dashboard family into QuestDB and stops cleanly', async () => {
+  const { stdout, stderr } = await tradewatch('demo', '--duration', '6', '--metrics-port', '0');
+  assert.match(stdout, /tradewatch demo is running/);
+  assert.match(stdout, /Prometheus \/metrics +http:\/\/127\.0\.0\.1:\d+\/metrics/);
+  assert.match(stderr, /stopped cleanly/);
+  const count = async (table: string, where = '') =>
+    Number((await sql.rows<{ n: number }>(`SELECT count() n FROM ${table} ${where}`))[0]?.n);
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && (await count('tw_process_events', "WHERE event = 'stop'")) < 1) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(await count('tw_process_events', "WHERE service = 'tradewatch-demo' AND event = 'start'"), 1);
+  assert.equal(await count('tw_process_events', "WHERE service = 'tradewatch-demo' AND event = 'stop'"), 1);
+  for (const table of ['tw_fetches', 'tw_open_interest', 'tw_connection_events', 'tw_strategy_pnl', 'tw_orders', 'tw_process_samples']) {
+    assert.ok((await count(table)) > 0, `${table} has rows`);
+  }
+});

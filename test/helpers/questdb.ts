@@ -1,0 +1,85 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { ErrorCodes, TradewatchError, isTradewatchError } from '../../src/common/errors.js';
+import { resolveQuestDb, startQuestDb, type QuestDbServer } from '../../src/questdb/index.js';
+
+/** Anything with node:test's `after(fn)`, such as the TestContext `t` of a test. */
+export interface CleanupRegistrar {
+  after(fn: () => Promise<void> | void): void;
+}
+
+/**
+ * Cleanups of servers obtained without a `t`. They run in one file-level after hook, registered here at import
+ * time: node:test's `after` called later from inside a before() hook would attach to that hook and run as soon
+ * as it returns, stopping the server before any test used it.
+ */
+const fileLevelCleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  await Promise.all(fileLevelCleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+export interface UseQuestDbOptions {
+  /** Extra server.conf settings for a fresh server (ignored for an external one). */
+  extraConfig?: Record<string, string>;
+}
+
+/**
+ * A QuestDB for tests: the external one when TRADEWATCH_QUESTDB_URL is set, else a fresh server on a fresh temp
+ * data root and free loopback ports. It is stopped and its data root deleted after test `t` when given,
+ * else after all tests of the file (so calling it from a describe's before() is fine). Calling stop() earlier
+ * is fine too. Throws when no server can be had: a suite that needs QuestDB must fail loudly, never skip.
+ * On an external server tables outlive the run: use names unique to the test.
+ */
+export async function useQuestDb(t?: CleanupRegistrar, options: UseQuestDbOptions = {}): Promise<QuestDbServer> {
+  const external = await resolveQuestDb();
+  if (external) return external;
+
+  const dataRoot = await mkdtemp(join(tmpdir(), 'tradewatch-questdb-'));
+  let server: QuestDbServer;
+  try {
+    server = await startQuestDb({ dataRoot, extraConfig: options.extraConfig });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new TradewatchError(
+      isTradewatchError(err) ? err.code : ErrorCodes.QUESTDB_START_FAILED,
+      `tests need a QuestDB and none could be started (data root kept at ${dataRoot}): ${reason}\n` +
+        `Fix: Java 17+ and Maven (or a cached jar: bash scripts/fetch-questdb.sh), ` +
+        `or point TRADEWATCH_QUESTDB_URL at a running QuestDB.`,
+      { dataRoot },
+      { cause: err },
+    );
+  }
+  const cleanup = async () => {
+    await server.stop();
+    await rm(dataRoot, { recursive: true, force: true });
+  };
+  if (t) t.after(cleanup);
+  else fileLevelCleanups.push(cleanup);
+  return server;
+}
+
+export interface SqlResult {
+  columns: { name: string; type: string }[];
+  dataset: unknown[][];
+}
+
+/** Runs one statement through HTTP `/exec`. DDL/DML answer with no columns and no rows. */
+export async function sql(server: QuestDbServer, query: string): Promise<SqlResult> {
+  const headers: Record<string, string> = {};
+  if (server.credentials) {
+    const { username, password } = server.credentials;
+    headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+  }
+  const response = await fetch(`${server.httpUrl}/exec?query=${encodeURIComponent(query)}`, { headers });
+  const body = (await response.json()) as Partial<SqlResult> & { error?: string; position?: number };
+  if (!response.ok || body.error) {
+    throw new TradewatchError(
+      ErrorCodes.QUESTDB_SQL_ERROR,
+      `QuestDB rejected ${JSON.stringify(query)}: ${body.error ?? `HTTP ${response.status}`}`,
+      { query, position: body.position, status: response.status },
+    );
+  }
+  return { columns: body.columns ?? [], dataset: body.dataset ?? [] };
+}
