@@ -21,6 +21,9 @@ need_root_pkg() { # $1 = command, $2 = Debian package
 need_root_pkg java openjdk-17-jre-headless
 need_root_pkg mvn maven
 need_root_pkg python3 python3
+# The real Prometheus (and promtool) that the /metrics tests scrape with; only the binaries are used, not the service.
+need_root_pkg prometheus prometheus
+need_root_pkg promtool prometheus
 
 # The QuestDB server jar, through Maven, cached under .cache/questdb.
 bash scripts/fetch-questdb.sh

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sender } from '@questdb/nodejs-client';
+import { seededRandom } from '../src/common/random.js';
 import { describeValue, ErrorCodes, TradewatchError } from '../src/common/errors.js';
 import type { TableDef } from '../src/schema/types.js';
 import { encoderFor, MAX_SYMBOL_CHARS, MAX_VARCHAR_CHARS, RowEncoder } from '../src/storage/ilp-encoder.js';
@@ -51,17 +52,7 @@ const strict: TableDef = {
   dedupKeys: ['ts', 'service'],
 };
 
-/** mulberry32: small, seeded, good enough to make failures reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 const PIECES = [
   'a', 'Z', '0', '_', '-', '/', ':', '.', ' ', ',', '=', '\\', '"', '\n', '\r', '\t', "'", '\\\\', '\\n', '\u0001', '\u007f',

@@ -1,3 +1,4 @@
+import { seededRandom } from '../common/random.js';
 import type { Monitor } from '../sdk/index.js';
 
 /**
@@ -21,19 +22,8 @@ const BASE_PRICE: Record<string, number> = {
   'DOGE/USDT:USDT': 0.16,
 };
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function startSampleProducer(monitor: Monitor, options: SampleProducerOptions = {}): { stop(): void } {
-  const random = mulberry32(options.seed ?? 42);
+  const random = seededRandom(options.seed ?? 42);
   const cycleMs = options.cycleMs ?? 2000;
   const strategy = monitor.strategy({ strategy: 'demo-momentum', runId: `demo-${Date.now().toString(36)}`, mode: 'paper' });
   const price = (symbol: string) => BASE_PRICE[symbol]! * (1 + (random() - 0.5) * 0.01);

@@ -14,32 +14,6 @@ import type { TableDef, ViewDef } from './types.js';
  */
 export const SCHEMA_VERSION = 1;
 
-export const tables: readonly TableDef[] = [
-  processSamples,
-  processEvents,
-  errors,
-  storageSize,
-  fetches,
-  dataGaps,
-  liquidations,
-  openInterest,
-  fundingRates,
-  connectionEvents,
-  connectionSamples,
-  rateLimits,
-  strategyPnl,
-  orders,
-  fills,
-  positions,
-  metrics,
-  writerStats,
-  schemaChanges,
-];
-
-export const views: readonly ViewDef[] = tables.flatMap(buildViews);
-
-const byName = new Map(tables.map((t) => [t.name, t]));
-
 export function findTable(name: string): TableDef | undefined {
   return byName.get(name);
 }
@@ -78,3 +52,10 @@ export const schema = {
   writerStats,
   schemaChanges,
 } as const;
+
+/** Every table, in the order `schema apply` creates them and the docs list them. */
+export const tables: readonly TableDef[] = Object.values(schema);
+
+export const views: readonly ViewDef[] = tables.flatMap(buildViews);
+
+const byName = new Map(tables.map((t) => [t.name, t]));
