@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tables, type ColumnDef, type TableDef } from '../src/schema/index.js';
-import { applySchema, SqlClient } from '../src/storage/index.js';
+import { applySchema, createWriter, SqlClient } from '../src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 
 // The schema is the contract for producers in any language: the official Python client writes every table.
@@ -45,9 +45,9 @@ function sample(table: TableDef, column: ColumnDef, index: number): string | num
   }
 }
 
-test('rows written by the Python questdb client land in every table with the schema types', async () => {
-  assert.ok(existsSync(PYTHON), `${PYTHON} missing: run npm test (scripts/setup.sh installs the Python client)`);
-  const rows = tables.map((table, index) => {
+/** One row per table with every column set, as both producers send it. */
+function contractRows(base: number) {
+  return tables.map((table, index) => {
     const symbols: Record<string, string> = {};
     const columns: Record<string, { type: string; value: unknown }> = {};
     for (const column of table.columns) {
@@ -56,23 +56,20 @@ test('rows written by the Python questdb client land in every table with the sch
       if (column.type === 'SYMBOL') symbols[column.name] = String(value);
       else columns[column.name] = { type: column.type, value };
     }
-    return { table: table.name, ts: T0 + index, symbols, columns };
+    return { table: table.name, ts: base + index, symbols, columns };
   });
-  const conf = `http::addr=${new URL(server.httpUrl).host};`;
-  const out = execFileSync(PYTHON, ['test/fixtures/python_producer.py'], {
-    input: JSON.stringify({ conf, rows }),
-    encoding: 'utf8',
-  });
-  assert.equal(out.trim(), String(rows.length));
+}
 
+/** Reads each table's row back and compares every column with what was sent. */
+async function verifyRows(base: number, producer: string) {
   for (const [index, table] of tables.entries()) {
     const deadline = Date.now() + 20_000;
     let got: Record<string, unknown>[] = [];
     while (Date.now() < deadline && got.length === 0) {
-      got = await sql.rows(`SELECT * FROM ${table.name} WHERE ${table.timestamp} = ${T0 + index}::timestamp`);
+      got = await sql.rows(`SELECT * FROM ${table.name} WHERE ${table.timestamp} = ${base + index}::timestamp`);
       if (got.length === 0) await new Promise((r) => setTimeout(r, 100));
     }
-    assert.equal(got.length, 1, `${table.name}: the Python row is visible`);
+    assert.equal(got.length, 1, `${table.name}: the ${producer} row is visible`);
     const row = got[0]!;
     for (const column of table.columns) {
       if (column.name === table.timestamp) continue;
@@ -87,4 +84,28 @@ test('rows written by the Python questdb client land in every table with the sch
       }
     }
   }
+}
+
+test('rows written by the Python questdb client land in every table with the schema types', async () => {
+  assert.ok(existsSync(PYTHON), `${PYTHON} missing: run npm test (scripts/setup.sh installs the Python client)`);
+  const rows = contractRows(T0);
+  const conf = `http::addr=${new URL(server.httpUrl).host};`;
+  const out = execFileSync(PYTHON, ['test/fixtures/python_producer.py'], {
+    input: JSON.stringify({ conf, rows }),
+    encoding: 'utf8',
+  });
+  assert.equal(out.trim(), String(rows.length));
+  await verifyRows(T0, 'Python');
+});
+
+test('round trip of every table through the tradewatch writer', async () => {
+  const base = T0 + 1_000_000;
+  const writer = createWriter({ url: server.httpUrl, service: 'contract', healthIntervalMs: 0 });
+  for (const row of contractRows(base)) {
+    const values = Object.fromEntries(Object.entries(row.columns).map(([name, c]) => [name, c.value]));
+    writer.write(row.table, { ts: row.ts, ...row.symbols, ...values });
+  }
+  await writer.close();
+  assert.equal(writer.stats().rowsWritten, tables.length);
+  await verifyRows(base, 'writer');
 });
