@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { registerDemoCommand } from './demo.js';
+import { registerExporterCommand } from './exporter.js';
 import { registerQuestDbCommand } from './questdb.js';
 import { registerSchemaCommand } from './schema.js';
 
 /** Each part contributes its subcommands here; the CLI itself stays thin wiring. */
 export function registerCommands(program: Command): void {
   registerDemoCommand(program);
+  registerExporterCommand(program);
   registerQuestDbCommand(program);
   registerSchemaCommand(program);
 }

@@ -1,0 +1,300 @@
+import assert from 'node:assert/strict';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { Registry } from 'prom-client';
+import { canonicalLabels, createExporter, parsePrometheusText, parseTargetList, parseTargetSpec, type ScrapeReport } from '../src/exporter/index.js';
+import { createMonitor, renderMetrics, startMetricsServer, type Monitor } from '../src/sdk/index.js';
+import { createWriter, type Writer } from '../src/storage/index.js';
+import { memoryLogger, parseSamples, prepareSchema, questDbUrl, waitForRows } from './fixtures/sdk-helpers.js';
+import { useQuestDb } from './helpers/questdb.js';
+
+// Real QuestDB: its own /metrics is a scrape target, and tw_metrics is where the rows must land.
+const server = await useQuestDb();
+const sql = await prepareSchema(server);
+const url = questDbUrl(server);
+const run = Date.now().toString(36);
+
+type Cleanup = { after(fn: () => Promise<void> | void): void };
+
+function openWriter(t: Cleanup, service: string): Writer {
+  const writer = createWriter({ url, service, healthIntervalMs: 0, logger: memoryLogger(), retry: { initialDelayMs: 20, maxDelayMs: 50 } });
+  t.after(() => writer.close());
+  return writer;
+}
+
+/** A monitor with a few fetches recorded, served on a free loopback port. */
+async function sdkTarget(t: Cleanup, service: string): Promise<{ monitor: Monitor; metricsUrl: string }> {
+  const monitor = createMonitor({ service, writer: openWriter(t, service), registry: new Registry(), logger: memoryLogger(), sampleIntervalMs: 0 });
+  for (let i = 0; i < 3; i++) monitor.fetch({ exchange: 'okx', dataset: 'funding_rate', symbol: 'BTC/USDT:USDT', status: 'ok', latencyMs: 10 + i });
+  monitor.fetch({ exchange: 'okx', dataset: 'funding_rate', symbol: 'BTC/USDT:USDT', status: 'error', latencyMs: 900 });
+  const srv = await startMetricsServer({ registry: monitor.registry, port: 0 });
+  t.after(async () => {
+    await srv.close();
+    await monitor.shutdown();
+  });
+  return { monitor, metricsUrl: `${srv.url}/metrics` };
+}
+
+/** A port nothing listens on: bind, read, release. */
+async function deadPort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/** An endpoint that accepts the request and never answers. */
+async function hangingTarget(t: Cleanup): Promise<string> {
+  const s: Server = createHttpServer(() => undefined);
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    s.closeAllConnections();
+    s.close(() => resolve());
+  }));
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}/metrics`;
+}
+
+test('parser: escapes, special values, timestamps, types and families', () => {
+  const text = [
+    '# HELP http_requests_total The total number of HTTP requests.',
+    '# TYPE http_requests_total counter',
+    'http_requests_total{method="post",code="200"} 1027 1395066363000',
+    'http_requests_total{code="400", method="post",} 3 1395066363000',
+    '',
+    'msdos_file_access_time_seconds{path="C:\\\\DIR\\\\FILE.TXT",error="Cannot find file:\\n\\"FILE.TXT\\""} 1.458255915e9',
+    'metric_without_timestamp_and_labels 12.47',
+    'something_weird{problem="division by zero"} +Inf -3982045',
+    'nan_gauge NaN',
+    'questdb_style_null null',
+    'neg_inf -Inf',
+    '# TYPE rpc_duration_seconds summary',
+    'rpc_duration_seconds{quantile="0.5"} 4773',
+    'rpc_duration_seconds_sum 1.7560473e+07',
+    'rpc_duration_seconds_count 2693',
+    '# TYPE http_request_duration_seconds histogram',
+    'http_request_duration_seconds_bucket{le="0.05"} 24054',
+    'http_request_duration_seconds_bucket{le="+Inf"} 144320',
+    'http_request_duration_seconds_sum 53423',
+    'http_request_duration_seconds_count 144320',
+    'this is not a sample',
+    'bad_value{a="1"} twelve',
+    'unterminated{a="1} 1',
+    '',
+  ].join('\n');
+  const r = parsePrometheusText(text);
+  assert.equal(r.nonFinite, 4, '+Inf, NaN, -Inf and null are counted, not stored');
+  assert.equal(r.invalidLines, 3);
+  assert.equal(r.errors.length, 3);
+  assert.match(r.errors[0]!, /^line 21: /);
+  const byName = (n: string) => r.samples.filter((s) => s.name === n);
+  const [post200, post400] = byName('http_requests_total');
+  assert.deepEqual({ ...post200!.labels }, { method: 'post', code: '200' });
+  assert.equal(post200!.timestampMs, 1395066363000);
+  assert.equal(post200!.kind, 'counter');
+  assert.deepEqual({ ...post400!.labels }, { code: '400', method: 'post' }, 'spaces and a trailing comma are tolerated');
+  const dos = byName('msdos_file_access_time_seconds')[0]!;
+  assert.equal(dos.labels.path, 'C:\\DIR\\FILE.TXT');
+  assert.equal(dos.labels.error, 'Cannot find file:\n"FILE.TXT"');
+  assert.equal(dos.value, 1.458255915e9);
+  assert.equal(dos.kind, 'untyped');
+  assert.equal(canonicalLabels(dos.labels), 'error="Cannot find file:\\n\\"FILE.TXT\\"",path="C:\\\\DIR\\\\FILE.TXT"', 'sorted, re-escaped');
+  assert.equal(byName('rpc_duration_seconds')[0]!.labels.quantile, '0.5');
+  for (const n of ['rpc_duration_seconds', 'rpc_duration_seconds_sum', 'rpc_duration_seconds_count']) {
+    assert.equal(byName(n)[0]!.kind, 'summary', n);
+    assert.equal(byName(n)[0]!.family, 'rpc_duration_seconds', n);
+  }
+  const buckets = byName('http_request_duration_seconds_bucket');
+  assert.deepEqual(buckets.map((b) => [b.labels.le, b.value, b.kind]), [['0.05', 24054, 'histogram'], ['+Inf', 144320, 'histogram']]);
+  assert.equal(byName('http_request_duration_seconds_count')[0]!.kind, 'histogram');
+  assert.equal(canonicalLabels({}), '');
+});
+
+test('parser: OpenMetrics (# EOF, _created, exemplars, timestamps in seconds)', () => {
+  const text = [
+    '# TYPE foo counter',
+    '# UNIT foo seconds',
+    '# HELP foo A counter.',
+    'foo_total{a="x"} 17.0 1520879607.789 # {trace_id="KOO5S4vxi0o"} 0.67',
+    'foo_created{a="x"} 1520872607.123',
+    '# TYPE bar histogram',
+    'bar_bucket{le="1"} 2 # {trace_id="abc"} 0.5 123',
+    'bar_bucket{le="+Inf"} 3',
+    'bar_created 1520872607.123',
+    '# TYPE build info',
+    'build_info{version="1.2"} 1',
+    '# EOF',
+    'after_eof 1',
+  ].join('\n');
+  const r = parsePrometheusText(text, { openMetrics: true });
+  assert.equal(r.invalidLines, 0, r.errors.join('\n'));
+  assert.equal(r.created, 2);
+  assert.deepEqual(
+    r.samples.map((s) => [s.name, s.kind, s.value]),
+    [['foo_total', 'counter', 17], ['bar_bucket', 'histogram', 2], ['bar_bucket', 'histogram', 3], ['build_info', 'gauge', 1]],
+  );
+  assert.equal(r.samples[0]!.timestampMs, 1520879607789);
+});
+
+test('parser: reads prom-client output from the SDK registry in both formats, like the SDK tests do', async (t) => {
+  const { monitor } = await sdkTarget(t, `parse-sdk-${run}`);
+  monitor.liquidation({ exchange: 'okx', symbol: 'A "quoted"\\symbol\nline', side: 'buy', price: 1, amount: 1 });
+  const text = await renderMetrics(monitor.registry, 'prometheus');
+  const r = parsePrometheusText(text.body);
+  assert.equal(r.invalidLines, 0, r.errors.join('\n'));
+  const reference = parseSamples(text.body);
+  assert.equal(r.samples.length + r.nonFinite, [...reference.values()].reduce((n, l) => n + l.length, 0), 'every sample line read');
+  const ok = r.samples.find((s) => s.name === 'tradewatch_fetches_total' && s.labels.status === 'ok');
+  assert.equal(ok?.value, 3);
+  assert.equal(ok?.kind, 'counter');
+  assert.equal(r.samples.find((s) => s.name === 'tradewatch_liquidations_total')?.labels.symbol, 'A "quoted"\\symbol\nline');
+  const inf = r.samples.find((s) => s.name === 'tradewatch_fetch_duration_seconds_bucket' && s.labels.le === '+Inf');
+  assert.equal(inf?.value, 4);
+  assert.equal(inf?.kind, 'histogram');
+
+  const om = await renderMetrics(monitor.registry, 'openmetrics');
+  const r2 = parsePrometheusText(om.body, { openMetrics: true });
+  assert.equal(r2.invalidLines, 0, r2.errors.join('\n'));
+  assert.deepEqual(
+    r2.samples.filter((s) => s.name.startsWith('tradewatch_fetch')).map((s) => [s.name, canonicalLabels(s.labels), s.value, s.kind]).sort(),
+    r.samples.filter((s) => s.name.startsWith('tradewatch_fetch')).map((s) => [s.name, canonicalLabels(s.labels), s.value, s.kind]).sort(),
+    'both formats give the same rows',
+  );
+});
+
+test("parser: reads QuestDB's own /metrics without a bad line", async () => {
+  const response = await fetch(`${server.minHttpUrl}/metrics`);
+  assert.equal(response.status, 200);
+  const r = parsePrometheusText(await response.text());
+  assert.equal(r.invalidLines, 0, r.errors.join('\n'));
+  assert.ok(r.samples.length > 50, `only ${r.samples.length} samples`);
+  const kind = (n: string) => r.samples.find((s) => s.name === n)?.kind;
+  assert.equal(kind('questdb_json_queries_total'), 'counter');
+  assert.equal(kind('questdb_memory_mem_used'), 'gauge');
+  assert.equal(kind('questdb_wal_apply_seq_txn'), 'gauge');
+});
+
+test('target specs: name=url, bare URL, env list', () => {
+  assert.deepEqual(parseTargetSpec('questdb=http://127.0.0.1:9003/metrics'), { url: 'http://127.0.0.1:9003/metrics', service: 'questdb' });
+  assert.deepEqual(parseTargetSpec('http://daemon.local:8000/metrics?x=1'), { url: 'http://daemon.local:8000/metrics?x=1', service: 'daemon.local' });
+  assert.deepEqual(parseTargetList(' a=http://h:1/metrics, ,b=http://h:2/metrics ').map((t) => t.service), ['a', 'b']);
+  assert.throws(() => parseTargetSpec('daemon=not a url'), { code: 'TW_INVALID_CONFIG' });
+  assert.throws(() => createExporter({ targets: [], questdbUrl: url }), { code: 'TW_INVALID_CONFIG' });
+  assert.throws(
+    () => createExporter({ targets: [{ url: 'http://h:1/metrics', service: 's' }, { url: 'http://h:1/other', service: 's' }], questdbUrl: url }),
+    { code: 'TW_INVALID_CONFIG' },
+    'same service and instance twice would collide in dedup',
+  );
+});
+
+test('scrapes QuestDB, an SDK endpoint, a dead and a hanging target concurrently into tw_metrics', async (t) => {
+  const svc = (name: string) => `${name}-${run}`;
+  const { metricsUrl } = await sdkTarget(t, svc('daemon'));
+  const deadUrl = `http://127.0.0.1:${await deadPort()}/metrics`;
+  const hangingUrl = await hangingTarget(t);
+  const logger = memoryLogger();
+  const writer = openWriter(t, svc('exporter'));
+  const exporter = createExporter({
+    targets: [
+      { url: `${server.minHttpUrl}/metrics`, service: svc('questdb') },
+      { url: metricsUrl, service: svc('daemon') },
+      { url: deadUrl, service: svc('dead') },
+      { url: hangingUrl, service: svc('hanging') },
+    ],
+    writer,
+    timeoutMs: 1_500,
+    logger,
+  });
+  t.after(() => exporter.stop());
+
+  const started = Date.now();
+  const reports = await exporter.scrapeOnce();
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed < 3_000, `one round took ${elapsed} ms; the hanging target must only cost its timeout`);
+  const by = (service: string): ScrapeReport => reports.find((r) => r.service === svc(service))!;
+  assert.equal(by('questdb').up, true, by('questdb').error);
+  assert.equal(by('daemon').up, true, by('daemon').error);
+  assert.ok(by('daemon').durationMs < 1_000, 'the fast targets did not wait for the hanging one');
+  assert.equal(by('dead').up, false);
+  assert.match(by('dead').error!, /ECONNREFUSED/);
+  assert.equal(by('hanging').up, false);
+  assert.match(by('hanging').error!, /timeout after 1500 ms/);
+  assert.equal(by('questdb').invalidLines, 0);
+  assert.equal(by('questdb').instance, new URL(server.minHttpUrl).host);
+  assert.equal(exporter.stats().failures, 2);
+  assert.ok(logger.lines.some((e) => e.message.includes('scrape failed')), 'failures are logged');
+
+  // A second round: another ts, so dedup keeps both scrapes.
+  const again = await exporter.scrapeOnce();
+  assert.ok(again.every((r, i) => r.ts > reports[i]!.ts));
+  await writer.flush();
+
+  const q = (s: string) => `'${s}'`;
+  const ups = await waitForRows<{ service: string; value: number; n: number }>(
+    sql,
+    `SELECT service, min(value) value, count() n FROM tw_metrics WHERE name = 'up' AND service IN (${['questdb', 'daemon', 'dead', 'hanging'].map((s) => q(svc(s))).join(',')}) GROUP BY service ORDER BY service`,
+    (rows) => rows.length === 4 && rows.every((r) => r.n === 2),
+  );
+  assert.deepEqual(
+    Object.fromEntries(ups.map((r) => [r.service, r.value])),
+    { [svc('daemon')]: 1, [svc('dead')]: 0, [svc('hanging')]: 0, [svc('questdb')]: 1 },
+  );
+
+  const fetches = await waitForRows<{ labels: string; value: number; kind: string; source: string; instance: string }>(
+    sql,
+    `SELECT labels, value, kind, source, instance FROM tw_metrics WHERE service = ${q(svc('daemon'))} AND name = 'tradewatch_fetches_total' AND ts = ${by('daemon').ts}::timestamp ORDER BY labels`,
+    (rows) => rows.length === 2,
+  );
+  assert.deepEqual(
+    fetches.map((r) => [r.labels, r.value, r.kind]),
+    [
+      [`dataset="funding_rate",exchange="okx",service="${svc('daemon')}",status="error"`, 1, 'counter'],
+      [`dataset="funding_rate",exchange="okx",service="${svc('daemon')}",status="ok"`, 3, 'counter'],
+    ],
+  );
+  assert.equal(fetches[0]!.source, metricsUrl);
+  assert.equal(fetches[0]!.instance, new URL(metricsUrl).host);
+
+  const buckets = await sql.rows<{ labels: string; kind: string; value: number }>(
+    `SELECT labels, kind, value FROM tw_metrics WHERE service = ${q(svc('daemon'))} AND name = 'tradewatch_fetch_duration_seconds_bucket' AND labels LIKE '%le="+Inf"%' LIMIT 1`,
+  );
+  assert.equal(buckets[0]?.kind, 'histogram');
+  assert.equal(buckets[0]?.value, 4);
+
+  // QuestDB's own series: query activity, memory, WAL apply, GC.
+  const questdb = await waitForRows<{ name: string; kind: string; value: number }>(
+    sql,
+    `SELECT name, kind, last(value) value FROM tw_metrics WHERE service = ${q(svc('questdb'))} AND name IN ('questdb_json_queries_total', 'questdb_memory_mem_used', 'questdb_memory_rss', 'questdb_wal_apply_seq_txn', 'questdb_committed_rows_total', 'questdb_jvm_major_gc_count_total') GROUP BY name, kind ORDER BY name`,
+    (rows) => rows.length === 6,
+  );
+  const qv = Object.fromEntries(questdb.map((r) => [r.name, r]));
+  assert.equal(qv.questdb_json_queries_total!.kind, 'counter');
+  assert.ok(qv.questdb_json_queries_total!.value > 0, 'the schema was applied over /exec');
+  assert.equal(qv.questdb_memory_rss!.kind, 'gauge');
+  assert.ok(qv.questdb_memory_rss!.value > 1e6, 'a JVM uses more than 1 MB');
+  assert.ok(qv.questdb_memory_mem_used!.value > 0);
+  const scraped = await sql.rows<{ n: number }>(`SELECT count() n FROM tw_metrics WHERE service = ${q(svc('questdb'))} AND name = 'scrape_samples_scraped' AND value > 50`);
+  assert.equal(scraped[0]!.n, 2);
+});
+
+test('start() keeps scraping on an interval; stop() flushes and closes an owned writer', async () => {
+  const service = `loop-${run}`;
+  const reports: ScrapeReport[] = [];
+  const exporter = createExporter({
+    targets: [{ url: `${server.minHttpUrl}/metrics`, service }],
+    questdbUrl: url,
+    intervalMs: 200,
+    logger: memoryLogger(),
+    onScrape: (r) => reports.push(r),
+  });
+  exporter.start();
+  exporter.start();
+  await new Promise((r) => setTimeout(r, 700));
+  await exporter.stop();
+  const n = reports.length;
+  assert.ok(n >= 3 && n <= 5, `${n} scrapes in 700 ms at 200 ms`);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(reports.length, n, 'nothing after stop()');
+  await waitForRows<{ n: number }>(sql, `SELECT count() n FROM tw_metrics WHERE service = '${service}' AND name = 'up'`, (rows) => rows[0]?.n === n);
+});
