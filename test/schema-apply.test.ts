@@ -23,7 +23,7 @@ function olderSchema(): { tables: TableDef[] } {
         rollup: { ...table.rollup!, measures: table.rollup!.measures.filter((m) => m.column !== 'records') },
       };
     }
-    if (table === schema.processSamples) return { ...table, ttl: { value: 30, unit: 'DAYS' } };
+    if (table === schema.processSamples) return { ...table, ttl: { value: 7, unit: 'DAYS' } };
     if (table === schema.errors) return { ...table, dedupKeys: ['ts', 'service', 'instance'] };
     return table;
   });

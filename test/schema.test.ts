@@ -41,13 +41,28 @@ test('trading tables carry strategy, run_id and mode (live|paper|backtest)', () 
   }
 });
 
-test('rollups: a 1-minute and a 1-hour view per rolled-up table, the hourly one built on the minute one', () => {
+test('rollups: one view per interval with a TTL; the hourly one re-aggregates the minute one when it can', () => {
   for (const table of tables.filter((t) => t.rollup)) {
+    const rollup = table.rollup!;
     const own = views.filter((v) => v.table === table);
-    assert.deepEqual(own.map((v) => v.interval), ['1m', '1h'], table.name);
-    assert.equal(own[0]?.base, table.name);
-    assert.equal(own[1]?.base, own[0]?.name);
+    assert.deepEqual(own.map((v) => v.interval), (['1m', '1h'] as const).filter((i) => rollup.ttl[i]), table.name);
+    const minute = own.find((v) => v.interval === '1m');
+    const hour = own.find((v) => v.interval === '1h');
+    if (minute) assert.equal(minute.base, table.name);
+    if (hour) {
+      const hasAllLabels = minute && hour.groupBy.every((g) => minute.groupBy.includes(g));
+      assert.equal(hour.base, hasAllLabels ? minute.name : table.name, `${table.name}: hourly view source`);
+      assert.deepEqual(hour.groupBy, rollup.groupBy);
+    }
+    for (const g of rollup.minuteGroupBy ?? []) assert.ok(table.columns.some((c) => c.name === g), `${table.name}.${g}`);
   }
+});
+
+test('the per-symbol series sampled every 30 s or slower keep no 1-minute view (it would rival the raw table)', () => {
+  for (const name of ['tw_open_interest', 'tw_funding_rates']) {
+    assert.deepEqual(views.filter((v) => v.table.name === name).map((v) => v.interval), ['1h'], name);
+  }
+  assert.deepEqual(views.find((v) => v.name === 'tw_liquidations_1m')?.groupBy, ['exchange', 'side']);
 });
 
 test('getTable names the known tables when asked for an unknown one', () => {

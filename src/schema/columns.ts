@@ -40,3 +40,5 @@ export const SHORT_RAW_TTL = days(30);
 export const ROLLUP_1M_TTL = years(1);
 export const ROLLUP_1H_TTL = years(5);
 export const ROLLUP_TTLS = { '1m': ROLLUP_1M_TTL, '1h': ROLLUP_1H_TTL } as const;
+/** For series sampled every 30 s or slower, where a 1-minute view would hold as many rows as the raw table. */
+export const HOURLY_ONLY = { '1h': ROLLUP_1H_TTL } as const;

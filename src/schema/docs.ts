@@ -1,4 +1,5 @@
 import { createTableSql, createViewSql, ttlSql } from './ddl.js';
+import { estimateStorage } from './estimate.js';
 import type { ColumnDef, TableDef, TableGroup, ViewDef } from './types.js';
 
 const GROUP_TITLES: Record<TableGroup, string> = {
@@ -82,6 +83,34 @@ function tableSection(table: TableDef, views: readonly ViewDef[]): string {
   return lines.join('\n');
 }
 
+const gb = (bytes: number) => (bytes / 1e9).toFixed(2);
+
+/** The planning estimate that the TTLs were chosen with; `npm run bench` measures the real sizes. */
+function storageSection(tables: readonly TableDef[], views: readonly ViewDef[]): string[] {
+  const at90 = estimateStorage(tables, views, 90);
+  const at365 = estimateStorage(tables, views, 365);
+  const rows = at90
+    .map((e, i) => ({ ...e, year: at365[i]!.bytes }))
+    .filter((e) => e.bytesPerDay > 0)
+    .sort((a, b) => b.bytes - a.bytes);
+  const total = (list: { bytes: number }[]) => gb(list.reduce((sum, e) => sum + e.bytes, 0));
+  return [
+    '## Storage estimate',
+    '',
+    'Fixed-width column bytes at the reference workload (5 exchanges × 50 symbols, open interest every 30 s, funding every 60 s, ~5 liquidations/s, 3 strategies, 1 Hz process and connection samples, ~200 scraped series every 15 s), with each TTL applied. It leaves out symbol dictionaries, VARCHAR text and WAL files, so it is a lower bound for planning; the benchmarks measure partition sizes on a real QuestDB.',
+    '',
+    `Total after 90 days: **${total(at90)} GB**; after a year: **${total(at365)} GB**.`,
+    '',
+    '| table or view | MB per day | kept (days, at 90 / 365) | GB after 90 days | GB after 1 year |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...rows.map(
+      (e) =>
+        `| \`${e.object}\` | ${(e.bytesPerDay / 1e6).toFixed(1)} | ${e.retainedDays} / ${Math.round(at365.find((y) => y.object === e.object)!.retainedDays)} | ${gb(e.bytes)} | ${gb(e.year)} |`,
+    ),
+    '',
+  ];
+}
+
 /** docs/schema.md: generated from the schema definition by `npm run gen`; a test fails when it is stale. */
 export function renderSchemaDoc(version: number, tables: readonly TableDef[], views: readonly ViewDef[]): string {
   const groups = [...new Set(tables.map((t) => t.group))];
@@ -119,6 +148,7 @@ export function renderSchemaDoc(version: number, tables: readonly TableDef[], vi
     out.push(`## ${GROUP_TITLES[group]}`, '');
     for (const table of tables.filter((t) => t.group === group)) out.push(tableSection(table, views), '');
   }
+  out.push(...storageSection(tables, views));
   out.push(
     '## DDL',
     '',

@@ -40,9 +40,17 @@ export type RollupInterval = '1m' | '1h';
 export interface RollupDef {
   /** Label columns the rollup keeps; any other label is aggregated away (bounds the rollup's size). */
   readonly groupBy: readonly string[];
+  /**
+   * Fewer labels for the 1-minute view, where per-symbol minutes would be as many rows as the raw table.
+   * The hourly view is then built from the raw table instead of from the minute view.
+   */
+  readonly minuteGroupBy?: readonly string[];
   readonly measures: readonly RollupMeasure[];
-  /** One materialized view per interval, each with its own retention. */
-  readonly ttl: Readonly<Record<RollupInterval, Ttl>>;
+  /**
+   * One materialized view per interval listed, each with its own retention. A series sampled every 30 s or
+   * slower gains nothing from a 1-minute view, so such tables list only `1h`.
+   */
+  readonly ttl: Readonly<Partial<Record<RollupInterval, Ttl>>>;
 }
 
 export type TableGroup = 'health' | 'pipeline' | 'market' | 'exchange' | 'trading' | 'generic' | 'internal';
@@ -69,6 +77,8 @@ export interface ViewDef {
   readonly base: string;
   readonly interval: RollupInterval;
   readonly table: TableDef;
+  /** Label columns this view keeps. */
+  readonly groupBy: readonly string[];
   readonly partitionBy: PartitionBy;
   readonly ttl: Ttl;
   readonly sql: string;

@@ -1,4 +1,4 @@
-import { col, days, exchange, producer, RAW_TTL, ROLLUP_TTLS, symbol, ts, years } from '../columns.js';
+import { col, days, exchange, producer, ROLLUP_TTLS, symbol, ts, years } from '../columns.js';
 import type { TableDef } from '../types.js';
 
 export const CONNECTION_STATES = ['connected', 'disconnected', 'reconnecting'] as const;
@@ -48,7 +48,8 @@ export const connectionSamples: TableDef = {
     col('reconnects', 'LONG', 'Reconnects since the process started.'),
   ],
   partitionBy: 'DAY',
-  ttl: RAW_TTL,
+  // Sampled every few seconds per connection: a month of raw detail, then minute and hour rollups.
+  ttl: days(30),
   dedupKeys: ['ts', 'service', 'instance', 'exchange', 'channel'],
   rollup: {
     groupBy: ['service', 'exchange', 'channel'],

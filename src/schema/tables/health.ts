@@ -18,7 +18,8 @@ export const processSamples: TableDef = {
     col('event_loop_lag_ms', 'FLOAT', 'Event-loop delay (p99 over the interval).', { unit: 'ms' }),
   ],
   partitionBy: 'DAY',
-  ttl: RAW_TTL,
+  // Sampled every few seconds per process: a month of raw detail, then minute and hour rollups.
+  ttl: days(30),
   dedupKeys: ['ts', 'service', 'instance'],
   rollup: {
     groupBy: ['service', 'instance'],

@@ -1,4 +1,4 @@
-import { col, exchange, marketSymbol, RAW_TTL, ROLLUP_TTLS, symbol, ts } from '../columns.js';
+import { col, exchange, HOURLY_ONLY, marketSymbol, RAW_TTL, symbol, ts } from '../columns.js';
 import type { TableDef } from '../types.js';
 
 /*
@@ -33,7 +33,7 @@ export const openInterest: TableDef = {
       { name: 'open_interest_max', fn: 'max', column: 'open_interest', description: 'Highest open interest.' },
       { name: 'open_interest_value', fn: 'last', column: 'open_interest_value', description: 'Last notional.' },
     ],
-    ttl: ROLLUP_TTLS,
+    ttl: HOURLY_ONLY,
   },
 };
 
@@ -63,6 +63,6 @@ export const fundingRates: TableDef = {
       { name: 'funding_rate_sum', fn: 'sum', column: 'funding_rate', description: 'Sum (divide by samples).' },
       { name: 'mark_price', fn: 'last', column: 'mark_price', description: 'Last mark price.' },
     ],
-    ttl: ROLLUP_TTLS,
+    ttl: HOURLY_ONLY,
   },
 };

@@ -75,7 +75,9 @@ export const liquidations: TableDef = {
   ttl: RAW_TTL,
   dedupKeys: ['ts', 'service', 'instance', 'exchange', 'symbol'],
   rollup: {
+    // Per-symbol minutes would rival the raw table in size; per-symbol history lives in the hourly view.
     groupBy: ['exchange', 'symbol', 'side'],
+    minuteGroupBy: ['exchange', 'side'],
     measures: [
       { name: 'events', fn: 'count', description: 'Liquidations in the bucket.' },
       { name: 'amount', fn: 'sum', column: 'amount', description: 'Quantity liquidated.' },

@@ -1,0 +1,72 @@
+import { rowBytes } from './docs.js';
+import { ttlHours } from './ttl.js';
+import type { TableDef, ViewDef } from './types.js';
+
+/**
+ * The reference workload (BENCHMARKS.md): 5 exchanges × 50 symbols, open interest every 30 s, funding every
+ * 60 s, ~5 liquidations/s, 3 strategies (PnL every 5 s, 5 positions every 30 s, an order a minute), process
+ * and connectivity samples every second, and the exporter scraping ~200 QuestDB series every 15 s.
+ * Rows per day per table, and distinct rollup groups per bucket (minuteGroups where the 1-minute view keeps fewer).
+ */
+export const REFERENCE_WORKLOAD: Readonly<Record<string, { rowsPerDay: number; rollupGroups?: number; minuteGroups?: number }>> = {
+  tw_process_samples: { rowsPerDay: 86_400, rollupGroups: 1 },
+  tw_process_events: { rowsPerDay: 4 },
+  tw_errors: { rowsPerDay: 2_000, rollupGroups: 20 },
+  tw_storage_size: { rowsPerDay: 1_440 },
+  tw_fetches: { rowsPerDay: 250 * 2_880 + 250 * 1_440, rollupGroups: 5 * 2 * 2 },
+  tw_data_gaps: { rowsPerDay: 50 },
+  tw_liquidations: { rowsPerDay: 5 * 86_400, rollupGroups: 500, minuteGroups: 10 },
+  tw_open_interest: { rowsPerDay: 250 * 2_880, rollupGroups: 250 },
+  tw_funding_rates: { rowsPerDay: 250 * 1_440, rollupGroups: 250 },
+  tw_connection_events: { rowsPerDay: 100 },
+  tw_connection_samples: { rowsPerDay: 5 * 86_400, rollupGroups: 5 },
+  tw_rate_limits: { rowsPerDay: 5 * 2_880, rollupGroups: 5 },
+  tw_strategy_pnl: { rowsPerDay: 3 * 17_280, rollupGroups: 3 },
+  tw_orders: { rowsPerDay: 3 * 1_440 * 3, rollupGroups: 3 * 3 },
+  tw_fills: { rowsPerDay: 3 * 1_440, rollupGroups: 3 },
+  tw_positions: { rowsPerDay: 3 * 5 * 2_880 },
+  tw_metrics: { rowsPerDay: 200 * 5_760, rollupGroups: 200 },
+  tw_writer_stats: { rowsPerDay: 8_640 },
+  tw_schema_changes: { rowsPerDay: 0 },
+};
+
+export interface StorageEstimate {
+  readonly object: string;
+  readonly bytesPerDay: number;
+  readonly retainedDays: number;
+  /** Bytes held after `horizonDays` of the workload, TTL applied. */
+  readonly bytes: number;
+}
+
+const days = (ttl: { value: number; unit: string }) => ttlHours(ttl.value, ttl.unit) / 24;
+
+function viewRowBytes(view: ViewDef): number {
+  const table = view.table;
+  const rollup = table.rollup!;
+  const keep = 8 + view.groupBy.reduce((sum, g) => sum + rowBytes({ ...table, columns: table.columns.filter((c) => c.name === g) }), 0);
+  return keep + rollup.measures.length * 8;
+}
+
+/**
+ * Fixed-width bytes only (VARCHAR counted at its 16-byte header, no symbol dictionaries, no WAL): a planning
+ * estimate for choosing TTLs. `npm run bench` measures the real partition sizes.
+ */
+export function estimateStorage(tables: readonly TableDef[], views: readonly ViewDef[], horizonDays: number): StorageEstimate[] {
+  const out: StorageEstimate[] = [];
+  for (const table of tables) {
+    const load = REFERENCE_WORKLOAD[table.name];
+    if (!load) continue;
+    const bytesPerDay = load.rowsPerDay * rowBytes(table);
+    const retainedDays = Math.min(horizonDays, days(table.ttl));
+    out.push({ object: table.name, bytesPerDay, retainedDays, bytes: bytesPerDay * retainedDays });
+  }
+  for (const view of views) {
+    const load = REFERENCE_WORKLOAD[view.table.name];
+    const groups = (view.interval === '1m' ? load?.minuteGroups : undefined) ?? load?.rollupGroups ?? 1;
+    const bucketsPerDay = view.interval === '1m' ? 1_440 : 24;
+    const bytesPerDay = groups * bucketsPerDay * viewRowBytes(view);
+    const retainedDays = Math.min(horizonDays, days(view.ttl));
+    out.push({ object: view.name, bytesPerDay, retainedDays, bytes: bytesPerDay * retainedDays });
+  }
+  return out;
+}
