@@ -3,6 +3,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerExporterCommand } from './exporter.js';
 import { registerQuestDbCommand } from './questdb.js';
 import { registerSchemaCommand } from './schema.js';
+import { registerSimulateCommand } from './simulate.js';
 
 /** Each part contributes its subcommands here; the CLI itself stays thin wiring. */
 export function registerCommands(program: Command): void {
@@ -10,4 +11,5 @@ export function registerCommands(program: Command): void {
   registerExporterCommand(program);
   registerQuestDbCommand(program);
   registerSchemaCommand(program);
+  registerSimulateCommand(program);
 }
