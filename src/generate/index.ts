@@ -1,4 +1,5 @@
 import { renderSchemaDoc, SCHEMA_VERSION, tables, views } from '../schema/index.js';
+import { grafanaFiles } from '../grafana/index.js';
 import { renderMetricsDoc } from '../sdk/index.js';
 
 export interface GeneratedFile {
@@ -12,5 +13,6 @@ export function generatedFiles(): GeneratedFile[] {
   return [
     { path: 'docs/schema.md', content: renderSchemaDoc(SCHEMA_VERSION, tables, views) },
     { path: 'docs/metrics.md', content: renderMetricsDoc() },
+    ...grafanaFiles(),
   ];
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerDemoCommand } from './demo.js';
 import { registerExporterCommand } from './exporter.js';
+import { registerGrafanaCommand } from './grafana.js';
 import { registerQuestDbCommand } from './questdb.js';
 import { registerSchemaCommand } from './schema.js';
 import { registerSimulateCommand } from './simulate.js';
@@ -9,6 +10,7 @@ import { registerSimulateCommand } from './simulate.js';
 export function registerCommands(program: Command): void {
   registerDemoCommand(program);
   registerExporterCommand(program);
+  registerGrafanaCommand(program);
   registerQuestDbCommand(program);
   registerSchemaCommand(program);
   registerSimulateCommand(program);

@@ -1,0 +1,47 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { grafanaFiles, PROVISIONING_ROOT } from '../../grafana/index.js';
+
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+function readOrNull(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+export function registerGrafanaCommand(program: Command): void {
+  const grafana = program.command('grafana').description('Grafana provisioning: the QuestDB datasource and the tradewatch dashboards');
+
+  grafana
+    .command('generate')
+    .description(`write the datasource and dashboards under ${PROVISIONING_ROOT}/ (from src/schema, via the Grafana foundation SDK)`)
+    .option('--root <dir>', 'repository root to write under', '.')
+    .option('--check', 'write nothing; exit 1 when a checked-in file differs from what would be written')
+    .action((flags: { root: string; check?: boolean }) => {
+      let stale = 0;
+      for (const file of grafanaFiles()) {
+        const path = resolve(flags.root, file.path);
+        const current = readOrNull(path);
+        if (current === file.content) {
+          out(`unchanged ${file.path}`);
+          continue;
+        }
+        if (flags.check) {
+          stale++;
+          out(`stale     ${file.path}`);
+          continue;
+        }
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, file.content);
+        out(`wrote     ${file.path}`);
+      }
+      if (flags.check && stale) {
+        out(`${stale} file(s) out of date: run 'tradewatch grafana generate' (or npm run gen)`);
+        process.exitCode = 1;
+      }
+    });
+}

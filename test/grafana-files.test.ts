@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { parse } from 'yaml';
+import {
+  buildDashboards,
+  DATASOURCE_ENV,
+  expandQuery,
+  grafanaFiles,
+  grafanaIntervalMs,
+  QUESTDB_DATASOURCE_UID,
+  QUESTDB_PLUGIN_ID,
+  QueryFormat,
+  sampleByInterval,
+  type QuestDbQuery,
+} from '../src/grafana/index.js';
+import { tables, views } from '../src/schema/index.js';
+
+// The generated provisioning without Grafana: checked-in files current, dashboards structurally valid, every SQL
+// name from the schema, and the macro expander following the QuestDB plugin's documented semantics.
+
+const dashboards = buildDashboards();
+
+test('checked-in provisioning files are what `tradewatch grafana generate` writes', () => {
+  for (const file of grafanaFiles()) {
+    let current: string | undefined;
+    try {
+      current = readFileSync(file.path, 'utf8');
+    } catch {
+      current = undefined;
+    }
+    assert.equal(current, file.content, `${file.path} is stale: run 'tradewatch grafana generate' (npm run gen)`);
+  }
+});
+
+test('datasource provisioning: official QuestDB plugin, credentials from the environment only', () => {
+  const file = grafanaFiles().find((f) => f.path.endsWith('datasources/questdb.yaml'))!;
+  interface Ds {
+    type: string;
+    uid: string;
+    jsonData: Record<string, unknown>;
+    secureJsonData: Record<string, unknown>;
+  }
+  const doc = parse(file.content) as { apiVersion: number; datasources: Ds[] };
+  assert.equal(doc.apiVersion, 1);
+  const [ds] = doc.datasources;
+  assert.equal(ds!.type, QUESTDB_PLUGIN_ID);
+  assert.equal(ds!.uid, QUESTDB_DATASOURCE_UID);
+  assert.equal(ds!.secureJsonData.password, `$${DATASOURCE_ENV.password}`);
+  assert.equal(ds!.jsonData.username, `$${DATASOURCE_ENV.user}`);
+  for (const key of ['server', 'port', 'username', 'tlsMode']) assert.ok(key in ds!.jsonData, key);
+  assert.ok(!('password' in ds!.jsonData), 'no password in plain jsonData');
+
+  const provider = parse(grafanaFiles().find((f) => f.path.endsWith('dashboards/tradewatch.yaml'))!.content) as {
+    providers: { type: string; options: { path: string } }[];
+  };
+  assert.equal(provider.providers[0]!.type, 'file');
+  assert.match(provider.providers[0]!.options.path, /provisioning\/dashboards$/);
+});
+
+const PANEL_FORMATS: Record<string, QueryFormat | undefined> = {
+  timeseries: QueryFormat.TimeSeries,
+  'state-timeline': QueryFormat.TimeSeries,
+  stat: QueryFormat.Table,
+  bargauge: QueryFormat.Table,
+  table: QueryFormat.Table,
+  alertlist: undefined,
+};
+
+test('dashboards: unique uids, UTC, tagged and linked, refresh per purpose, panels on the grid with QuestDB queries', () => {
+  assert.deepEqual(
+    dashboards.map((d) => d.file),
+    ['health', 'pipeline', 'exchange', 'trading', 'alerts-overview'],
+  );
+  assert.equal(new Set(dashboards.map((d) => d.model.uid)).size, dashboards.length);
+  const refresh = Object.fromEntries(dashboards.map((d) => [d.file, d.model.refresh]));
+  assert.equal(refresh.trading, '5s', 'trading updates within 5 s');
+  for (const { file, model } of dashboards) {
+    assert.equal(model.timezone, 'utc', file);
+    assert.ok(model.tags?.includes('tradewatch'), file);
+    assert.ok(
+      model.links?.some((l) => l.type === 'dashboards' && l.tags.includes('tradewatch') && l.keepTime && l.includeVars),
+      `${file}: links to the other dashboards`,
+    );
+    const ids = new Set<number>();
+    for (const panel of model.panels ?? []) {
+      const p = panel as dashboard.Panel;
+      assert.ok(p.id && !ids.has(p.id), `${file}: unique panel id ${p.id}`);
+      ids.add(p.id);
+      const { x, y, w, h } = p.gridPos!;
+      assert.ok(x >= 0 && w > 0 && x + w <= 24 && y >= 0 && h > 0, `${file}/${p.title}: on the 24-column grid`);
+      if (p.type === 'row') continue;
+      assert.ok(p.type in PANEL_FORMATS, `${file}/${p.title}: known panel type ${p.type}`);
+      assert.ok(p.title && p.description, `${file}/${p.type}: title and description`);
+      const targets = (p.targets ?? []) as QuestDbQuery[];
+      if (PANEL_FORMATS[p.type] === undefined) {
+        assert.equal(targets.length, 0, `${file}/${p.title}: no query`);
+        continue;
+      }
+      assert.equal(p.datasource?.uid, QUESTDB_DATASOURCE_UID);
+      assert.ok(targets.length > 0, `${file}/${p.title}: has a query`);
+      for (const t of targets) {
+        assert.deepEqual(t.datasource, { type: QUESTDB_PLUGIN_ID, uid: QUESTDB_DATASOURCE_UID });
+        assert.equal(t.queryType, 'sql');
+        assert.equal(t.format, PANEL_FORMATS[p.type], `${file}/${p.title}: format for ${p.type}`);
+        assert.equal(t.selectedFormat, t.format);
+        assert.ok(t.rawSql.trim().length > 0);
+        assert.ok(!('_implementsDataqueryVariant' in t), 'SDK marker dropped from JSON');
+      }
+    }
+  }
+});
+
+test('variables: service, exchange, symbol, strategy, mode and run, each a multi-value QuestDB query with All', () => {
+  const names = new Set(dashboards.flatMap((d) => (d.model.templating?.list ?? []).map((v) => v.name)));
+  for (const n of ['service', 'exchange', 'symbol', 'strategy', 'mode', 'run']) assert.ok(names.has(n), `variable ${n}`);
+  for (const { file, model } of dashboards) {
+    for (const v of model.templating?.list ?? []) {
+      assert.equal(v.type, 'query', `${file}.$${v.name}`);
+      assert.equal(v.datasource?.uid, QUESTDB_DATASOURCE_UID);
+      assert.ok(v.multi && v.includeAll, `${file}.$${v.name}: multi with All`);
+      assert.deepEqual(v.current?.value, ['$__all']);
+    }
+  }
+});
+
+test('every table or view a query reads is defined by the schema', () => {
+  const known = new Set([...tables.map((t) => t.name), ...views.map((v) => v.name)]);
+  const queries = dashboards.flatMap(({ model }) => [
+    ...(model.templating?.list ?? []).map((v) => String(v.query)),
+    ...(model.panels ?? []).flatMap((p) => ((p as dashboard.Panel).targets ?? []).map((t) => (t as QuestDbQuery).rawSql)),
+  ]);
+  let names = 0;
+  for (const q of queries) {
+    for (const m of q.matchAll(/\b(tw_\w+)/g)) {
+      assert.ok(known.has(m[1]!), `${m[1]} is not a schema table or view`);
+      names++;
+    }
+  }
+  assert.ok(names > 50);
+});
+
+test('expandQuery: $__conditionalAll, variables, time macros and the sample interval as the plugin expands them', () => {
+  const from = Date.UTC(2025, 0, 1, 0, 0, 0);
+  const to = from + 3_600_000;
+  const sql = 'SELECT * FROM t WHERE $__timeFilter(ts) AND $__conditionalAll(ex IN ($exchange), $exchange) AND x < $__interval_ms SAMPLE BY $__sampleByInterval';
+  const all = expandQuery(sql, { from, to, intervalMs: 5000, variables: { exchange: { all: ['a', 'b'] } } });
+  assert.equal(
+    all,
+    'SELECT * FROM t WHERE ts >= cast(1735689600000000 as timestamp) AND ts <= cast(1735693200000000 as timestamp) AND 1=1 AND x < 5000 SAMPLE BY 5s',
+  );
+  const some = expandQuery(sql, { from, to, intervalMs: 5000, variables: { exchange: ['a', 'b'] } });
+  assert.match(some, /AND ex IN \('a','b'\) AND/);
+  assert.equal(expandQuery('$__fromTime, $__toTime', { from, to, intervalMs: 1 }), 'cast(1735689600000000 as timestamp), cast(1735693200000000 as timestamp)');
+  assert.equal(expandQuery('$single', { from, to, intervalMs: 1, variables: { single: 'v' } }), 'v');
+  assert.throws(() => expandQuery('$nope', { from, to, intervalMs: 1 }), /unknown template variable/);
+  assert.throws(() => expandQuery('$__timeGroup(ts)', { from, to, intervalMs: 1 }), /unknown macro/);
+
+  assert.deepEqual(
+    [500, 1000, 30_000, 60_000, 1_800_000, 3_600_000, 21_600_000, 86_400_000].map(sampleByInterval),
+    ['500T', '1s', '30s', '60s', '1800s', '1h', '6h', '1d'],
+  );
+  assert.equal(grafanaIntervalMs(15 * 60_000), 1000);
+  assert.equal(grafanaIntervalMs(86_400_000), 60_000);
+  assert.equal(grafanaIntervalMs(30 * 86_400_000), 1_800_000);
+});
