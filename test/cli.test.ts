@@ -48,3 +48,24 @@ test('the demo writes every dashboard family into QuestDB and stops cleanly', as
     assert.ok((await count(table)) > 0, `${table} has rows`);
   }
 });
+
+test('query prints a table, exports CSV through QuestDB, and the web console is served', async () => {
+  await sql.execute(
+    `INSERT INTO tw_open_interest (ts, exchange, symbol, open_interest) VALUES ('2026-11-20T00:00:00.000000Z', 'bybit', 'BTC/USDT:USDT', 1234.5)`,
+  );
+  const query = "SELECT exchange, symbol, open_interest FROM tw_open_interest WHERE exchange = 'bybit' AND ts = '2026-11-20T00:00:00.000000Z'";
+  let table = '';
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && !table.includes('1234.5')) {
+    table = (await tradewatch('query', query)).stdout;
+  }
+  assert.match(table, /^exchange\s+symbol\s+open_interest\n-+\s+-+\s+-+\nbybit\s+BTC\/USDT:USDT\s+1234\.5\n$/);
+  const csv = (await tradewatch('query', '--format', 'csv', query)).stdout;
+  // RFC 4180 line ends, as QuestDB writes them.
+  assert.equal(csv.trim(), '"exchange","symbol","open_interest"\r\n"bybit","BTC/USDT:USDT",1234.5');
+  await assert.rejects(tradewatch('query', 'SELECT nope FROM tw_open_interest'), /Invalid column: nope|TW_QUESTDB_SQL_ERROR/);
+  // US6: custom SQL and CSV export in QuestDB's own web console.
+  const page = await fetch(`${server.httpUrl}/`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<html/i);
+});

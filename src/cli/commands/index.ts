@@ -3,6 +3,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerExporterCommand } from './exporter.js';
 import { registerGrafanaCommand } from './grafana.js';
 import { registerQuestDbCommand } from './questdb.js';
+import { registerQueryCommand } from './query.js';
 import { registerSchemaCommand } from './schema.js';
 import { registerSimulateCommand } from './simulate.js';
 
@@ -12,6 +13,7 @@ export function registerCommands(program: Command): void {
   registerExporterCommand(program);
   registerGrafanaCommand(program);
   registerQuestDbCommand(program);
+  registerQueryCommand(program);
   registerSchemaCommand(program);
   registerSimulateCommand(program);
 }
