@@ -26,7 +26,13 @@ need_root_pkg prometheus prometheus
 need_root_pkg promtool prometheus
 
 # The QuestDB server jar, through Maven, cached under .cache/questdb.
-bash scripts/fetch-questdb.sh
+bash scripts/fetch-questdb.sh >/dev/null
+
+# The Compose Specification's JSON schema (from the Go module that Docker Compose itself loads files with),
+# for checking deploy/docker-compose.yml without a Docker engine.
+[ -d /usr/local/go/bin ] && export PATH="$PATH:/usr/local/go/bin"
+need_root_pkg go golang-go
+bash scripts/fetch-compose-schema.sh >/dev/null
 
 # The Python QuestDB client, for the cross-language contract test.
 PY_CLIENT_VERSION=6.0.0
