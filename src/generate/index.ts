@@ -1,4 +1,5 @@
 import { renderSchemaDoc, SCHEMA_VERSION, tables, views } from '../schema/index.js';
+import { alertingFiles, defaultAlertsConfig } from '../grafana/alerting/index.js';
 import { grafanaFiles } from '../grafana/index.js';
 import { renderMetricsDoc } from '../sdk/index.js';
 
@@ -14,5 +15,7 @@ export function generatedFiles(): GeneratedFile[] {
     { path: 'docs/schema.md', content: renderSchemaDoc(SCHEMA_VERSION, tables, views) },
     { path: 'docs/metrics.md', content: renderMetricsDoc() },
     ...grafanaFiles(),
+    // From the default `alerts` config and no channel environment: `tradewatch grafana generate --from-env` at deploy time.
+    ...alertingFiles(defaultAlertsConfig()),
   ];
 }
