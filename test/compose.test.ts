@@ -329,7 +329,16 @@ describe('deploy/docker-compose.yml: services', () => {
     walk(provisioning);
     const wanted = new Set<string>();
     for (const file of files) {
-      // Grafana expands $NAME and ${NAME} in provisioning YAML; $$ is a literal dollar.
+      // Grafana expands $NAME and ${NAME} in provisioning YAML; $$ is a literal dollar. Alert rule files are the
+      // exception: their query models and annotations are read raw (so `$__timeFilter`, math `$A` and `{{ $labels.x }}`
+      // stay as written) and only labels are expanded; tradewatch's rule labels hold no `$`.
+      if (/alerting[\\/]rules\.ya?ml$/.test(file)) {
+        const rules = parseYaml(readFileSync(file, 'utf8')) as { groups: { rules: { labels?: Record<string, string> }[] }[] };
+        for (const rule of rules.groups.flatMap((g) => g.rules)) {
+          for (const value of Object.values(rule.labels ?? {})) assert.doesNotMatch(value, /\$/, 'alert rule labels are env-expanded');
+        }
+        continue;
+      }
       for (const m of readFileSync(file, 'utf8').matchAll(/\$(\$|\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))/g)) {
         if (m[1] === '$') continue;
         const name = m[2] ?? m[3];

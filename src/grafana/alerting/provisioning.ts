@@ -255,7 +255,7 @@ export function alertingFiles(config: AlertsConfig, options: AlertingFilesOption
       content: render(
         `Contact points: ${channels}.\n` +
           'Only channels whose environment variables were set when this file was generated are present; Grafana expands\n' +
-          'the $VARIABLES from its own environment when it loads the file (docs/alerting.md).',
+          'the referenced environment variables from its own environment when it loads the file (docs/alerting.md).',
         docs.contactPoints,
       ),
     },
