@@ -1,7 +1,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { alertingFiles } from '../../grafana/alerting/index.js';
 import { grafanaFiles, PROVISIONING_ROOT } from '../../grafana/index.js';
+import { loadConfig } from '../../config/index.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -21,9 +23,17 @@ export function registerGrafanaCommand(program: Command): void {
     .description(`write the datasource and dashboards under ${PROVISIONING_ROOT}/ (from src/schema, via the Grafana foundation SDK)`)
     .option('--root <dir>', 'repository root to write under', '.')
     .option('--check', 'write nothing; exit 1 when a checked-in file differs from what would be written')
-    .action((flags: { root: string; check?: boolean }) => {
+    .option('--alerting-only', 'only the alerting files (rules, contact points, policy)')
+    .option('--from-env', "alerting from the config file's `alerts` section, with the channels whose environment variables are set (deploy time)")
+    .option('--config <file>', 'config file (default tradewatch.yaml); env TRADEWATCH_CONFIG')
+    .action((flags: { root: string; check?: boolean; alertingOnly?: boolean; fromEnv?: boolean; config?: string }) => {
       let stale = 0;
-      for (const file of grafanaFiles()) {
+      // Without --from-env: exactly the checked-in files (default rules, no channels), as `npm run gen` writes them.
+      const alerting = flags.fromEnv
+        ? alertingFiles(loadConfig({ file: flags.config }).alerts, { env: process.env })
+        : alertingFiles(loadConfig({ file: flags.config, env: {} }).alerts);
+      const files = flags.alertingOnly ? alerting : [...grafanaFiles(), ...alerting];
+      for (const file of files) {
         const path = resolve(flags.root, file.path);
         const current = readOrNull(path);
         if (current === file.content) {

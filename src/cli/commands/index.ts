@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerDaemonCommand } from './daemon.js';
 import { registerDemoCommand } from './demo.js';
 import { registerExporterCommand } from './exporter.js';
 import { registerGrafanaCommand } from './grafana.js';
@@ -9,6 +10,7 @@ import { registerSimulateCommand } from './simulate.js';
 
 /** Each part contributes its subcommands here; the CLI itself stays thin wiring. */
 export function registerCommands(program: Command): void {
+  registerDaemonCommand(program);
   registerDemoCommand(program);
   registerExporterCommand(program);
   registerGrafanaCommand(program);

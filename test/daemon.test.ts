@@ -1,0 +1,181 @@
+/**
+ * The daemon's configuration (refused with the field named), its error and header handling, and the process:
+ * `tradewatch daemon --simulate` against a real QuestDB, stopped by SIGTERM: exit status 0 and a `stop` row.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import ccxt from 'ccxt';
+import { isTradewatchError } from '../src/common/errors.js';
+import { loadConfig } from '../src/config/index.js';
+import { classify, createDaemon, credentialEnvNames, daemonConfig, readRateLimit, retryAfterSeconds } from '../src/daemon/index.js';
+import { backoffDelay } from '../src/daemon/backoff.js';
+import type { Monitor } from '../src/sdk/index.js';
+import { SqlClient } from '../src/storage/index.js';
+import { useQuestDb } from './helpers/questdb.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tw-daemon-'));
+const refused = (fn: () => unknown, ...patterns: RegExp[]) =>
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(isTradewatchError(err, 'TW_INVALID_CONFIG'), String(err));
+    for (const pattern of patterns) assert.match(err.message, pattern);
+    return true;
+  });
+
+test('daemon config: defaults, environment overrides, the exchange list from one variable', () => {
+  const defaults = loadConfig({ env: {} }).daemon;
+  assert.equal(defaults.openInterestIntervalMs, 30_000);
+  assert.equal(defaults.fundingIntervalMs, 60_000);
+  assert.deepEqual(defaults.exchanges.map((e) => e.id), ['binanceusdm', 'bybit']);
+  const env = loadConfig({
+    env: {
+      TRADEWATCH_DAEMON_EXCHANGES: 'binanceusdm=BTC/USDT:USDT,ETH/USDT:USDT; bybit=SOL/USDT:USDT',
+      TRADEWATCH_DAEMON_OPEN_INTEREST_INTERVAL_MS: '250',
+      TRADEWATCH_DAEMON_LIQUIDATIONS: 'false',
+    },
+  }).daemon;
+  assert.deepEqual(env.exchanges, [
+    { id: 'binanceusdm', symbols: ['BTC/USDT:USDT', 'ETH/USDT:USDT'] },
+    { id: 'bybit', symbols: ['SOL/USDT:USDT'] },
+  ]);
+  assert.equal(env.openInterestIntervalMs, 250);
+  assert.equal(env.liquidations, false);
+});
+
+test('the documented example config (tradewatch.example.yaml) is valid and means the defaults', () => {
+  const example = loadConfig({ file: 'tradewatch.example.yaml', env: {} });
+  assert.deepEqual(example.daemon, loadConfig({ env: {} }).daemon);
+});
+
+test('an invalid daemon config is refused with a message naming the field', () => {
+  refused(() => loadConfig({ env: { TRADEWATCH_DAEMON_FUNDING_INTERVAL_MS: '5' } }), /daemon\.fundingIntervalMs/, /TRADEWATCH_DAEMON_FUNDING_INTERVAL_MS/, /got 5/);
+  refused(() => loadConfig({ env: { TRADEWATCH_DAEMON_STALE_STREAM_MS: 'soon' } }), /TRADEWATCH_DAEMON_STALE_STREAM_MS must be a number/);
+  refused(() => loadConfig({ env: { TRADEWATCH_DAEMON_EXCHANGES: 'binanceusdm=BTCUSDT' } }), /daemon\.exchanges\.0\.symbols\.0/, /unified ccxt symbol/);
+  const file = join(dir, 'keys.yaml');
+  writeFileSync(file, 'daemon:\n  exchanges:\n    - id: bybit\n      symbols: [BTC/USDT:USDT]\n      apiKey: abc\n');
+  refused(() => loadConfig({ file, env: {} }), /daemon\.exchanges\.0\.apiKey/, /environment only/);
+  const dup = join(dir, 'dup.yaml');
+  writeFileSync(dup, 'daemon:\n  exchanges:\n    - { id: bybit, symbols: [BTC/USDT:USDT] }\n    - { id: bybit, symbols: [ETH/USDT:USDT] }\n');
+  refused(() => loadConfig({ file: dup, env: {} }), /daemon\.exchanges\.1\.id/, /listed twice/);
+  refused(() => daemonConfig({ reconnectBaseMs: 5000, reconnectMaxMs: 1000 }), /reconnectMaxMs/);
+  // What only ccxt knows is checked when the daemon is created: the exchange and its capabilities.
+  const monitor = {} as Monitor;
+  refused(() => createDaemon({ config: daemonConfig({ exchanges: [{ id: 'nosuchexchange', symbols: ['BTC/USDT'] }] }), monitor }), /daemon\.exchanges\.0\.id/, /nosuchexchange/);
+  assert.deepEqual(credentialEnvNames('binanceusdm'), {
+    apiKey: 'TRADEWATCH_DAEMON_BINANCEUSDM_API_KEY',
+    secret: 'TRADEWATCH_DAEMON_BINANCEUSDM_SECRET',
+    password: 'TRADEWATCH_DAEMON_BINANCEUSDM_PASSWORD',
+  });
+});
+
+test('ccxt errors map to fetch statuses; Retry-After and rate-limit headers are read', () => {
+  assert.equal(classify(new ccxt.RateLimitExceeded('x')).status, 'rate_limited');
+  assert.equal(classify(new ccxt.DDoSProtection('x')).status, 'rate_limited');
+  assert.equal(classify(new ccxt.RequestTimeout('x')).status, 'timeout');
+  assert.deepEqual(classify(new ccxt.ExchangeNotAvailable('x')), { status: 'error', kind: 'ExchangeNotAvailable', connectivity: true });
+  assert.deepEqual(classify(new ccxt.BadSymbol('x')), { status: 'error', kind: 'BadSymbol', connectivity: false });
+  assert.equal(retryAfterSeconds({ 'Retry-After': '7' }, undefined), 7);
+  assert.equal(retryAfterSeconds({ 'retry-after': new Date(61_000).toUTCString() }, undefined, 1000), 60);
+  assert.equal(retryAfterSeconds({}, new Error('IP banned until 1700000030000'), 1_700_000_000_000), 30);
+  assert.equal(retryAfterSeconds(undefined, new Error('nothing')), undefined);
+  assert.deepEqual(readRateLimit('binanceusdm', { 'X-Mbx-Used-Weight-1m': '37' }), { used: 37, quota: 2400 });
+  assert.deepEqual(readRateLimit('bybit', { 'X-Bapi-Limit-Status': '590', 'X-Bapi-Limit': '600' }), { used: 10, quota: 600 });
+  assert.deepEqual(readRateLimit('okx', {}), {});
+  for (let attempt = 1; attempt <= 12; attempt++) {
+    const d = backoffDelay(attempt, 100, 3000);
+    const cap = Math.min(3000, 100 * 2 ** (attempt - 1));
+    assert.ok(d >= cap / 2 && d <= cap, `attempt ${attempt}: ${d}`);
+  }
+});
+
+/** The CLI command as `tradewatch daemon` runs it (registered on a program of its own, as src/cli/main.ts does). */
+const CLI = `
+import { Command } from 'commander';
+import { registerDaemonCommand } from './src/cli/commands/daemon.ts';
+import { isTradewatchError } from './src/common/errors.ts';
+const program = new Command('tradewatch').exitOverride();
+registerDaemonCommand(program);
+try {
+  await program.parseAsync(['node', 'tradewatch', ...process.argv.slice(1)]);
+} catch (err) {
+  if (isTradewatchError(err)) { process.stderr.write('tradewatch: ' + err.message + ' [' + err.code + ']\\n'); process.exit(2); }
+  throw err;
+}`;
+
+function runCli(args: string[], env: NodeJS.ProcessEnv) {
+  return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CLI, ...args], {
+    cwd: process.cwd(),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+test('tradewatch daemon refuses an invalid config with exit status 2, naming the field', async () => {
+  const child = runCli(['daemon'], { TRADEWATCH_DAEMON_EXCHANGES: 'nosuch=BTC/USDT:USDT', TRADEWATCH_QUESTDB_URL: 'http://127.0.0.1:1' });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 2, stderr);
+  assert.match(stderr, /daemon\.exchanges\.0\.id: "nosuch" is not a ccxt exchange.*\[TW_INVALID_CONFIG\]/s);
+});
+
+test('SIGTERM stops a running daemon cleanly: exit 0 and a stop row', async () => {
+  const server = await useQuestDb();
+  const db = new SqlClient({ url: server.httpUrl });
+  const instance = `sigterm-${process.pid}`;
+  const child = runCli(['daemon', '--simulate', '--metrics-port', '0'], {
+    TRADEWATCH_QUESTDB_URL: server.httpUrl,
+    TRADEWATCH_WRITER_SPOOL_DIR: join(dir, 'spool'),
+    TRADEWATCH_INSTANCE: instance,
+    TRADEWATCH_DAEMON_EXCHANGES: 'binanceusdm=BTC/USDT:USDT;bybit=ETH/USDT:USDT',
+    TRADEWATCH_DAEMON_OPEN_INTEREST_INTERVAL_MS: '300',
+    TRADEWATCH_DAEMON_FUNDING_INTERVAL_MS: '600',
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+
+  const deadline = Date.now() + 60_000;
+  while (!/metrics +http:\/\/\S+\/metrics/.test(stdout)) {
+    if (Date.now() > deadline || child.exitCode !== null) assert.fail(`daemon did not start:\n${stdout}\n${stderr}`);
+    await sleep(100);
+  }
+  const metricsUrl = /metrics +(http:\/\/\S+\/metrics)/.exec(stdout)![1]!;
+  // Running: fetches counted on /metrics and stored in QuestDB.
+  for (;;) {
+    const text = await (await fetch(metricsUrl)).text();
+    const [rows] = await db.rows<{ n: number }>(`SELECT count() n FROM tw_fetches WHERE instance = '${instance}' AND status = 'ok'`);
+    if (/tradewatch_fetches_total\{[^}]*exchange="bybit"/.test(text) && Number(rows?.n) >= 4) break;
+    if (Date.now() > deadline) assert.fail(`no fetches:\n${stdout}\n${stderr}`);
+    await sleep(250);
+  }
+
+  child.kill('SIGTERM');
+  const { code, signal } = await exited;
+  assert.equal(signal, null, stderr);
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /stopped cleanly/);
+
+  const events = await (async () => {
+    for (;;) {
+      const rows = await db.rows<{ event: string; reason: string | null }>(
+        `SELECT event, reason FROM tw_process_events WHERE service = 'ccxt-daemon' AND instance = '${instance}' ORDER BY ts`,
+      );
+      if (rows.some((r) => r.event === 'stop') || Date.now() > deadline) return rows;
+      await sleep(200);
+    }
+  })();
+  assert.deepEqual(events.map((e) => e.event), ['start', 'stop']);
+  assert.equal(events[1]!.reason, 'SIGTERM');
+  // The streams were recorded as stopped, not as failures.
+  const [last] = await db.rows<{ state: string; reason: string }>(
+    `SELECT state, reason FROM tw_connection_events WHERE instance = '${instance}' AND exchange = 'bybit' AND channel = 'liquidations' LATEST ON ts PARTITION BY exchange`,
+  );
+  assert.deepEqual(last, { state: 'disconnected', reason: 'daemon stopped' });
+});

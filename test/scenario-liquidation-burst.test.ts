@@ -1,0 +1,117 @@
+/**
+ * Scenario: a liquidation burst on both exchanges (the background stream off, so every event is the burst's).
+ * Stored: exactly the emitted events in tw_liquidations, in one minute bucket (events per minute, raw and in the
+ * tw_liquidations_1m rollup), with exchange times, and the same count as websocket messages in
+ * tw_connection_samples.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createDaemon, daemonConfig } from '../src/daemon/index.js';
+import { createMonitor } from '../src/sdk/index.js';
+import { startSimulator } from '../src/simulator/index.js';
+import { applySchema, SqlClient } from '../src/storage/index.js';
+import { useQuestDb } from './helpers/questdb.js';
+
+const server = await useQuestDb();
+const db = new SqlClient({ url: server.httpUrl });
+await applySchema(db);
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+const BURST = { binanceusdm: 300, bybit: 200 } as const;
+
+test('a liquidation burst is stored event for event, as events per minute', async (t) => {
+  const service = `scn-burst-${process.pid}`;
+  const simulator = await startSimulator({ port: 0, seed: 11, exchanges: ['binanceusdm', 'bybit'], symbols: ['BTC', 'ETH'], liquidationsPerSecond: 0 });
+  t.after(() => simulator.close());
+  const monitor = createMonitor({ service, instance: 'test', questdb: { url: server.httpUrl, flushIntervalMs: 100 }, sampleIntervalMs: 0 });
+  const daemon = createDaemon({
+    config: daemonConfig({
+      exchanges: [
+        { id: 'binanceusdm', symbols: ['BTC/USDT:USDT', 'ETH/USDT:USDT'], rateLimitMs: 1 },
+        { id: 'bybit', symbols: ['BTC/USDT:USDT', 'ETH/USDT:USDT'], rateLimitMs: 1 },
+      ],
+      openInterestIntervalMs: 5000,
+      fundingIntervalMs: 5000,
+    }),
+    monitor,
+    ccxtOverrides: { binanceusdm: simulator.exchanges.binanceusdm!.ccxtOptions, bybit: simulator.exchanges.bybit!.ccxtOptions },
+  });
+  daemon.start();
+  t.after(async () => {
+    await daemon.stop();
+    await monitor.shutdown();
+  });
+  await until('both streams to connect', async () =>
+    daemon.status().exchanges.every((e) => e.liquidations?.state === 'connected') ? true : undefined,
+  );
+  await sleep(300); // subscriptions acknowledged
+
+  // Keep the 1.5 s burst inside one minute, so that the expected events per minute are the whole burst.
+  const intoMinute = Date.now() % 60_000;
+  if (intoMinute > 55_000) await sleep(60_000 - intoMinute + 200);
+  const minute = Math.floor(Date.now() / 60_000) * 60_000;
+  const faults = await Promise.all(
+    (['binanceusdm', 'bybit'] as const).map((id) => simulator.control.inject(id, { kind: 'liquidation_burst', count: BURST[id], overMs: 1500, symbols: ['BTC', 'ETH'] })),
+  );
+  await until('the burst to be received', async () =>
+    daemon.status().exchanges.every((e) => e.liquidations?.liquidations === BURST[e.id as keyof typeof BURST]) ? true : undefined,
+  );
+  monitor.sample();
+  await monitor.flush();
+
+  for (const fault of faults) {
+    const record = simulator.control.faults().find((f) => f.id === fault.id)!;
+    assert.equal(record.counters.eventsEmitted, BURST[fault.exchange]);
+  }
+
+  for (const exchange of ['binanceusdm', 'bybit'] as const) {
+    const expected = BURST[exchange];
+    const where = `service = '${service}' AND exchange = '${exchange}'`;
+    // Events per minute from the raw table: one bucket holding the whole burst.
+    const perMinute = await until(`${exchange} liquidations`, async () => {
+      const rows = await db.rows<{ ts: string; events: number }>(`SELECT ts, count() events FROM tw_liquidations WHERE ${where} SAMPLE BY 1m ALIGN TO CALENDAR`);
+      return rows.reduce((n, r) => n + Number(r.events), 0) === expected ? rows : undefined;
+    });
+    assert.deepEqual(perMinute.map((r) => [Date.parse(r.ts), Number(r.events)]), [[minute, expected]]);
+
+    // Every event carries side, price, amount and the exchange's time; receive latency is small on loopback.
+    const [detail] = await db.rows<{ n: number; sides: number; symbols: number; lat_max: number; no_exchange_ts: number; bad: number }>(
+      `SELECT count() n, count_distinct(side) sides, count_distinct(symbol) symbols, max(datediff('T', exchange_ts, ts)) lat_max,
+              sum(CASE WHEN exchange_ts IS NULL THEN 1 ELSE 0 END) no_exchange_ts,
+              sum(CASE WHEN price > 0 AND amount > 0 THEN 0 ELSE 1 END) bad
+         FROM tw_liquidations WHERE ${where}`,
+    );
+    assert.equal(Number(detail!.n), expected);
+    assert.equal(Number(detail!.sides), 2);
+    assert.equal(Number(detail!.symbols), 2);
+    assert.equal(Number(detail!.no_exchange_ts), 0);
+    assert.equal(Number(detail!.bad), 0);
+    assert.ok(Number(detail!.lat_max) < 2000, `latency ${detail!.lat_max} ms`);
+
+    // The same events per minute in the rollup Grafana reads for long ranges (refreshed asynchronously).
+    await until(`${exchange} in tw_liquidations_1m`, async () => {
+      const rows = await db.rows<{ events: number }>(
+        `SELECT sum(events) events FROM tw_liquidations_1m WHERE exchange = '${exchange}' AND ts = '${new Date(minute).toISOString()}'`,
+      );
+      return Number(rows[0]?.events) === expected ? true : undefined;
+    });
+
+    // Each liquidation was one websocket message for the connection samples.
+    await until(`${exchange} messages in tw_connection_samples`, async () => {
+      const [messages] = await db.rows<{ n: number }>(
+        `SELECT sum(messages) n FROM tw_connection_samples WHERE ${where} AND channel = 'liquidations'`,
+      );
+      return Number(messages?.n) === expected ? true : undefined;
+    });
+  }
+});
