@@ -4,7 +4,7 @@ import { Sender } from '@questdb/nodejs-client';
 import { seededRandom } from '../src/common/random.js';
 import { describeValue, ErrorCodes, TradewatchError } from '../src/common/errors.js';
 import type { TableDef } from '../src/schema/types.js';
-import { encoderFor, MAX_SYMBOL_CHARS, MAX_VARCHAR_CHARS, RowEncoder } from '../src/storage/ilp-encoder.js';
+import { ByteSink, encoderFor, formatNumber, MAX_PREFIX_NODES, MAX_SYMBOL_CHARS, MAX_VARCHAR_CHARS, RowEncoder } from '../src/storage/ilp-encoder.js';
 
 /** Every column type, symbols interleaved with fields, so schema order vs. ILP order is exercised. */
 const allTypes: TableDef = {
@@ -322,4 +322,77 @@ test('validation: shape of the row', () => {
 test('a table definition that cannot be encoded is refused when compiled', () => {
   assert.throws(() => new RowEncoder({ ...strict, name: 'bad name' }), /plain identifier/);
   assert.throws(() => new RowEncoder({ ...strict, timestamp: 'nope' }), /designated timestamp/);
+});
+
+test('numbers are written exactly as String(x) writes them (integer, timestamp and short-decimal fast paths)', () => {
+  const rnd = prng(99);
+  const values: number[] = [...DOUBLES, ...FLOATS, ...INTEGERS, 0.5, -0.5, 0.0001, 0.000001, -0.000001, 0.0000015, 1e-6, 9.999999, 99999999.5,
+    99999999.999999, 1e8 + 0.5, 2 ** 31, 2 ** 31 - 1, -(2 ** 31), 1e8, 1e8 - 1, 99_999_999, 100_000_001, 1_700_000_000_000_000, 1_699_999_999_999_999,
+    2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 0.1 + 0.2, 1.005, 123.456, 0.3, 2.675, 1.1, 100.25, 1e-7, 1.5e-6];
+  for (let i = 0; i < 100_000; i++) {
+    const digits = Math.floor(rnd() * 7);
+    const magnitude = 10 ** Math.floor(rnd() * 10);
+    const sign = rnd() < 0.3 ? -1 : 1;
+    // Short decimals as prices and amounts are typed, values near the fast path's limits, and arbitrary doubles.
+    values.push(sign * Math.round(rnd() * magnitude * 10 ** digits) / 10 ** digits);
+    values.push(sign * (Math.floor(rnd() * 2 ** 53) + (rnd() < 0.5 ? 0 : rnd())));
+    values.push(randomDouble(rnd), randomFloat(rnd), randomLong(rnd), randomTimestamp(rnd));
+  }
+  for (const x of values) {
+    const expected = String(x);
+    const ours = formatNumber(x);
+    if (ours !== expected) assert.fail(`formatNumber(${expected}) wrote ${ours}`);
+  }
+});
+
+test('symbol-prefix cache: bounded, and every row right across many distinct tuples', () => {
+  const encoder = new RowEncoder(strict);
+  let expectedMax = 0;
+  for (let i = 0; i < 3 * MAX_PREFIX_NODES; i++) {
+    const service = `svc${i % 7}`;
+    const side = i % 3 === 0 ? undefined : i % 3 === 1 ? 'buy' : 'sell';
+    // Mostly new tuples (i as a symbol value), some repeats, some values that need escaping.
+    const value = i % 5 === 0 ? `s ${i % 11},=x` : `s${i}`;
+    const row = { ts: i + 1, service: i % 2 ? service : value, side, px: i };
+    const escaped = (i % 2 ? service : value).replace(/[ ,=]/g, (c) => `\\${c}`);
+    const expected = `enc_strict,service=${escaped}${side ? `,side=${side}` : ''} px=${i} ${i + 1}000\n`;
+    assert.equal(encoder.encode(row), expected);
+    expectedMax = Math.max(expectedMax, encoder.cachedPrefixes);
+  }
+  assert.ok(expectedMax <= MAX_PREFIX_NODES, `cache grew to ${expectedMax} nodes`);
+  assert.ok(encoder.cachedPrefixes > 0);
+});
+
+test('symbol-prefix cache never lets an invalid value through after valid ones were cached', () => {
+  const encoder = new RowEncoder(strict);
+  for (let i = 0; i < 100; i++) encoder.encode({ ts: 1, service: 'svc', side: i % 2 ? 'buy' : 'sell', px: 1 });
+  // A value refused by the vocabulary, a wrong type, an empty or NUL value, a missing required one: still refused.
+  assert.throws(() => encoder.encode({ ts: 1, service: 'svc', side: 'hold', px: 1 }), /side .*must be one of/);
+  assert.throws(() => encoder.encode({ ts: 1, service: 5 as unknown as string, px: 1 }), /service .*must be a string/);
+  assert.throws(() => encoder.encode({ ts: 1, service: '', px: 1 }), /must not be empty/);
+  assert.throws(() => encoder.encode({ ts: 1, service: 's\u0000', px: 1 }), /U\+0000/);
+  assert.throws(() => encoder.encode({ ts: 1, side: 'buy', px: 1 }), /service .*required/);
+  assert.throws(() => encoder.encode({ ts: 1, service: null, px: 1 }), /service .*required/);
+  // null and undefined for an optional symbol are cached apart: null counts as a known key, an unknown one is still found.
+  assert.equal(encoder.encode({ ts: 1, service: 'svc', side: null, px: 1 }), 'enc_strict,service=svc px=1 1000\n');
+  assert.throws(() => encoder.encode({ ts: 1, service: 'svc', side: null, px: 1, colour: 'red' }), /unknown column "colour"/);
+  assert.throws(() => encoder.encode({ ts: 1, service: 'svc', side: undefined, colour: 'red', px: 1 }), /unknown column "colour"/);
+  // Equal content in another string object is the same value.
+  assert.equal(encoder.encode({ ts: 1, service: ['s', 'vc'].join(''), side: 'buy', px: 1 }), 'enc_strict,service=svc,side=buy px=1 1000\n');
+});
+
+test('encodeInto appends to a sink and takes a failed row back completely', () => {
+  const encoder = new RowEncoder(strict);
+  const sink = new ByteSink(16); // grows as needed
+  encoder.encodeInto({ ts: 1, service: 'a', px: 1 }, sink);
+  const before = sink.pos;
+  assert.throws(() => encoder.encodeInto({ ts: 1, service: 'b', note: 'x'.repeat(500), px: 1, qty: 1.5 }, sink), /qty/);
+  assert.equal(sink.pos, before);
+  assert.throws(() => encoder.encodeInto({ ts: -1, service: 'c', px: 1 }, sink), /ts/);
+  assert.equal(sink.pos, before);
+  encoder.encodeInto({ ts: 2, service: 'd', note: 'é"\n😀', px: 0.25 }, sink);
+  assert.equal(
+    sink.buf.toString('utf8', 0, sink.pos),
+    'enc_strict,service=a px=1 1000\nenc_strict,service=d note="é\\"\\\n😀",px=0.25 2000\n',
+  );
 });

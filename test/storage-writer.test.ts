@@ -7,7 +7,9 @@ import path from 'node:path';
 import { ErrorCodes, isTradewatchError } from '../src/common/errors.js';
 import type { ColumnDef, TableDef } from '../src/schema/types.js';
 import { createWriter, SqlClient, type QuarantineEntry, type Writer, type WriterLogger, type WriterOptions } from '../src/storage/index.js';
+import { BatchBuilder } from '../src/storage/batch-buffer.js';
 import { classify } from '../src/storage/http-sender.js';
+import { encoderFor } from '../src/storage/ilp-encoder.js';
 import { useQuestDb } from './helpers/questdb.js';
 
 // A real QuestDB for the whole file; started once, stopped and deleted afterwards. Never mocked, never skipped.
@@ -295,3 +297,29 @@ async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
 }
+
+test('batch builder: sealed payloads stay intact while later batches reuse or replace the buffer', () => {
+  const table = tableDef('w_builder', [['sym', 'SYMBOL'], ['note', 'VARCHAR'], ['px', 'DOUBLE']], ['ts']);
+  const encoder = encoderFor(table);
+  const builder = new BatchBuilder();
+  const sealed: { payload: Buffer; expected: string }[] = [];
+  let expected = '';
+  let n = 0;
+  // Batch sizes vary from a few rows to far beyond the initial 64 KiB, so both sealing paths (copy out, hand over)
+  // and buffer growth are taken; a refused row in between must leave no trace.
+  for (const rows of [3, 2000, 2100, 1, 5000, 10, 4000, 4000, 7]) {
+    for (let i = 0; i < rows; i++, n++) {
+      const row = { ts: n + 1, sym: `s${n % 13}`, note: `n${n}`.repeat(1 + (n % 5)), px: n / 4 };
+      builder.add(encoder, row);
+      expected += encoder.encode(row);
+      if (i === 1) assert.throws(() => builder.add(encoder, { ts: 1, sym: 'x', px: Number.NaN }), /finite/);
+    }
+    assert.equal(builder.bytes, Buffer.byteLength(expected));
+    const batch = builder.seal()!;
+    assert.equal(batch.rows, rows);
+    sealed.push({ payload: batch.payload, expected });
+    expected = '';
+  }
+  assert.equal(builder.seal(), undefined);
+  for (const [i, { payload, expected: text }] of sealed.entries()) assert.equal(payload.toString('utf8'), text, `batch ${i}`);
+});

@@ -96,6 +96,10 @@ class IlpWriter implements Writer {
   private readonly quarantine: Quarantine;
   private readonly encodersByName = new Map<string, RowEncoder>();
   private readonly builder = new BatchBuilder();
+  private lastTable: TableDef | string | undefined;
+  private lastEncoder: RowEncoder | undefined;
+  private readonly flushRows: number;
+  private readonly maxBatchBytes: number;
 
   /** Sealed batches waiting for the sender, oldest first. */
   private readonly memQueue: WorkItem[] = [];
@@ -137,6 +141,8 @@ class IlpWriter implements Writer {
 
   constructor(options: ResolvedWriterOptions) {
     this.options = options;
+    this.flushRows = options.flushRows;
+    this.maxBatchBytes = options.maxBatchBytes;
     this.spool = options.spoolDir
       ? Spool.open({
           dir: options.spoolDir,
@@ -164,10 +170,11 @@ class IlpWriter implements Writer {
 
   write(table: TableDef | string, row: Row): void {
     if (this.closing) throw new TradewatchError(ErrorCodes.WRITER_CLOSED, 'writer is closed; rows can no longer be written', {});
-    const line = this.encoder(table).encode(row);
-    this.builder.add(line);
+    // Callers usually write runs of one table: a one-entry memo saves the table → encoder look-up.
+    const encoder = table === this.lastTable ? this.lastEncoder! : this.encoder(table);
+    this.builder.add(encoder, row);
     this.rowsAccepted++;
-    if (this.builder.rows >= this.options.flushRows || this.builder.chars >= this.options.maxBatchBytes) this.sealCurrent();
+    if (this.builder.rows >= this.flushRows || this.builder.bytes >= this.maxBatchBytes) this.sealCurrent();
   }
 
   async flush(): Promise<void> {
@@ -206,7 +213,7 @@ class IlpWriter implements Writer {
       rowsReplayed: this.rowsReplayed,
       batchesSent: this.batchesSent,
       queueRows,
-      queueBytes: this.memBytes + this.builder.chars,
+      queueBytes: this.memBytes + this.builder.bytes,
       spoolBytes: this.spool?.bytes ?? 0,
       spoolSegments: this.spool?.segmentCount ?? 0,
       spoolRows: this.spool?.pendingRows ?? 0,
@@ -222,12 +229,18 @@ class IlpWriter implements Writer {
   // ---- batching -------------------------------------------------------------------------------------------------
 
   private encoder(table: TableDef | string): RowEncoder {
-    if (typeof table !== 'string') return encoderFor(table);
-    let encoder = this.encodersByName.get(table);
-    if (encoder === undefined) {
-      encoder = encoderFor(getTable(table));
-      this.encodersByName.set(table, encoder);
+    let encoder: RowEncoder | undefined;
+    if (typeof table !== 'string') {
+      encoder = encoderFor(table);
+    } else {
+      encoder = this.encodersByName.get(table);
+      if (encoder === undefined) {
+        encoder = encoderFor(getTable(table));
+        this.encodersByName.set(table, encoder);
+      }
     }
+    this.lastTable = table;
+    this.lastEncoder = encoder;
     return encoder;
   }
 

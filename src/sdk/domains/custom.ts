@@ -29,6 +29,11 @@ interface CustomFamily {
   readonly family: Family<Series>;
   /** By canonical label string. */
   readonly entries: Map<string, Entry>;
+  /**
+   * One-label families: canonical label string by label value, so a repeated value skips building (and hashing)
+   * a new string. Bounded like `entries` (MAX_LABEL_SETS).
+   */
+  readonly canonicalByValue: Map<string, string> | undefined;
 }
 
 /**
@@ -48,7 +53,7 @@ export class CustomRecorder {
       if (typeof value !== 'number' || !Number.isFinite(value)) throw new SdkInputError('value', `value must be a finite number, got ${describeValue(value)}`);
       if (kind === 'counter' && value < 0) throw new SdkInputError('value', `a counter takes increments ≥ 0, got ${value}`);
       const f = this.familyFor(m.name, kind, m.labels);
-      const canonical = canonicalLabels(f.labelNames, m.labels);
+      const canonical = f.canonicalByValue === undefined ? canonicalLabels(f.labelNames, m.labels) : this.canonicalOne(f, m.labels![f.labelNames[0]!]!);
       let entry = f.entries.get(canonical);
       if (entry === undefined && f.entries.size >= MAX_LABEL_SETS) {
         throw new SdkInputError('labels', `metric ${m.name} has ${MAX_LABEL_SETS} label sets already; new ones are refused`);
@@ -77,6 +82,15 @@ export class CustomRecorder {
     } catch (err) {
       this.ctx.diagnostics.invalid('metric', err);
     }
+  }
+
+  private canonicalOne(f: CustomFamily, value: string): string {
+    let canonical = f.canonicalByValue!.get(value);
+    if (canonical === undefined) {
+      canonical = canonicalLabels(f.labelNames, { [f.labelNames[0]!]: value });
+      if (f.canonicalByValue!.size < MAX_LABEL_SETS) f.canonicalByValue!.set(value, canonical);
+    }
+    return canonical;
   }
 
   private familyFor(name: unknown, kind: string, labels: Readonly<Record<string, string>> | undefined): CustomFamily {
@@ -109,7 +123,15 @@ export class CustomRecorder {
     } catch (err) {
       throw new SdkInputError('name', (err as Error).message);
     }
-    const created: CustomFamily = { kind, labelNames, labelKey, labelSet: new Set(labelNames), family, entries: new Map() };
+    const created: CustomFamily = {
+      kind,
+      labelNames,
+      labelKey,
+      labelSet: new Set(labelNames),
+      family,
+      entries: new Map(),
+      canonicalByValue: labelNames.length === 1 ? new Map() : undefined,
+    };
     this.families.set(name, created);
     return created;
   }
