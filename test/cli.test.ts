@@ -31,22 +31,29 @@ test('a bad setting is refused with its name and value, exit status 2', async ()
   );
 });
 
-test('the demo writes every dashboard family into QuestDB and stops cleanly', async () => {
-  const { stdout, stderr } = await tradewatch('demo', '--duration', '6', '--metrics-port', '0');
+test('the demo runs the stack (simulator, daemon, exporter, paper strategy) into QuestDB and stops cleanly', async () => {
+  const { stdout, stderr } = await tradewatch('demo', '--duration', '10', '--metrics-port', '0');
   assert.match(stdout, /tradewatch demo is running/);
-  assert.match(stdout, /Prometheus \/metrics +http:\/\/127\.0\.0\.1:\d+\/metrics/);
+  assert.match(stdout, /daemon \/metrics +http:\/\/127\.0\.0\.1:\d+\/metrics/);
+  assert.match(stdout, /simulated binanceusdm +http:\/\/127\.0\.0\.1:\d+/);
   assert.match(stderr, /stopped cleanly/);
   const count = async (table: string, where = '') =>
     Number((await sql.rows<{ n: number }>(`SELECT count() n FROM ${table} ${where}`))[0]?.n);
   const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline && (await count('tw_process_events', "WHERE event = 'stop'")) < 1) {
+  while (Date.now() < deadline && (await count('tw_process_events', "WHERE event = 'stop'")) < 2) {
     await new Promise((r) => setTimeout(r, 200));
   }
-  assert.equal(await count('tw_process_events', "WHERE service = 'tradewatch-demo' AND event = 'start'"), 1);
-  assert.equal(await count('tw_process_events', "WHERE service = 'tradewatch-demo' AND event = 'stop'"), 1);
-  for (const table of ['tw_fetches', 'tw_open_interest', 'tw_connection_events', 'tw_strategy_pnl', 'tw_orders', 'tw_process_samples']) {
+  for (const service of ['ccxt-daemon', 'demo-strategy']) {
+    assert.equal(await count('tw_process_events', `WHERE service = '${service}' AND event = 'start'`), 1, `${service} start`);
+    assert.equal(await count('tw_process_events', `WHERE service = '${service}' AND event = 'stop'`), 1, `${service} stop`);
+  }
+  // Market data fetched by real ccxt from the simulator, and what monitoring recorded about it.
+  for (const table of ['tw_fetches', 'tw_open_interest', 'tw_funding_rates', 'tw_liquidations', 'tw_connection_events', 'tw_strategy_pnl', 'tw_orders', 'tw_fills']) {
     assert.ok((await count(table)) > 0, `${table} has rows`);
   }
+  assert.ok((await count('tw_fetches', "WHERE exchange = 'bybit' AND status = 'ok'")) > 0, 'bybit fetches succeeded');
+  // The exporter scraped the daemon's /metrics into tw_metrics.
+  assert.ok((await count('tw_metrics', "WHERE service = 'ccxt-daemon' AND name = 'tradewatch_fetches_total'")) > 0, 'exporter rows');
 });
 
 test('query prints a table, exports CSV through QuestDB, and the web console is served', async () => {
