@@ -152,6 +152,15 @@ test('two writers cannot share a spool directory; a dead owner’s lock is taken
   open(dir).close();
 });
 
+test('a lock left by an earlier process that had this same pid (a restarted container) is taken over', (t) => {
+  const dir = tempDir(t);
+  open(dir).close();
+  fs.writeFileSync(path.join(dir, 'spool.lock'), `${process.pid}\n`);
+  const again = open(dir);
+  assert.throws(() => open(dir), /in use by another writer .*this process/, 'a lock this process holds still excludes');
+  again.close();
+});
+
 test('splitLines keeps escaped newlines inside values; tableOfLine reads the table', () => {
   const payload = Buffer.from('a,s=x\\\ny v="p\\\nq\\\\" 1\nb f=1 2\nc\\ d,s=\\\\ f=2 3\n');
   const lines = splitLines(payload);

@@ -414,17 +414,24 @@ function writeFully(fd: number, header: Buffer, payload: Buffer, position: numbe
   }
 }
 
+/** Spool directories this process holds, to tell its own live lock from one left by an earlier process. */
+const heldLocks = new Set<string>();
+
 function acquireLock(dir: string): void {
   const file = path.join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      heldLocks.add(path.resolve(dir));
       return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw unavailable(dir, `cannot create ${LOCK_FILE} (${(err as Error).message})`, err);
     }
     const owner = Number.parseInt(safeRead(file), 10);
-    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+    // A restarted container process often gets the pid its crashed predecessor had: our own pid on a lock we
+    // do not hold means the lock is that predecessor's, not ours.
+    const ownStale = owner === process.pid && !heldLocks.has(path.resolve(dir));
+    if (Number.isInteger(owner) && owner > 0 && !ownStale && isAlive(owner)) {
       throw unavailable(dir, `it is in use by another writer (pid ${owner}${owner === process.pid ? ', this process' : ''}); give each writer its own spoolDir`);
     }
     // The owner died without cleaning up (crash, SIGKILL): the lock is stale.
@@ -434,6 +441,7 @@ function acquireLock(dir: string): void {
 }
 
 function releaseLock(dir: string): void {
+  heldLocks.delete(path.resolve(dir));
   try {
     const file = path.join(dir, LOCK_FILE);
     if (Number.parseInt(safeRead(file), 10) === process.pid) fs.rmSync(file, { force: true });
