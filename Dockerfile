@@ -24,12 +24,16 @@ ENV NODE_ENV=production \
     TZ=UTC \
     TRADEWATCH_WRITER_SPOOL_DIR=/var/lib/tradewatch/spool
 WORKDIR /app
-# The only writable place: the writer's spool (a volume in compose). Created here so a new volume inherits its owner.
-RUN mkdir -p /var/lib/tradewatch/spool && chown -R node:node /var/lib/tradewatch
+# The only writable places: the writer's spool and the generated alerting provisioning (volumes in compose).
+# Created here so that a new volume inherits their owner.
+RUN mkdir -p /var/lib/tradewatch/spool /var/lib/tradewatch/grafana/deploy/grafana/provisioning/alerting \
+    && chown -R node:node /var/lib/tradewatch
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY bin ./bin
+# The simulator's fault scenarios (tradewatch demo, simulate --scenario).
+COPY scenarios ./scenarios
 USER node
 ENTRYPOINT ["node", "bin/tradewatch.js"]
 CMD ["--help"]

@@ -12,6 +12,7 @@ import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
+import { ALERT_ENV } from '../src/grafana/alerting/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const deployDir = join(root, 'deploy');
@@ -23,6 +24,12 @@ const schemaPath = join(cacheDir, 'compose-spec', 'compose-spec.json');
 
 /** Names that hold secrets: never a default, always `${NAME:?message}`. */
 const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY|CREDENTIAL/i;
+/** Optional alert-channel credentials: empty means the channel is off, so `${NAME:-}` (empty, never a value) is right. */
+const OPTIONAL_SECRETS = new Set([
+  ...Object.values(ALERT_ENV).flatMap((channel) => Object.values(channel)),
+  'GF_SMTP_USER',
+  'GF_SMTP_PASSWORD',
+]);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Compose interpolation (https://github.com/compose-spec/compose-spec/blob/main/12-interpolation.md), enough of it
@@ -198,7 +205,10 @@ describe('deploy/docker-compose.yml: files, variables, secrets', () => {
   });
 
   it('no secret has a default: every reference is ${NAME:?message}, and .env.example leaves it empty', () => {
-    const secrets = refs.filter((r) => SECRET_NAME.test(r.name));
+    for (const r of refs.filter((x) => OPTIONAL_SECRETS.has(x.name))) {
+      assert.ok(r.op === ':-' && r.arg === '', `${r.at}: optional \${${r.name}} may only default to empty (channel off)`);
+    }
+    const secrets = refs.filter((r) => SECRET_NAME.test(r.name) && !OPTIONAL_SECRETS.has(r.name));
     assert.ok(secrets.length > 0, 'expected password references');
     for (const r of secrets) {
       assert.equal(r.op, ':?', `${r.at}: \${${r.name}${r.op}${r.arg}} must be \${${r.name}:?message} (required, no default)`);
@@ -210,7 +220,7 @@ describe('deploy/docker-compose.yml: files, variables, secrets', () => {
   });
 
   it('compose refuses to start while a password is empty', () => {
-    for (const name of [...envExample.keys()].filter((n) => SECRET_NAME.test(n))) {
+    for (const name of [...envExample.keys()].filter((n) => SECRET_NAME.test(n) && !OPTIONAL_SECRETS.has(n))) {
       const env = { ...filledEnv, [name]: '' };
       assert.throws(() => interpolateDoc(rawDoc, env, []), new RegExp(`required variable ${name}`), `${name} empty was accepted`);
     }
@@ -221,7 +231,8 @@ describe('deploy/docker-compose.yml: files, variables, secrets', () => {
       for (const [key, value] of Object.entries(environmentOf(service))) {
         if (!SECRET_NAME.test(key)) continue;
         const raw = environmentOf(rawDoc.services[name]!)[key] ?? '';
-        assert.match(raw, /\$\{[A-Z0-9_]+:\?/, `${name}.environment.${key} must come from deploy/.env, not be written here (${value})`);
+        const fromEnv = OPTIONAL_SECRETS.has(key) ? new RegExp(`^\\$\\{${key}:-\\}$`) : /\$\{[A-Z0-9_]+:\?/;
+        assert.match(raw, fromEnv, `${name}.environment.${key} must come from deploy/.env, not be written here (${value})`);
       }
     }
   });

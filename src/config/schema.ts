@@ -105,6 +105,8 @@ const daemonSchema = z
     rateLimitSampleMs: z.number().int().min(50).max(3_600_000).default(5_000),
     /** Port of /metrics, /healthz, /readyz (0 = any free port). */
     metricsPort: z.number().int().min(0).max(65_535).default(9464),
+    /** Address of /metrics, /healthz and /readyz: loopback by default; `0.0.0.0` inside a container so Prometheus can scrape it. */
+    metricsHost: z.string().min(1).default('127.0.0.1'),
     /** Start the built-in exchange simulator and point every exchange at it (no internet needed). */
     simulate: booleanSetting(false),
   })

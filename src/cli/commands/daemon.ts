@@ -100,7 +100,7 @@ export function registerDaemonCommand(program: Command): void {
       await simulator?.close();
       throw err;
     }
-    const metrics = await startMetricsServer({ registry: monitor.registry, port: config.daemon.metricsPort, ready: () => monitor.readiness() });
+    const metrics = await startMetricsServer({ registry: monitor.registry, port: config.daemon.metricsPort, host: config.daemon.metricsHost, ready: () => monitor.readiness() });
     daemon.start();
 
     const { daemon: d } = config;
