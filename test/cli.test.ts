@@ -32,7 +32,8 @@ test('a bad setting is refused with its name and value, exit status 2', async ()
 });
 
 test('the demo runs the stack (simulator, daemon, exporter, paper strategy) into QuestDB and stops cleanly', async () => {
-  const { stdout, stderr } = await tradewatch('demo', '--duration', '10', '--metrics-port', '0');
+  // Exactly the README's run command, with a bounded duration.
+  const { stdout, stderr } = await run('npm', ['run', '--silent', 'demo', '--', '--duration', '10', '--metrics-port', '0'], { env, timeout: 90_000 });
   assert.match(stdout, /tradewatch demo is running/);
   assert.match(stdout, /daemon \/metrics +http:\/\/127\.0\.0\.1:\d+\/metrics/);
   assert.match(stdout, /simulated binanceusdm +http:\/\/127\.0\.0\.1:\d+/);
