@@ -18,11 +18,14 @@ import { Counter, Registry } from 'prom-client';
 import { createMonitor, renderMetrics, type Monitor } from '../src/sdk/index.js';
 import { createWriter } from '../src/storage/index.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+/** Rounds per measurement; each figure is the median of them (at least 7, so one noisy round cannot move it). */
+const RUNS = Math.max(7, Number(process.env.BENCH_RUNS ?? 9));
 const CALLS = Number(process.env.BENCH_CALLS ?? 100_000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 50_000);
 /** Calls between yields to the event loop, so the writer can deliver batches as it would in a real process. */
 const CHUNK = 1000;
+/** Comma-separated substrings of method names to measure (e.g. `liquidation,strategy.order`); all when unset. */
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((s) => s !== '');
 
 interface Result {
   readonly name: string;
@@ -137,6 +140,7 @@ async function benchCalls(monitor: Monitor, sdkOnly: Monitor, settleWriter: () =
 
   /** One SDK call on both monitors (real writer, no-op writer), interleaved with the prom-client baseline. */
   const both = async (name: string, op: (m: Monitor, i: number) => void) => {
+    if (ONLY.length > 0 && !ONLY.some((s) => name.includes(s))) return;
     const [base, full, alone] = await measureTogether([
       promInc,
       { run: (i) => op(monitor, i), settle: settleWriter },
@@ -232,7 +236,14 @@ async function benchRender(url: string): Promise<RenderResult[]> {
   return out;
 }
 
+/** 1, 5 and 15 minute load averages, so a reader can judge how busy the machine was. */
+const loadAverage = () => {
+  const [m1, m5, m15] = os.loadavg();
+  return { '1m': Number(m1!.toFixed(2)), '5m': Number(m5!.toFixed(2)), '15m': Number(m15!.toFixed(2)) };
+};
+
 async function main(): Promise<void> {
+  const loadAtStart = loadAverage();
   const sink = await startNullSink();
   const writer = createWriter({ url: sink.url, service: 'bench', healthIntervalMs: 0 });
   const monitor = createMonitor({ service: 'bench', writer, sampleIntervalMs: 0 });
@@ -243,8 +254,9 @@ async function main(): Promise<void> {
   await monitor.shutdown();
   await sdkOnly.shutdown();
   await writer.close();
-  const render = await benchRender(sink.url);
+  const render = ONLY.length > 0 ? [] : await benchRender(sink.url);
   await sink.close();
+  const loadAtEnd = loadAverage();
 
   const machine = {
     cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -256,14 +268,26 @@ async function main(): Promise<void> {
   const report = {
     date: new Date().toISOString(),
     machine,
-    settings: { runs: RUNS, callsPerRun: CALLS, warmup: WARMUP, writer: 'real writer → loopback null HTTP sink (204)' },
+    load: { atStart: loadAtStart, atEnd: loadAtEnd },
+    settings: {
+      runs: RUNS,
+      callsPerRun: CALLS,
+      warmup: WARMUP,
+      writer: 'real writer → loopback null HTTP sink (204)',
+      method: 'each SDK method interleaved round by round with prom-client counter.inc (3 labels); medians of the rounds; ratio = SDK ns/op ÷ prom-client ns/op of the same rounds',
+    },
     calls,
     render,
   };
-  mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/sdk.json', `${JSON.stringify(report, null, 2)}\n`);
+  // A partial run (BENCH_ONLY) is for working on a method; it does not replace the recorded results.
+  if (ONLY.length === 0) {
+    mkdirSync('bench/results', { recursive: true });
+    writeFileSync('bench/results/sdk.json', `${JSON.stringify(report, null, 2)}\n`);
+  }
 
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}`);
+  const fmtLoad = (l: ReturnType<typeof loadAverage>) => `${l['1m']} / ${l['5m']} / ${l['15m']}`;
+  console.log(`load average (1m / 5m / 15m): ${fmtLoad(loadAtStart)} at start, ${fmtLoad(loadAtEnd)} at end`);
   console.log('');
   const fmt = (x: number | undefined, digits = 0) => (x === undefined ? '—' : x.toFixed(digits));
   console.log('| call | ns/op in call | ns/op with delivery | × prom-client | SDK alone ns/op (no-op writer) | × prom-client |');
@@ -275,7 +299,7 @@ async function main(): Promise<void> {
   console.log('| series | SDK /metrics text (ms) | SDK /metrics OpenMetrics (ms) | prom-client Counter metrics() (ms) |');
   console.log('| ---: | ---: | ---: | ---: |');
   for (const r of render) console.log(`| ${r.series} | ${r.sdkPrometheusMs.toFixed(2)} | ${r.sdkOpenMetricsMs.toFixed(2)} | ${r.promClientMs.toFixed(2)} |`);
-  console.log('\nwrote bench/results/sdk.json');
+  if (ONLY.length === 0) console.log('\nwrote bench/results/sdk.json');
 }
 
 await main();

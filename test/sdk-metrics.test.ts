@@ -181,6 +181,48 @@ test('label sets beyond the per-metric limit fold into __other__, counted and lo
   assert.ok(rows.every((r) => r.n === 3 && r.symbol.startsWith('OVF')));
 });
 
+test('liquidation: the value series appears only with a positive valueUsd; folded calls are counted per metric', async (t) => {
+  // liquidation() looks both series up at once for unfolded label sets; this pins what that must not change.
+  const { monitor, service, registry } = open(t, 'liq-lazy', { maxSeriesPerMetric: 3 });
+  const symbols = Array.from({ length: 5 }, (_, i) => `LZ${i}/USDT:USDT`);
+  const samples = async () => parseSamples((await (await import('../src/sdk/index.js')).renderMetrics(registry, 'prometheus')).body);
+  const overflow = (metric: string) => metricSum(registry, 'tradewatch_sdk_series_overflow_total', { service, metric });
+  // Twice each without a value: counts only. LZ0..LZ2 get series, LZ3 and LZ4 fold into __other__.
+  for (let round = 0; round < 2; round++) {
+    for (const symbol of symbols) monitor.liquidation({ exchange: 'okx', symbol, side: 'buy', price: 1, amount: 1 });
+  }
+  let got = await samples();
+  assert.equal(got.get('tradewatch_liquidation_value_usd_total'), undefined, 'no value series without a valueUsd');
+  assert.equal(got.get('tradewatch_liquidations_total')!.length, 4);
+  assert.equal(await overflow('tradewatch_liquidations_total'), 4);
+  // Zero and negative values add nothing and create nothing.
+  monitor.liquidation({ exchange: 'okx', symbol: symbols[0]!, side: 'buy', price: 1, amount: 1, valueUsd: 0 });
+  monitor.liquidation({ exchange: 'okx', symbol: symbols[0]!, side: 'buy', price: 1, amount: 1, valueUsd: -5 });
+  assert.equal((await samples()).get('tradewatch_liquidation_value_usd_total'), undefined);
+  // A value on a cached (unfolded) label set creates its value series then; later ones add to it.
+  monitor.liquidation({ exchange: 'okx', symbol: symbols[1]!, side: 'buy', price: 1, amount: 1, valueUsd: 10 });
+  monitor.liquidation({ exchange: 'okx', symbol: symbols[1]!, side: 'buy', price: 1, amount: 1, valueUsd: 5 });
+  // A value on a folded count series: its value series is the value metric's own business (not full: unfolded).
+  monitor.liquidation({ exchange: 'okx', symbol: symbols[4]!, side: 'buy', price: 1, amount: 1, valueUsd: 7 });
+  monitor.liquidation({ exchange: 'okx', symbol: symbols[4]!, side: 'buy', price: 1, amount: 1, valueUsd: 7 });
+  got = await samples();
+  const values = got.get('tradewatch_liquidation_value_usd_total')!.map((s) => [s.labels.symbol, s.value]);
+  assert.deepEqual(values, [
+    [symbols[1], 15],
+    [symbols[4], 14],
+  ]);
+  const counts = new Map(got.get('tradewatch_liquidations_total')!.map((s) => [s.labels.symbol, s.value]));
+  assert.deepEqual(Object.fromEntries(counts), { [symbols[0]!]: 4, [symbols[1]!]: 4, [symbols[2]!]: 2, __other__: 6 });
+  assert.equal(await overflow('tradewatch_liquidations_total'), 6, 'every call on a folded series is counted');
+  assert.equal(await overflow('tradewatch_liquidation_value_usd_total'), 0);
+  // Fill the value metric (LZ0, LZ2 join LZ1, LZ4): a new value label set now folds and is counted, every call.
+  monitor.liquidation({ exchange: 'okx', symbol: symbols[0]!, side: 'buy', price: 1, amount: 1, valueUsd: 1 });
+  for (let i = 0; i < 3; i++) monitor.liquidation({ exchange: 'okx', symbol: symbols[2]!, side: 'buy', price: 1, amount: 1, valueUsd: 1 });
+  assert.equal(await overflow('tradewatch_liquidation_value_usd_total'), 3);
+  assert.equal(await metricSum(registry, 'tradewatch_liquidation_value_usd_total', { service }), 15 + 14 + 1 + 3, 'totals stay exact');
+  assert.equal(await metricSum(registry, 'tradewatch_liquidations_total', { service }), 10 + 2 + 2 + 2 + 1 + 3);
+});
+
 test('the SDK never touches prom-client\'s global registry; monitors can share one registry', async (t) => {
   const registry = new Registry();
   const writers = [0, 1].map((i) => createWriter({ url, service: `shared-${i}-${run}`, healthIntervalMs: 0 }));

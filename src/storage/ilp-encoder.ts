@@ -89,6 +89,13 @@ class PrefixNode {
     readonly bytes: Uint8Array,
     readonly seen: number,
   ) {}
+
+  /** Sets the memo to `child` (found in `children` under `key`) and returns it. */
+  remember(key: unknown, child: PrefixNode): PrefixNode {
+    this.lastKey = key;
+    this.lastChild = child;
+    return child;
+  }
 }
 
 /**
@@ -203,11 +210,12 @@ export class RowEncoder {
     this.fields.forEach((c, i) => src.push(`const f${i} = fields[${i}], put_f${i} = FIELD[${c.kind}];`));
     src.push('return function encode(row, out) {');
     src.push('  const start = out.pos;');
-    src.push('  let fieldCount = 0, v, b, p, node = enc.prefixRoot();');
+    src.push('  let fieldCount = 0, v, b, p, c, node = enc.prefixRoot();');
     // Symbols: walk the prefix cache by value; a value it has no node for yet is checked (and cached) by step().
     this.symbols.forEach((c, i) => {
       src.push(`  v = row[${JSON.stringify(c.name)}];`);
-      src.push(`  node = node.lastKey === v ? node.lastChild : enc.step(node, ${i}, v);`);
+      // Fast path inline: the node's one-entry memo, then its children Map; enc.step() only for a value not cached.
+      src.push(`  node = node.lastKey === v ? node.lastChild : (c = node.children?.get(v)) !== undefined ? node.remember(v, c) : enc.step(node, ${i}, v);`);
     });
     src.push('  putBytes(out, node.bytes);');
     src.push('  let seen = node.seen;');

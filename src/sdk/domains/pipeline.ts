@@ -13,6 +13,12 @@ import type {
   StorageSizeEvent,
 } from '../types.js';
 
+/** The two liquidation series of one unfolded label set; `value` stays undefined until a valueUsd > 0 arrives. */
+interface LiquidationPair {
+  readonly count: Series;
+  value: Series | undefined;
+}
+
 /**
  * The data pipeline: fetch outcomes, data gaps, liquidations, storage size, and the market data rows themselves.
  * Each method writes its row first and updates metrics only when the row was accepted, so QuestDB and Prometheus
@@ -26,6 +32,11 @@ export class PipelineRecorder {
   private readonly gapSeconds: Cache2<Series>;
   private readonly liquidations: Cache3<Series>;
   private readonly liquidationValue: Cache3<Series>;
+  /**
+   * Both liquidation series of an unfolded (exchange, symbol, side) in one three-level look-up instead of one per
+   * metric (the hot path of liquidation()). Bounded like the unfolded series themselves (maxSeries per metric).
+   */
+  private readonly liquidationPairs = new Map<string, Map<string, Map<string, LiquidationPair>>>();
   private readonly storageBytes: Cache1<Series>;
   private readonly storageFiles: Cache1<Series>;
   private readonly marketRows: Cache2<Series>;
@@ -106,11 +117,53 @@ export class PipelineRecorder {
         exchange_ts: optionalMicros(e.exchangeTime),
       });
       if (!ok) return;
-      this.liquidations.get(e.exchange, e.symbol, e.side).value++;
-      if (e.valueUsd !== undefined && e.valueUsd > 0) this.liquidationValue.get(e.exchange, e.symbol, e.side).value += e.valueUsd;
+      const valueUsd = e.valueUsd;
+      const pair = this.liquidationPairs.get(e.exchange)?.get(e.symbol)?.get(e.side);
+      if (pair === undefined) {
+        this.liquidationSlow(e.exchange, e.symbol, e.side, valueUsd);
+        return;
+      }
+      pair.count.value++;
+      if (valueUsd !== undefined && valueUsd > 0) {
+        if (pair.value !== undefined) pair.value.value += valueUsd;
+        else this.liquidationValueSlow(pair, e.exchange, e.symbol, e.side, valueUsd);
+      }
     } catch (err) {
       this.ctx.diagnostics.invalid('liquidation', err);
     }
+  }
+
+  /**
+   * A label set not in `liquidationPairs` yet: both metrics through their caches, exactly as for any other call
+   * (series resolution, overflow folding and its counting). A pair is kept only for an unfolded count series, so
+   * every call that lands on a folded series keeps going through the caches and is counted as folded.
+   */
+  private liquidationSlow(exchange: string, symbol: string, side: string, valueUsd: number | undefined): void {
+    const count = this.liquidations.get(exchange, symbol, side);
+    count.value++;
+    let pair: LiquidationPair | undefined;
+    if (!count.folded) {
+      pair = { count, value: undefined };
+      let bySymbol = this.liquidationPairs.get(exchange);
+      if (bySymbol === undefined) this.liquidationPairs.set(exchange, (bySymbol = new Map()));
+      let bySide = bySymbol.get(symbol);
+      if (bySide === undefined) bySymbol.set(symbol, (bySide = new Map()));
+      bySide.set(side, pair);
+    }
+    if (valueUsd !== undefined && valueUsd > 0) {
+      if (pair !== undefined) this.liquidationValueSlow(pair, exchange, symbol, side, valueUsd);
+      else this.liquidationValue.get(exchange, symbol, side).value += valueUsd;
+    }
+  }
+
+  /**
+   * The value series of a pair, resolved on the first liquidation with a positive valueUsd (never before: a label
+   * set that only ever reports no value has no value series). Kept in the pair only when unfolded.
+   */
+  private liquidationValueSlow(pair: LiquidationPair, exchange: string, symbol: string, side: string, valueUsd: number): void {
+    const value = this.liquidationValue.get(exchange, symbol, side);
+    value.value += valueUsd;
+    if (!value.folded) pair.value = value;
   }
 
   storageSize(e: StorageSizeEvent): void {
