@@ -1,7 +1,7 @@
 // Writer throughput vs the official Node client into the same real QuestDB, and write-to-visible latency.
 // `npm run bench` (or BENCH_SECONDS=60 node --import tsx bench/writer.bench.ts). Results: bench/results/writer.json.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sender } from '@questdb/nodejs-client';
 import { startQuestDb, type QuestDbServer } from '../src/questdb/index.js';
@@ -143,6 +143,7 @@ async function latency(server: QuestDbServer, sql: SqlClient) {
   };
 }
 
+const loadAtStart = loadavg();
 const dataRoot = mkdtempSync(join(tmpdir(), 'tw-bench-questdb-'));
 log(`starting QuestDB (data root ${dataRoot})`);
 const server = await startQuestDb({ dataRoot });
@@ -161,6 +162,7 @@ try {
   const result = {
     benchmark: 'writer',
     machine: describeMachine(),
+    load: { atStart: loadAtStart.map((l) => Math.round(l * 100) / 100), atEnd: loadavg().map((l) => Math.round(l * 100) / 100) },
     questdb: 'same machine, loopback, managed by tradewatch',
     table: 'tw_fetches (WAL, DEDUP)',
     secondsPerRun: SECONDS,

@@ -7,3 +7,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== writer vs @questdb/nodejs-client"; node --import tsx bench/writer.bench.ts
 echo "== SDK per-call cost vs prom-client"; node --import tsx bench/sdk.bench.ts
+echo "== summary"; node --import tsx bench/summary.ts
