@@ -85,10 +85,11 @@ test('a liquidation burst is stored event for event, as events per minute', asyn
     assert.deepEqual(perMinute.map((r) => [Date.parse(r.ts), Number(r.events)]), [[minute, expected]]);
 
     // Every event carries side, price, amount and the exchange's time; receive latency is small on loopback.
-    const [detail] = await db.rows<{ n: number; sides: number; symbols: number; lat_max: number; no_exchange_ts: number; bad: number }>(
+    const [detail] = await db.rows<{ n: number; sides: number; symbols: number; lat_max: number; no_exchange_ts: number; bad: number; bad_value: number }>(
       `SELECT count() n, count_distinct(side) sides, count_distinct(symbol) symbols, max(datediff('T', exchange_ts, ts)) lat_max,
               sum(CASE WHEN exchange_ts IS NULL THEN 1 ELSE 0 END) no_exchange_ts,
-              sum(CASE WHEN price > 0 AND amount > 0 THEN 0 ELSE 1 END) bad
+              sum(CASE WHEN price > 0 AND amount > 0 THEN 0 ELSE 1 END) bad,
+              sum(CASE WHEN abs(value_usd - price * amount) <= 1e-6 * price * amount THEN 0 ELSE 1 END) bad_value
          FROM tw_liquidations WHERE ${where}`,
     );
     assert.equal(Number(detail!.n), expected);
@@ -96,6 +97,7 @@ test('a liquidation burst is stored event for event, as events per minute', asyn
     assert.equal(Number(detail!.symbols), 2);
     assert.equal(Number(detail!.no_exchange_ts), 0);
     assert.equal(Number(detail!.bad), 0);
+    assert.equal(Number(detail!.bad_value), 0, 'value_usd is the notional, price × amount (USDT-margined, contract size 1)');
     assert.ok(Number(detail!.lat_max) < 2000, `latency ${detail!.lat_max} ms`);
 
     // The same events per minute in the rollup Grafana reads for long ranges (refreshed asynchronously).

@@ -55,6 +55,7 @@ export interface LiquidationLike {
   readonly side?: string;
   readonly price?: number;
   readonly contracts?: number;
+  readonly contractSize?: number;
   readonly baseValue?: number;
   readonly quoteValue?: number;
   readonly timestamp?: number;

@@ -147,7 +147,7 @@ export class LiquidationStream {
       side: side as Side,
       price: l.price,
       amount,
-      ...(typeof l.quoteValue === 'number' && Number.isFinite(l.quoteValue) ? { valueUsd: l.quoteValue } : {}),
+      ...notional(l, amount),
       ...(exchangeTime !== undefined ? { exchangeTime } : {}),
     });
   }
@@ -272,4 +272,16 @@ function terminate(client: WsClientLike): void {
   } catch {
     // already gone
   }
+}
+
+/**
+ * The liquidation's notional in the quote currency: the exchange's own figure when ccxt gives one, else
+ * price × base quantity (contracts × contract size). For the USDT/USDC-margined perpetuals this daemon watches,
+ * that is the USD value the dashboards and the liquidation-burst alert sum.
+ */
+function notional(l: LiquidationLike, amount: number): { valueUsd?: number } {
+  if (typeof l.quoteValue === 'number' && Number.isFinite(l.quoteValue)) return { valueUsd: l.quoteValue };
+  const base = typeof l.baseValue === 'number' && Number.isFinite(l.baseValue) ? l.baseValue : amount * (l.contractSize ?? 1);
+  const value = base * l.price!;
+  return Number.isFinite(value) ? { valueUsd: value } : {};
 }
