@@ -12,20 +12,11 @@ import { createMonitor } from '../src/sdk/index.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { applySchema, SqlClient } from '../src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { until } from './helpers/until.js';
 
 const server = await useQuestDb();
 const db = new SqlClient({ url: server.httpUrl });
 await applySchema(db);
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 test('a 429 storm shows in rate-limit status and error counts, and Retry-After is honoured', async (t) => {
   const service = `scn-429-${process.pid}`;

@@ -1,17 +1,6 @@
 import { z } from 'zod';
+import { booleanSetting } from '../common/settings.js';
 import { alertsConfigSchema } from '../grafana/alerting/index.js';
-
-/** `true`/`false` from YAML, or `true`/`false`/`1`/`0` from an environment variable or flag. */
-const booleanSetting = (fallback: boolean) =>
-  z
-    .preprocess((value) => {
-      if (typeof value !== 'string') return value;
-      const text = value.trim().toLowerCase();
-      if (text === 'true' || text === '1') return true;
-      if (text === 'false' || text === '0') return false;
-      return value;
-    }, z.boolean())
-    .default(fallback);
 
 /** Unified ccxt market symbols: `BTC/USDT:USDT` (linear perpetual), `BTC/USD:BTC` (inverse), `ETH/USDT`. */
 const marketSymbol = z

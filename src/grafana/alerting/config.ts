@@ -7,22 +7,11 @@
  * `--alerts-rules-cpu-high-threshold`), so leaves are plain numbers, booleans, strings or comma lists.
  */
 import { z } from 'zod';
+import { booleanSetting } from '../../common/settings.js';
 import { RULE_DEFAULTS, type RuleId, type RuleDefaults } from './rule-defaults.js';
 
 export const SEVERITIES = ['critical', 'warning'] as const;
 export type Severity = (typeof SEVERITIES)[number];
-
-/** `true`/`false` from YAML, or `true`/`false`/`1`/`0` from an environment variable or flag. */
-const booleanSetting = (fallback: boolean) =>
-  z
-    .preprocess((value) => {
-      if (typeof value !== 'string') return value;
-      const text = value.trim().toLowerCase();
-      if (text === 'true' || text === '1') return true;
-      if (text === 'false' || text === '0') return false;
-      return value;
-    }, z.boolean())
-    .default(fallback);
 
 /** A Prometheus-style duration as Grafana parses it in provisioning files: `0s`, `15s`, `1m30s`, `4h`. */
 const DURATION = /^(\d+(ms|s|m|h|d|w))+$/;
