@@ -7,7 +7,8 @@ import path from 'node:path';
 import { ErrorCodes, isTradewatchError } from '../src/common/errors.js';
 import type { ColumnDef, TableDef } from '../src/schema/types.js';
 import { createWriter, SqlClient, type QuarantineEntry, type Writer, type WriterLogger, type WriterOptions } from '../src/storage/index.js';
-import { BatchBuilder } from '../src/storage/batch-buffer.js';
+import http from 'node:http';
+import { BATCH_POOL_SIZE, BatchBuilder, batchBufferCounters } from '../src/storage/batch-buffer.js';
 import { classify } from '../src/storage/http-sender.js';
 import { encoderFor } from '../src/storage/ilp-encoder.js';
 import { useQuestDb } from './helpers/questdb.js';
@@ -323,3 +324,211 @@ test('batch builder: sealed payloads stay intact while later batches reuse or re
   assert.equal(builder.seal(), undefined);
   for (const [i, { payload, expected: text }] of sealed.entries()) assert.equal(payload.toString('utf8'), text, `batch ${i}`);
 });
+
+test('batch builder: a released buffer is reused; an abandoned one never; release is once and final', () => {
+  const table = tableDef('w_pool', [['sym', 'SYMBOL'], ['note', 'VARCHAR']], ['ts']);
+  const encoder = encoderFor(table);
+  const builder = new BatchBuilder();
+  let n = 0;
+  /** Fills the builder until the buffer is nearly full, so seal() hands it over, and seals. */
+  const fullBatch = () => {
+    do builder.add(encoder, { ts: ++n, sym: `s${n % 7}`, note: `row ${n} `.repeat(8) });
+    while (builder.bytes < 215_000);
+    const batch = builder.seal()!;
+    return { batch, text: batch.payload.toString('utf8') };
+  };
+  // Size the buffer to the batches first (the first seals grow it and may copy out).
+  for (let i = 0; i < 3; i++) fullBatch().batch.release();
+  const a = fullBatch();
+  const b = fullBatch();
+  assert.equal(builder.pooled, 0);
+  a.batch.release();
+  a.batch.release(); // idempotent
+  assert.equal(a.batch.released, true);
+  assert.throws(() => a.batch.payload, /released/);
+  assert.equal(builder.pooled, 1);
+  const before = { ...batchBufferCounters };
+  const c = fullBatch(); // its seal takes a's buffer for the next batch
+  const d = fullBatch(); // nothing released since: a new buffer
+  assert.deepEqual(
+    { reused: batchBufferCounters.reused - before.reused, allocated: batchBufferCounters.allocated - before.allocated },
+    { reused: 1, allocated: 1 },
+  );
+  // Abandoned (b): never comes back, and its bytes stay intact while later batches are filled.
+  b.batch.abandon();
+  b.batch.release(); // after abandon: nothing to give back
+  assert.equal(b.batch.payload.toString('utf8'), b.text);
+  assert.equal(builder.pooled, 0);
+  for (const x of [c, d]) assert.equal(x.batch.payload.toString('utf8'), x.text);
+  // The pool holds at most BATCH_POOL_SIZE buffers.
+  const many = Array.from({ length: BATCH_POOL_SIZE + 3 }, () => fullBatch());
+  for (const x of many) {
+    assert.equal(x.batch.payload.toString('utf8'), x.text);
+    x.batch.release();
+  }
+  assert.equal(builder.pooled, BATCH_POOL_SIZE);
+  // A copied-out (small) batch has no lease: releasing it gives nothing back.
+  builder.add(encoder, { ts: 1, sym: 'x', note: 'y' });
+  const small = builder.seal()!;
+  small.release();
+  assert.equal(builder.pooled, BATCH_POOL_SIZE);
+});
+
+test('steady state: batch buffers are reused, and every row still arrives byte-exact', async (t) => {
+  const table = tableDef(`w_reuse_${run}`, [['id', 'LONG'], ['venue', 'SYMBOL'], ['note', 'VARCHAR'], ['px', 'DOUBLE']], ['ts', 'id']);
+  await sql.execute(createTableSql(table));
+  const writer = openWriter(t, { flushRows: 1000 });
+  const base = 1_700_000_000_000_000;
+  const rowOf = (i: number) => ({ ts: base + i, id: i, venue: `v${i % 5}`, note: `n${i} é😀 ,="\\`.repeat(1 + (i % 3)) + 'x'.repeat(60), px: i / 8 });
+  const before = { ...batchBufferCounters };
+  const batches = 30;
+  for (let b = 0; b < batches; b++) {
+    for (let i = b * 1000; i < (b + 1) * 1000; i++) writer.write(table, rowOf(i));
+    await sleep(5); // let the sender take it while the next batch fills, as a live process would
+  }
+  await writer.flush();
+  const allocated = batchBufferCounters.allocated - before.allocated;
+  const reused = batchBufferCounters.reused - before.reused;
+  assert.ok(allocated <= 6, `at most a few buffers allocated in steady state, got ${allocated} (reused ${reused})`);
+  assert.ok(reused >= batches - 8, `buffers reused, got ${reused} (allocated ${allocated})`);
+  assert.equal(writer.stats().rowsWritten, batches * 1000);
+  await waitForRows(sql, table.name, batches * 1000);
+  const back = await sql.rows<{ id: number; venue: string; note: string; px: number }>(`SELECT id, venue, note, px FROM ${table.name} ORDER BY id`);
+  assert.equal(back.length, batches * 1000);
+  for (const got of back) {
+    const row = rowOf(got.id);
+    assert.deepEqual({ venue: got.venue, note: got.note, px: got.px }, { venue: row.venue, note: row.note, px: row.px }, `row ${got.id}`);
+  }
+});
+
+for (const mode of ['memory', 'spool'] as const) {
+  test(`outage (${mode}): batches held during 503s, some answered before their body was read, replay byte-exact`, async (t) => {
+    const table = tableDef(`w_outage_${mode}_${run}`, [['id', 'LONG'], ['venue', 'SYMBOL'], ['note', 'VARCHAR']], ['ts', 'id']);
+    await sql.execute(createTableSql(table));
+    const proxy = await flakyProxy(t, server.httpUrl);
+    const writer = openWriter(t, {
+      url: proxy.url,
+      flushRows: 500,
+      maxBufferedBytes: 64 * 1024 * 1024,
+      retry: { initialDelayMs: 20, maxDelayMs: 100 },
+      ...(mode === 'spool' ? { spoolDir: tempDir(t) } : {}),
+    });
+    const base = 1_700_000_000_000_000;
+    const rowOf = (i: number) => ({ ts: base + i, id: i, venue: `v${i % 3}`, note: `${i}:` + 'ü,= "\\\n'.repeat(1 + (i % 4)) + 'z'.repeat(100) });
+    let next = 0;
+    const writeBatches = async (count: number) => {
+      for (let b = 0; b < count; b++) {
+        for (const end = next + 500; next < end; ) writer.write(table, rowOf(next++));
+        await sleep(3);
+      }
+    };
+    await writeBatches(6);
+    await writer.flush();
+    proxy.down = true;
+    await writeBatches(20); // sealed into pooled buffers while earlier ones are held, retried, and answered early
+    await sleep(300);
+    assert.equal(writer.stats().connected, false);
+    proxy.down = false;
+    await writeBatches(6);
+    await waitFor(() => writer.stats().rowsWritten === next, 30_000, () => JSON.stringify(writer.stats()));
+    await writer.flush();
+    assert.equal(writer.stats().rowsDropped, 0);
+    assert.ok(proxy.earlyAnswers > 0, 'some 503s came before the request body was read');
+    await waitForRows(sql, table.name, next);
+    const back = await sql.rows<{ id: number; venue: string; note: string }>(`SELECT id, venue, note FROM ${table.name} ORDER BY id`);
+    assert.equal(back.length, next);
+    for (const got of back) {
+      const row = rowOf(got.id);
+      assert.deepEqual({ venue: got.venue, note: got.note }, { venue: row.venue, note: row.note }, `row ${got.id}`);
+    }
+  });
+}
+
+test('rejected lines are split out of pooled batches without corrupting them or the batches after them', async (t) => {
+  const name = `w_reject_pool_${run}`;
+  const table = tableDef(name, [['id', 'LONG'], ['venue', 'SYMBOL'], ['px', 'DOUBLE'], ['note', 'VARCHAR']], ['ts', 'id']);
+  const wrong = tableDef(name, [['id', 'LONG'], ['venue', 'SYMBOL'], ['px', 'VARCHAR'], ['note', 'VARCHAR']], ['ts', 'id']);
+  await sql.execute(createTableSql(table));
+  const spoolDir = tempDir(t);
+  const writer = openWriter(t, { spoolDir, flushRows: 1000 });
+  const base = 1_700_000_000_000_000;
+  const note = (i: number) => `note ${i} ` + 'ß'.repeat(i % 50);
+  const bad = new Set<number>();
+  for (let i = 0; i < 20_000; i++) {
+    if (i % 2300 === 17) {
+      bad.add(i);
+      writer.write(wrong, { ts: base + i, id: i, venue: 'v', px: `oops ${i}`, note: note(i) });
+    } else {
+      writer.write(table, { ts: base + i, id: i, venue: `v${i % 4}`, px: i + 0.25, note: note(i) });
+    }
+    if (i % 1000 === 999) await sleep(2);
+  }
+  await writer.flush();
+  const stats = writer.stats();
+  assert.equal(stats.rowsRejected, bad.size);
+  assert.equal(stats.rowsWritten, 20_000 - bad.size);
+  await waitForRows(sql, name, 20_000 - bad.size);
+  const back = await sql.rows<{ id: number; venue: string; px: number; note: string }>(`SELECT id, venue, px, note FROM ${name} ORDER BY id`);
+  assert.equal(back.length, 20_000 - bad.size);
+  for (const got of back) {
+    assert.ok(!bad.has(got.id));
+    assert.deepEqual(got, { id: got.id, venue: `v${got.id % 4}`, px: got.id + 0.25, note: note(got.id) }, `row ${got.id}`);
+  }
+  const dir = path.join(spoolDir, 'quarantine');
+  const lines = fs
+    .readdirSync(dir)
+    .flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n'))
+    .map((l) => (JSON.parse(l) as QuarantineEntry).line)
+    .sort();
+  const expected = [...bad].map((i) => encoderFor(wrong).encode({ ts: base + i, id: i, venue: 'v', px: `oops ${i}`, note: note(i) }).slice(0, -1)).sort();
+  assert.deepEqual(lines, expected);
+});
+
+/**
+ * An HTTP proxy to QuestDB that answers 503 while `down`; every other refused request is answered before its body is
+ * read, and its socket then drained, as a server or balancer shedding load may do.
+ */
+async function flakyProxy(t: { after(fn: () => Promise<void>): void }, target: string): Promise<{ url: string; down: boolean; earlyAnswers: number }> {
+  const state = { url: '', down: false, earlyAnswers: 0 };
+  let refused = 0;
+  const proxy = http.createServer((req, res) => {
+    if (state.down) {
+      if (refused++ % 2 === 0) {
+        state.earlyAnswers++;
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end('{"message":"shedding load"}');
+        req.resume();
+        return;
+      }
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end('{"message":"down"}');
+      });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      fetch(`${target}${req.url ?? ''}`, { method: 'POST', body: Buffer.concat(chunks), headers: { 'content-type': 'text/plain; charset=utf-8' } })
+        .then(async (answer) => {
+          res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain' });
+          res.end(await answer.text());
+        })
+        .catch((err: Error) => {
+          res.writeHead(502);
+          res.end(err.message);
+        });
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  state.url = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        proxy.closeAllConnections();
+        proxy.close(() => resolve());
+      }),
+  );
+  return state;
+}

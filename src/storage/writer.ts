@@ -81,6 +81,13 @@ interface WorkItem {
   readonly firstRowAt: number;
   readonly seq: number | undefined;
   readonly spoolRecord: SpoolRecord | undefined;
+  /**
+   * Memory batches: the lease on the builder's buffer behind `payload`, until retire() decides whether the buffer
+   * may be reused. Undefined for spool replays and once `payload` no longer points into it.
+   */
+  batch: SealedBatch | undefined;
+  /** Requests that carried `payload` (or part of it): once sent, only a lone acknowledged request frees it. */
+  sends: number;
 }
 
 type DeliveryResult = 'delivered' | 'unavailable' | 'config';
@@ -250,7 +257,15 @@ class IlpWriter implements Writer {
   }
 
   private enqueue(batch: SealedBatch): void {
-    const item: WorkItem = { ...batch, seq: ++this.lastSeq, spoolRecord: undefined };
+    const item: WorkItem = {
+      payload: batch.payload,
+      rows: batch.rows,
+      firstRowAt: batch.firstRowAt,
+      seq: ++this.lastSeq,
+      spoolRecord: undefined,
+      batch,
+      sends: 0,
+    };
     this.unsettled.add(item.seq!);
     // Behind a non-empty spool (or while QuestDB is away) new batches queue on disk, so replay keeps the order.
     if (this.spool && (this.spool.pendingRecords > 0 || this.down) && this.toSpool(item)) {
@@ -274,6 +289,7 @@ class IlpWriter implements Writer {
       this.memBytes -= oldest.payload.length;
       droppedRows += oldest.rows;
       this.settle(oldest.seq);
+      this.retire(oldest, false);
     }
     if (droppedRows > 0) {
       this.rowsDropped += droppedRows;
@@ -311,7 +327,23 @@ class IlpWriter implements Writer {
       this.rowsSpooled += item.rows;
     }
     this.settle(item.seq);
+    // Spool.append wrote the bytes with a synchronous writev and keeps no reference to them.
+    this.retire(item, false);
     return true;
+  }
+
+  /**
+   * The writer is done with a memory batch's bytes: its buffer goes back to the builder if nothing else can still
+   * hold them, that is if it was never sent, or QuestDB acknowledged it after exactly one request (a 2xx means
+   * QuestDB read the whole body, so no byte of it is still waiting in the socket). A batch whose request failed or
+   * was rejected may have left bytes in an abandoned socket's write queue: its buffer is never reused. Once.
+   */
+  private retire(item: WorkItem, acknowledged: boolean): void {
+    const batch = item.batch;
+    if (batch === undefined) return;
+    item.batch = undefined;
+    if (item.sends === 0 || (acknowledged && item.sends === 1)) batch.release();
+    else batch.abandon();
   }
 
   // ---- delivery -------------------------------------------------------------------------------------------------
@@ -356,7 +388,7 @@ class IlpWriter implements Writer {
       const batch = this.spool.peek();
       if (batch) {
         const { record, payload } = batch;
-        return { payload, rows: record.rows, firstRowAt: record.createdAtMs, seq: undefined, spoolRecord: record };
+        return { payload, rows: record.rows, firstRowAt: record.createdAtMs, seq: undefined, spoolRecord: record, batch: undefined, sends: 0 };
       }
     }
     return this.memQueue.shift();
@@ -364,11 +396,12 @@ class IlpWriter implements Writer {
 
   private async deliver(item: WorkItem): Promise<DeliveryResult> {
     const started = performance.now();
+    item.sends++;
     const outcome = await this.sender.send(item.payload);
     if (outcome.kind === 'ok') {
       this.batchesSent++;
       this.countWritten(item, item.rows);
-      this.completed(item, started);
+      this.completed(item, started, true);
       return 'delivered';
     }
     if (outcome.kind === 'rejected') return this.deliverAroundRejections(item, outcome, started);
@@ -390,7 +423,10 @@ class IlpWriter implements Writer {
     let outcome: SendOutcome | undefined = rejection;
     while (groups.length > 0) {
       const group = groups[0]!;
-      outcome ??= await this.sender.send(group.length === 1 ? group[0]! : Buffer.concat(group));
+      if (outcome === undefined) {
+        item.sends++;
+        outcome = await this.sender.send(group.length === 1 ? group[0]! : Buffer.concat(group));
+      }
       if (outcome.kind === 'ok') {
         this.batchesSent++;
         this.countWritten(item, group.length);
@@ -411,6 +447,8 @@ class IlpWriter implements Writer {
         const remaining = groups.flat();
         const payload = Buffer.concat(remaining);
         if (item.spoolRecord === undefined) this.memBytes -= item.payload.length - payload.length;
+        // The copy is the item's own; the builder's buffer (sent already) is left to the collector.
+        this.retire(item, false);
         item.payload = payload;
         item.rows = remaining.length;
         this.noteUnreachable(outcome);
@@ -418,7 +456,7 @@ class IlpWriter implements Writer {
       }
       outcome = undefined;
     }
-    this.completed(item, started);
+    this.completed(item, started, false);
     return 'delivered';
   }
 
@@ -441,8 +479,11 @@ class IlpWriter implements Writer {
     if (item.spoolRecord !== undefined) this.rowsReplayed += rows;
   }
 
-  /** Everything of `item` is acknowledged or quarantined: release it. */
-  private completed(item: WorkItem, started: number): void {
+  /**
+   * Everything of `item` is acknowledged or quarantined: release it. `whole`: by one 2xx for the whole payload (no
+   * rejections), the only case where its buffer may be reused after a send.
+   */
+  private completed(item: WorkItem, started: number, whole: boolean): void {
     this.lastFlushMs = performance.now() - started;
     if (item.spoolRecord !== undefined) {
       try {
@@ -455,6 +496,7 @@ class IlpWriter implements Writer {
     } else {
       this.memBytes -= item.payload.length;
       this.settle(item.seq);
+      this.retire(item, whole);
     }
     if (this.down) {
       safeLog(this.options.logger, 'info', { downMs: Date.now() - this.downSince, spoolRows: this.spool?.pendingRows ?? 0 }, 'QuestDB reachable again');
@@ -614,7 +656,10 @@ class IlpWriter implements Writer {
       else lost += item.rows;
     }
     if (this.spool) this.spillToSpool();
-    for (const queued of this.memQueue) lost += queued.rows;
+    for (const queued of this.memQueue) {
+      lost += queued.rows;
+      this.retire(queued, false);
+    }
     if (lost > 0) {
       this.rowsDropped += lost;
       safeLog(this.options.logger, 'error', { rows: lost }, 'writer closed before QuestDB acknowledged some rows and they could not be spooled; they are lost');
