@@ -3,23 +3,11 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ErrorCodes, TradewatchError, describeValue } from '../common/errors.js';
 import { configSchema, type Config } from './schema.js';
+import { envName, flagName } from '../common/naming.js';
+
+export { envName, flagName };
 
 export const DEFAULT_CONFIG_FILE = 'tradewatch.yaml';
-const ENV_PREFIX = 'TRADEWATCH_';
-
-const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
-const kebab = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
-
-/** `questdb.dataRoot` → `TRADEWATCH_QUESTDB_DATA_ROOT`. */
-export function envName(path: string): string {
-  return ENV_PREFIX + path.split('.').map(snake).join('_');
-}
-
-/** `questdb.dataRoot` → `--questdb-data-root`. */
-export function flagName(path: string): string {
-  return `--${path.split('.').map(kebab).join('-')}`;
-}
-
 /** Leaf paths of the config schema with whether they take numbers, for env and flag parsing. */
 export function configLeaves(): { path: string; numeric: boolean }[] {
   const leaves: { path: string; numeric: boolean }[] = [];

@@ -1,8 +1,8 @@
 import { Agent } from 'node:http';
 import ccxt from 'ccxt';
 import { ErrorCodes, TradewatchError } from '../common/errors.js';
-import { envName } from '../config/index.js';
-import type { DaemonConfig, DaemonExchangeConfig } from '../config/schema.js';
+import { envName } from '../common/naming.js';
+import type { DaemonConfig, DaemonExchangeConfig } from './config-schema.js';
 
 /** The part of a ccxt.pro exchange instance the daemon uses (ccxt's typings do not cover its websocket hooks). */
 export interface ProExchange {

@@ -1,5 +1,5 @@
 import { ErrorCodes, TradewatchError } from '../common/errors.js';
-import { configSchema, type DaemonConfig } from '../config/schema.js';
+import { daemonSchema, type DaemonConfig } from './config-schema.js';
 import type { Monitor } from '../sdk/index.js';
 import { createCcxtExchange, liquidationsEnabled, validateExchanges } from './ccxt-exchange.js';
 import { RestClient } from './rest.js';
@@ -55,12 +55,12 @@ interface ExchangeRuntime {
  * field as `daemon.<path>`. For programs that build the daemon without a config file.
  */
 export function daemonConfig(input: unknown = {}): DaemonConfig {
-  const result = configSchema.safeParse({ daemon: input });
+  const result = daemonSchema.safeParse(input);
   if (!result.success) {
-    const issues = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    const issues = result.error.issues.map((issue) => `${['daemon', ...issue.path].join('.')}: ${issue.message}`);
     throw new TradewatchError(ErrorCodes.INVALID_CONFIG, `invalid configuration:\n  ${issues.join('\n  ')}`, { issues: result.error.issues });
   }
-  return result.data.daemon;
+  return result.data;
 }
 
 const STOP_GRACE_MS = 3000;
