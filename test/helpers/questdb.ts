@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { ErrorCodes, TradewatchError, isTradewatchError } from '../../src/common/errors.js';
-import { resolveQuestDb, startQuestDb, type QuestDbServer } from '../../src/questdb/index.js';
+import { resolveQuestDb, SMALL_FOOTPRINT_CONFIG, startQuestDb, type QuestDbServer } from '../../src/questdb/index.js';
 
 /** Anything with node:test's `after(fn)`, such as the TestContext `t` of a test. */
 export interface CleanupRegistrar {
@@ -39,7 +39,7 @@ export async function useQuestDb(t?: CleanupRegistrar, options: UseQuestDbOption
   const dataRoot = await mkdtemp(join(tmpdir(), 'tradewatch-questdb-'));
   let server: QuestDbServer;
   try {
-    server = await startQuestDb({ dataRoot, extraConfig: options.extraConfig });
+    server = await startQuestDb({ dataRoot, extraConfig: { ...SMALL_FOOTPRINT_CONFIG, ...options.extraConfig } });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new TradewatchError(

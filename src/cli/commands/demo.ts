@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { createDaemon, daemonConfig } from '../../daemon/index.js';
 import { startPaperStrategy } from '../../demo/paper-strategy.js';
 import { createExporter } from '../../exporter/index.js';
-import { QUESTDB_VERSION, STANDARD_PORTS, startQuestDb, type QuestDbServer } from '../../questdb/index.js';
+import { QUESTDB_VERSION, SMALL_FOOTPRINT_CONFIG, STANDARD_PORTS, startQuestDb, type QuestDbServer } from '../../questdb/index.js';
 import { createMonitor, startMetricsServer } from '../../sdk/index.js';
 import { applySchema, SqlClient } from '../../storage/index.js';
 import { configFrom, questDbOptions, type QuestDbFlags } from '../target.js';
@@ -25,11 +25,11 @@ interface DemoFlags extends QuestDbFlags {
 /** Standard ports when they are free (the web console at :9000, as users expect), any free ports otherwise. */
 async function startLocalQuestDb(dataRoot: string): Promise<QuestDbServer> {
   try {
-    return await startQuestDb({ dataRoot, ports: STANDARD_PORTS, onProgress: progress });
+    return await startQuestDb({ dataRoot, ports: STANDARD_PORTS, extraConfig: SMALL_FOOTPRINT_CONFIG, onProgress: progress });
   } catch (err) {
     if (!/port/i.test((err as Error).message)) throw err;
     progress('standard QuestDB ports are taken; using free ones');
-    return startQuestDb({ dataRoot, onProgress: progress });
+    return startQuestDb({ dataRoot, extraConfig: SMALL_FOOTPRINT_CONFIG, onProgress: progress });
   }
 }
 
