@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # Benchmarks (not part of the tests): each compares tradewatch with its peer in the same run, on a real QuestDB.
 # Results: bench/results/*.json; summary: BENCHMARKS.md. BENCH_SECONDS sets the sustained-run length (default 20).
+# The dashboard-query and storage benches share one build of the reference workload: BENCH_DAYS days (default 30,
+# ~10-15 min on 2 cores) in BENCH_DATA_ROOT, kept and reused when given, else a temporary root deleted at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund
 bash scripts/setup.sh
 echo "== writer vs @questdb/nodejs-client"; node --import tsx bench/writer.bench.ts
 echo "== SDK per-call cost vs prom-client"; node --import tsx bench/sdk.bench.ts
+own_root=""
+if [ -z "${BENCH_DATA_ROOT:-}" ]; then
+  own_root="$(mktemp -d /tmp/tw-bench-ref-XXXXXX)"
+  export BENCH_DATA_ROOT="$own_root"
+  trap 'rm -rf "$own_root"' EXIT
+fi
+echo "== dashboard queries over the reference workload"; node --import tsx bench/queries.bench.ts
+echo "== storage per table at the reference workload"; node --import tsx bench/storage.bench.ts
 echo "== summary"; node --import tsx bench/summary.ts

@@ -1,0 +1,189 @@
+// Every panel and variable query of every generated dashboard, timed against BENCH_DAYS (default 30) of the reference
+// workload at the 15-minute, 24-hour and 30-day ranges ending now, All selected, expanded as the QuestDB datasource
+// expands them. `npm run bench`, or alone: BENCH_DATA_ROOT=/tmp/tw-ref node --import tsx bench/queries.bench.ts
+// (a given data root is built once and reused). Results: bench/results/queries.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { buildDashboards, expandQuery, grafanaIntervalMs, type QuestDbQuery, type VariableSelection } from '../src/grafana/index.js';
+import type { SqlClient } from '../src/storage/index.js';
+import { describeMachine } from './machine.js';
+import { openWorkload, rowsPerDay, SYMBOLS, WORKLOAD_DEFINITION } from './workload.js';
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+const RANGES = { '15m': 15 * MINUTE, '24h': DAY, '30d': 30 * DAY } as const;
+type RangeName = keyof typeof RANGES;
+const WARM_RUNS = 5;
+const AIMS = { dashboard24hMs: 300, dashboard30dMs: 1000, oi30dMs: 100 };
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+interface Timed {
+  coldMs: number;
+  warmMs: number;
+  warmRunsMs: number[];
+  rows: number;
+}
+
+/** First run (cold: nothing of this query cached yet), then the median of WARM_RUNS runs; client-side, HTTP and JSON included. */
+async function time(sql: SqlClient, query: string): Promise<Timed> {
+  let started = performance.now();
+  const first = await sql.query(query);
+  const coldMs = performance.now() - started;
+  const runs: number[] = [];
+  for (let i = 0; i < WARM_RUNS; i++) {
+    started = performance.now();
+    await sql.query(query);
+    runs.push(performance.now() - started);
+  }
+  const sorted = [...runs].sort((a, b) => a - b);
+  return { coldMs: round(coldMs), warmMs: round(sorted[Math.floor(sorted.length / 2)]!), warmRunsMs: runs.map(round), rows: first.dataset.length };
+}
+
+/** Tables and views the plan scans (the resolution-aware queries keep one branch and plan the others as empty). */
+async function scans(sql: SqlClient, query: string): Promise<string[]> {
+  const plan = (await sql.query(`EXPLAIN ${query}`)).dataset.map((r) => String(r[0])).join('\n');
+  return [...new Set([...plan.matchAll(/(?:scan on|Frame \w+ scan on|on): (\w+)/g)].map((m) => m[1]!))];
+}
+
+/** QuestDB's own timings for a query (compile, execute, count; ms) and its plan: the profile of a slow query. */
+async function profile(baseUrl: string, sql: SqlClient, query: string) {
+  const response = await fetch(`${baseUrl}/exec?${new URLSearchParams({ query, timings: 'true', count: 'true' })}`);
+  const body = (await response.json()) as { timings?: Record<string, number> };
+  const timings = Object.fromEntries(Object.entries(body.timings ?? {}).map(([k, v]) => [k, round(v / 1e6)]));
+  const plan = (await sql.query(`EXPLAIN ${query}`)).dataset.map((r) => String(r[0]));
+  return { serverMs: timings, plan };
+}
+
+export interface QueryResult extends Timed {
+  dashboard: string;
+  kind: 'variable' | 'panel';
+  name: string;
+  range: RangeName;
+  intervalMs: number;
+  scans: string[];
+  sql: string;
+}
+
+const loadAtStart = loadavg();
+const workload = await openWorkload();
+const { sql } = workload;
+try {
+  const results: QueryResult[] = [];
+  const dashboards = buildDashboards();
+  for (const range of Object.keys(RANGES) as RangeName[]) {
+    const rangeMs = RANGES[range];
+    const intervalMs = grafanaIntervalMs(rangeMs);
+    for (const { file, model } of dashboards) {
+      const to = Date.now(); // one "now" per dashboard refresh, as Grafana does
+      const from = to - rangeMs;
+      const values: Record<string, VariableSelection> = {};
+      const run = async (kind: QueryResult['kind'], name: string, raw: string) => {
+        const expanded = expandQuery(raw, { from, to, intervalMs, variables: values });
+        const timed = await time(sql, expanded);
+        results.push({ dashboard: file, kind, name, range, intervalMs, ...timed, scans: await scans(sql, expanded), sql: expanded });
+        return expanded;
+      };
+      // Variables first, in dashboard order, each with All of the ones before it (how Grafana loads a dashboard).
+      for (const variable of model.templating?.list ?? []) {
+        const expanded = await run('variable', `$${variable.name}`, String(variable.query));
+        const list = (await sql.query(expanded)).dataset.map((r) => String(r[0]));
+        values[variable.name!] = { all: list };
+      }
+      for (const panel of (model.panels ?? []).filter((p): p is dashboard.Panel => p.type !== 'row')) {
+        const targets = (panel.targets ?? []) as QuestDbQuery[];
+        for (const [i, target] of targets.entries()) {
+          if (!target.rawSql) continue;
+          await run('panel', targets.length > 1 ? `${panel.title} (${target.refId ?? i})` : String(panel.title), target.rawSql);
+        }
+      }
+      const mine = results.filter((r) => r.dashboard === file && r.range === range);
+      log(`${file} ${range}: ${mine.length} queries, ${round(mine.reduce((s, r) => s + r.warmMs, 0))} ms warm, ${round(mine.reduce((s, r) => s + r.coldMs, 0))} ms cold`);
+    }
+  }
+
+  // Open interest over 30 days: no dashboard panel plots it (the pipeline dashboard shows OI *fetches*), so the query is
+  // the historical read a user runs: one market on every exchange, hourly, from the raw table and from the hourly view.
+  const to = Date.now();
+  const from = to - RANGES['30d'];
+  const market = SYMBOLS[0]!;
+  const oiQueries = {
+    rollup: `SELECT ts AS time, exchange AS series, last(open_interest) AS open_interest FROM tw_open_interest_1h WHERE $__timeFilter(ts) AND symbol = '${market}' SAMPLE BY $__sampleByInterval ORDER BY time`,
+    raw: `SELECT ts AS time, exchange AS series, last(open_interest) AS open_interest FROM tw_open_interest WHERE $__timeFilter(ts) AND symbol = '${market}' SAMPLE BY $__sampleByInterval ORDER BY time`,
+    rawAllMarkets: `SELECT ts AS time, exchange || ' ' || symbol AS series, last(open_interest) AS open_interest FROM tw_open_interest WHERE $__timeFilter(ts) SAMPLE BY $__sampleByInterval ORDER BY time`,
+  };
+  const oi: Record<string, Timed & { sql: string; scans: string[] }> = {};
+  for (const [name, raw] of Object.entries(oiQueries)) {
+    const expanded = expandQuery(raw, { from, to, intervalMs: grafanaIntervalMs(RANGES['30d']), variables: {} });
+    oi[name] = { ...(await time(sql, expanded)), sql: expanded, scans: await scans(sql, expanded) };
+    log(`open interest 30d (${name}): ${oi[name].warmMs} ms warm, ${oi[name].coldMs} ms cold, ${oi[name].rows} rows`);
+  }
+  const oiFetchPanel = results.find((r) => r.dashboard === 'pipeline' && r.range === '30d' && r.name === 'Open-interest fetches / hour');
+
+  const dashboardTotals = dashboards.map(({ file, model }) => ({
+    file,
+    title: model.title ?? file,
+    ranges: Object.fromEntries(
+      (Object.keys(RANGES) as RangeName[]).map((range) => {
+        const mine = results.filter((r) => r.dashboard === file && r.range === range);
+        return [range, {
+          queries: mine.length,
+          warmMs: round(mine.reduce((s, r) => s + r.warmMs, 0)),
+          coldMs: round(mine.reduce((s, r) => s + r.coldMs, 0)),
+          slowest: [...mine].sort((a, b) => b.warmMs - a.warmMs)[0]?.name,
+        }];
+      }),
+    ) as Record<RangeName, { queries: number; warmMs: number; coldMs: number; slowest?: string }>,
+  }));
+
+  // Profiles where an aim is missed: the three slowest queries of each dashboard over its budget, and the OI query.
+  const profiles: { where: string; warmMs: number; serverMs: Record<string, number>; plan: string[] }[] = [];
+  for (const d of dashboardTotals) {
+    for (const [range, aim] of [['24h', AIMS.dashboard24hMs], ['30d', AIMS.dashboard30dMs]] as const) {
+      if (d.ranges[range].warmMs <= aim) continue;
+      const slow = results.filter((r) => r.dashboard === d.file && r.range === range).sort((a, b) => b.warmMs - a.warmMs).slice(0, 3);
+      for (const q of slow) profiles.push({ where: `${d.file} / ${q.name} (${range})`, warmMs: q.warmMs, ...(await profile(workload.server.httpUrl, sql, q.sql)) });
+    }
+  }
+  for (const [name, q] of Object.entries(oi)) {
+    if (q.warmMs > AIMS.oi30dMs) profiles.push({ where: `open interest 30d (${name})`, warmMs: q.warmMs, ...(await profile(workload.server.httpUrl, sql, q.sql)) });
+  }
+
+  const result = {
+    benchmark: 'queries',
+    machine: describeMachine(),
+    load: { atStart: loadAtStart.map((l) => Math.round(l * 100) / 100), atEnd: loadavg().map((l) => Math.round(l * 100) / 100) },
+    questdb: 'QuestDB 9.3.4 managed by tradewatch on the same machine (default 1 GiB heap), loopback HTTP /exec',
+    workload: {
+      days: workload.state.days,
+      rows: workload.state.rows,
+      rowsPerDay: rowsPerDay(),
+      buildSeconds: Math.round(workload.state.buildSeconds),
+      writeRowsPerSecond: Math.round(workload.state.rowsPerSecond),
+      definition: WORKLOAD_DEFINITION,
+    },
+    settings: {
+      method: `each query run once cold (its first run), then ${WARM_RUNS} times; warm = median of those ${WARM_RUNS}; client-side time over HTTP incl. JSON`,
+      ranges: Object.fromEntries(Object.entries(RANGES).map(([name, ms]) => [name, { rangeMs: ms, intervalMs: grafanaIntervalMs(ms) }])),
+      variables: 'All selected (every value the variable query returned)',
+      totals: 'sum over the dashboard\'s variable and panel queries (Grafana runs panels concurrently; the sum is the CPU the dashboard costs)',
+    },
+    aims: AIMS,
+    dashboards: dashboardTotals,
+    oi: {
+      definition: `30 days of open interest for ${market} on every exchange at the 30-day request interval (30 min; hourly points from the hourly view)`,
+      ...oi,
+      fetchesPanel: oiFetchPanel ? { warmMs: oiFetchPanel.warmMs, coldMs: oiFetchPanel.coldMs, scans: oiFetchPanel.scans } : undefined,
+    },
+    queries: results.map(({ sql: text, ...r }) => ({ ...r, sql: text })),
+    profiles,
+  };
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/queries.json', `${JSON.stringify(result, null, 2)}\n`);
+  console.table(Object.fromEntries(dashboardTotals.map((d) => [d.file, Object.fromEntries(Object.entries(d.ranges).map(([r, v]) => [r, v.warmMs]))])));
+  console.log(`open interest 30d: rollup ${oi.rollup!.warmMs} ms, raw ${oi.raw!.warmMs} ms (aim ${AIMS.oi30dMs} ms)`);
+} finally {
+  await workload.close();
+}
