@@ -1,6 +1,7 @@
 // Renders BENCHMARKS.md from bench/results/*.json, so the summary never disagrees with the measurements.
 // Run by `npm run bench` after the benchmarks; `node --import tsx bench/summary.ts` re-renders alone.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeChart } from './chart.js';
 
 interface Machine { cpu: string; cores: number; memoryGiB: number; node: string; os?: string; platform?: string }
 interface WriterResult {
@@ -11,7 +12,9 @@ interface WriterResult {
   table: string;
   ours: { rowsPerSecond: number; rows: number };
   official: { rowsPerSecond: number; rows: number };
+  python?: { rowsPerSecond: number; rows: number; client?: string };
   ratio: number;
+  ratioVsPython?: number;
   latency: { rate: number; rows: number; p50Ms: number; p99Ms: number; maxMs: number };
 }
 interface SdkCall { name: string; callNs: number; sdkOnlyNs?: number; ratio?: number }
@@ -86,8 +89,9 @@ if (machine) {
   );
 }
 if (writer) {
+  const chart = writeChart(writer);
   out.push(
-    '## Ingestion: tradewatch writer vs the official Node.js client',
+    `## Ingestion: tradewatch writer vs the official Node.js${writer.python ? ' and Python clients' : ' client'}`,
     '',
     `${writer.secondsPerRun} s sustained each, rows into \`${writer.table}\`, counted when QuestDB acknowledged them and checked visible in SQL.`,
     writer.load ? `Load average at start ${writer.load.atStart.join(' / ')}, at end ${writer.load.atEnd.join(' / ')}.` : '',
@@ -96,8 +100,18 @@ if (writer) {
     '| --- | ---: | ---: |',
     `| tradewatch writer (own ILP encoder, batching, spool) | ${int(writer.ours.rows)} | ${int(writer.ours.rowsPerSecond)} |`,
     `| @questdb/nodejs-client 4.2.0 (protocol 1, auto-flush 5000 rows / 250 ms) | ${int(writer.official.rows)} | ${int(writer.official.rowsPerSecond)} |`,
+    ...(writer.python
+      ? [`| \`questdb\` Python client${writer.python.client ? ` ${writer.python.client}` : ''} from PyPI (\`Sender.row()\`, protocol 1, auto-flush 5000 rows / 250 ms) | ${int(writer.python.rows)} | ${int(writer.python.rowsPerSecond)} |`]
+      : []),
     '',
-    `**${fixed(writer.ratio)}×** the official client (aim: ≥ 2×). SC-004 asks for 10,000 writes/s: the writer sustains ${fixed(writer.ours.rowsPerSecond / 10_000, 0)}× that.`,
+    `**${fixed(writer.ratio)}×** the official Node.js client (aim: ≥ 2×)` +
+      (writer.python && writer.ratioVsPython !== undefined ? `; **${fixed(writer.ratioVsPython)}×** the Python client` : '') +
+      `. SC-004 asks for 10,000 writes/s: the writer sustains ${fixed(writer.ours.rowsPerSecond / 10_000, 0)}× that.`,
+    writer.python
+      ? 'The Python peer (`bench/python_writer.py`) sends the same rows one `Sender.row()` call each, in its own process (the Python client encodes in compiled code); its dataframe API is not comparable and was not measured.'
+      : '',
+    '',
+    `![throughput and latency](${chart})`,
     '',
     '## Latency: SDK call to row visible in SQL',
     '',

@@ -1,8 +1,11 @@
-// Writer throughput vs the official Node client into the same real QuestDB, and write-to-visible latency.
+// Writer throughput vs the official Node client and the official Python client into the same real QuestDB,
+// and write-to-visible latency.
 // `npm run bench` (or BENCH_SECONDS=60 node --import tsx bench/writer.bench.ts). Results: bench/results/writer.json.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Sender } from '@questdb/nodejs-client';
 import { startQuestDb, type QuestDbServer } from '../src/questdb/index.js';
 import { schema } from '../src/schema/index.js';
@@ -100,6 +103,30 @@ async function officialClient(server: QuestDbServer, sql: SqlClient) {
   return { rows: i, seconds, rowsPerSecond: i / seconds, walApplyTailMs: applyMs };
 }
 
+const PYTHON = fileURLToPath(new URL('../.venv/bin/python', import.meta.url));
+const PYTHON_WRITER = fileURLToPath(new URL('./python_writer.py', import.meta.url));
+
+/** The official Python `questdb` client (PyPI, installed by scripts/setup.sh) sending the same rows row by row. */
+async function pythonClient(server: QuestDbServer, sql: SqlClient) {
+  if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: run \`npm run setup\` to install the Python questdb client`);
+  const host = new URL(server.httpUrl).host;
+  const instance = 'python';
+  const start = performance.now();
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const child = spawn(PYTHON, [PYTHON_WRITER, host, String(SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`python_writer.py exited with ${code}`))));
+  });
+  const wallSeconds = (performance.now() - start) / 1000;
+  const { rows, seconds, client } = JSON.parse(stdout) as { rows: number; seconds: number; client?: string };
+  const applyMs = await waitVisible(sql, instance, rows);
+  const visible = await visibleCount(sql, instance);
+  if (visible !== rows) throw new Error(`python client: ${visible} rows visible, ${rows} sent`);
+  return { client, rows, seconds, rowsPerSecond: rows / seconds, walApplyTailMs: applyMs, processSeconds: wallSeconds };
+}
+
 /** Rows paced at LATENCY_RATE; a poller records when each row count became visible to SQL. */
 async function latency(server: QuestDbServer, sql: SqlClient) {
   const writer = createWriter({ url: server.httpUrl, service: 'bench', healthIntervalMs: 0 });
@@ -156,6 +183,9 @@ try {
   log(`official @questdb/nodejs-client: ${SECONDS}s sustained…`);
   const official = await officialClient(server, sql);
   log(`  ${Math.round(official.rowsPerSecond)} rows/s`);
+  log(`python questdb client: ${SECONDS}s sustained…`);
+  const python = await pythonClient(server, sql);
+  log(`  ${Math.round(python.rowsPerSecond)} rows/s`);
   log(`latency at ${LATENCY_RATE} rows/s…`);
   const lat = await latency(server, sql);
   log(`  p50 ${lat.p50Ms.toFixed(0)} ms, p99 ${lat.p99Ms.toFixed(0)} ms`);
@@ -168,7 +198,9 @@ try {
     secondsPerRun: SECONDS,
     ours,
     official,
+    python,
     ratio: ours.rowsPerSecond / official.rowsPerSecond,
+    ratioVsPython: ours.rowsPerSecond / python.rowsPerSecond,
     latency: lat,
   };
   mkdirSync('bench/results', { recursive: true });
@@ -176,8 +208,9 @@ try {
   console.table({
     'tradewatch writer': { 'rows/s': Math.round(ours.rowsPerSecond) },
     '@questdb/nodejs-client': { 'rows/s': Math.round(official.rowsPerSecond) },
+    'questdb (Python)': { 'rows/s': Math.round(python.rowsPerSecond) },
   });
-  console.log(`ratio ${result.ratio.toFixed(2)}x; write→visible at ${LATENCY_RATE}/s: p50 ${lat.p50Ms.toFixed(0)} ms, p99 ${lat.p99Ms.toFixed(0)} ms`);
+  console.log(`ratio ${result.ratio.toFixed(2)}x vs Node client, ${result.ratioVsPython.toFixed(2)}x vs Python client; write→visible at ${LATENCY_RATE}/s: p50 ${lat.p50Ms.toFixed(0)} ms, p99 ${lat.p99Ms.toFixed(0)} ms`);
 } finally {
   await server.stop();
   rmSync(dataRoot, { recursive: true, force: true });
