@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { ColumnDef, TableDef } from '../src/schema/types.js';
 import { createWriter, SqlClient, type Writer, type WriterLogger, type WriterOptions } from '../src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { sleep, waitFor, waitForRows } from './helpers/rows.js';
 
 // Fault injection against a real QuestDB: it is killed, stopped and restarted under load. Never mocked, never skipped.
 const server = await useQuestDb();
@@ -26,7 +27,7 @@ test('(b) QuestDB SIGKILLed during sustained writes: after restart every accepte
   await writer.flush();
   await waitFor(() => drained(writer), 30_000, () => JSON.stringify(writer.stats()));
   assert.ok(accepted >= 15_000, `load generator kept up: ${accepted} rows`);
-  assert.deepEqual(await waitForRows(table.name, accepted), { rows: accepted, ids: accepted });
+  assert.deepEqual(await waitForRows(sql, table.name, accepted, { timeoutMs: 60_000, settleMs: 500 }), { rows: accepted, ids: accepted });
   const stats = writer.stats();
   assert.equal(stats.rowsRejected, 0);
   assert.equal(stats.rowsDropped, 0);
@@ -73,7 +74,7 @@ test('(c) QuestDB stopped for 60 s under 1k rows/s: the spool grows, replays on 
   const accepted = await load.stop();
   await writer.flush();
   await waitFor(() => drained(writer), 60_000, () => JSON.stringify(writer.stats()));
-  assert.deepEqual(await waitForRows(table.name, accepted), { rows: accepted, ids: accepted });
+  assert.deepEqual(await waitForRows(sql, table.name, accepted, { timeoutMs: 60_000, settleMs: 500 }), { rows: accepted, ids: accepted });
   const after = writer.stats();
   assert.equal(after.connected, true);
   assert.ok(after.rowsReplayed >= during.spoolRows, `replayed ${after.rowsReplayed} rows`);
@@ -110,7 +111,7 @@ test('(d) torn and corrupt spool records are reported and skipped; the good ones
   assert.equal(writer.stats().spoolCorruptRecords, 2);
   assert.equal(logger.lines.filter((l) => l.level === 'error' && /corrupt|torn/.test(l.message)).length, 2);
   await waitFor(() => drained(writer), 20_000, () => JSON.stringify(writer.stats()));
-  assert.deepEqual(await waitForRows(table.name, 800), { rows: 800, ids: 800 });
+  assert.deepEqual(await waitForRows(sql, table.name, 800, { timeoutMs: 60_000, settleMs: 500 }), { rows: 800, ids: 800 });
   const batches = await sql.rows<{ venue: string; n: number }>(`SELECT venue, count() n FROM ${table.name} ORDER BY venue`);
   assert.deepEqual(batches, ['v0', 'v1', 'v2', 'v3', 'v5', 'v6', 'v7', 'v8'].map((venue) => ({ venue, n: 100 })));
   assert.equal(writer.stats().rowsReplayed, 800);
@@ -196,28 +197,6 @@ function tempDir(t: { after(fn: () => void): void }): string {
   return dir;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
-    await sleep(100);
-  }
-}
-
-async function counts(table: string): Promise<{ rows: number; ids: number }> {
-  const [row] = (await sql.query(`SELECT count() n, count_distinct(id) ids FROM ${table}`)).dataset;
-  return { rows: Number(row?.[0] ?? 0), ids: Number(row?.[1] ?? 0) };
-}
-
-/** WAL applies asynchronously: wait until the rows are visible, then a little longer so extras would show too. */
-async function waitForRows(table: string, expected: number): Promise<{ rows: number; ids: number }> {
-  let last = { rows: -1, ids: -1 };
-  await waitFor(async () => (last = await counts(table)).rows >= expected, 60_000, () => `${table}: ${JSON.stringify(last)}, expected ${expected}`);
-  await sleep(500);
-  return counts(table);
-}
 
 async function closedPort(): Promise<number> {
   const probe = net.createServer();

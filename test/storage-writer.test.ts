@@ -12,6 +12,7 @@ import { BATCH_POOL_SIZE, BatchBuilder, batchBufferCounters } from '../src/stora
 import { classify } from '../src/storage/http-sender.js';
 import { encoderFor } from '../src/storage/ilp-encoder.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { sleep, waitFor, waitForRows } from './helpers/rows.js';
 
 // A real QuestDB for the whole file; started once, stopped and deleted afterwards. Never mocked, never skipped.
 const server = await useQuestDb();
@@ -263,28 +264,6 @@ function createTableSql(table: TableDef): string {
   return `CREATE TABLE ${table.name} (${columns}) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(${table.dedupKeys.join(', ')})`;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
-    await sleep(100);
-  }
-}
-
-async function counts(table: string): Promise<{ rows: number; ids: number }> {
-  const [row] = (await sql.query(`SELECT count() n, count_distinct(id) ids FROM ${table}`)).dataset;
-  return { rows: Number(row?.[0] ?? 0), ids: Number(row?.[1] ?? 0) };
-}
-
-/** WAL applies asynchronously: wait until the rows are visible, then a little longer so extras would show too. */
-async function waitForRows(_sql: SqlClient, table: string, expected: number): Promise<{ rows: number; ids: number }> {
-  let last = { rows: -1, ids: -1 };
-  await waitFor(async () => (last = await counts(table)).rows >= expected, 30_000, () => `${table}: ${JSON.stringify(last)}, expected ${expected}`);
-  await sleep(300);
-  return counts(table);
-}
 
 function isoToMicros(iso: string): number {
   return Date.parse(`${iso.slice(0, 23)}Z`) * 1000 + Number(iso.slice(23, 26));
