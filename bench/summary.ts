@@ -259,12 +259,46 @@ if (storage) {
     '',
   );
 }
+interface OverloadResult {
+  seconds: number;
+  capacityRowsPerSecond: number;
+  offeredRowsPerSecond: number;
+  accepted: number;
+  written: number;
+  dropped: number;
+  stored: number;
+  storedDistinct: number;
+  spoolMaxMiB: number;
+  maxRssMiB: number;
+  load?: { atStart: number[]; atEnd: number[] };
+}
+const overload = read<OverloadResult>('bench/results/overload.json');
+if (overload) {
+  const overCount = overload.written + overload.dropped - overload.accepted;
+  out.push(
+    '## Overload: far more than the writer can deliver',
+    '',
+    `Offered ${int(overload.offeredRowsPerSecond)} rows/s for ${overload.seconds} s (the aim is 5× the ${int(overload.capacityRowsPerSecond)} rows/s sustained capacity; one Node process produced ${fixed(overload.offeredRowsPerSecond / overload.capacityRowsPerSecond, 1)}×), spool capped at ${overload.spoolMaxMiB} MiB with the drop-oldest policy.`,
+    overload.load ? `Load average at start ${overload.load.atStart.join(' / ')}, at end ${overload.load.atEnd.join(' / ')}.` : '',
+    '',
+    '| accepted | written (acknowledged) | dropped by policy (counted) | stored in QuestDB | distinct | max RSS |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| ${int(overload.accepted)} | ${int(overload.written)} | ${int(overload.dropped)} | ${int(overload.stored)} | ${int(overload.storedDistinct)} | ${int(overload.maxRssMiB)} MiB |`,
+    '',
+    `- Memory stayed bounded (${int(overload.maxRssMiB)} MiB RSS); the spool filled to its cap and then dropped its oldest segments, each drop logged and counted.`,
+    `- Nothing stored twice (stored = distinct = written). ${overCount > 0 ? `The counters over-count by ${int(overCount)} rows: a spool segment evicted while its batch was in flight is counted both written and dropped (a known accounting flaw, not a data loss).` : 'Every accepted row is either written or counted as dropped.'}`,
+    overload.written / overload.seconds < overload.capacityRowsPerSecond / 2
+      ? `- **Weakness found:** under overload the writer delivered only ${int(overload.written / overload.seconds)} rows/s, far below its capacity. The writer logged QuestDB as unreachable for most of the run; the likely cause is that the producer saturates the one event loop, QuestDB's answers are read too late, requests time out, and the writer treats QuestDB as unreachable and spools. A producer on the same thread needs backpressure (a full-queue signal) for the writer to keep delivering at capacity.`
+      : '',
+    '',
+  );
+}
 out.push(
   '## Not measured yet',
   '',
-  queries && storage
-    ? 'The 5x overload test is the capacity issue\'s remaining work.'
-    : 'Dashboard query times over 30 days of the reference workload, measured partition sizes per day and the 5x overload test are the capacity issue\'s work; `docs/schema.md` carries the storage estimate the TTLs were chosen with.',
+  queries && storage && overload
+    ? 'Nothing from the capacity issue\'s list; see the aims above for what is met.'
+    : 'Parts of the capacity issue\'s list are missing from bench/results.',
   '',
 );
 writeFileSync('BENCHMARKS.md', out.filter((line, i, all) => !(line === '' && all[i - 1] === '')).join('\n'));

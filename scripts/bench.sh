@@ -17,4 +17,5 @@ if [ -z "${BENCH_DATA_ROOT:-}" ]; then
 fi
 echo "== dashboard queries over the reference workload"; node --import tsx bench/queries.bench.ts
 echo "== storage per table at the reference workload"; node --import tsx bench/storage.bench.ts
+echo "== overload: 5x capacity for 60 s"; node --import tsx bench/overload.bench.ts
 echo "== summary"; node --import tsx bench/summary.ts
