@@ -4,10 +4,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { ColumnDef, TableDef } from '../src/schema/types.js';
+import type { TableDef } from '../src/schema/types.js';
 import { createWriter, SqlClient, type Writer, type WriterLogger, type WriterOptions } from '../src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
-import { sleep, waitFor, waitForRows } from './helpers/rows.js';
+import { sleep, tableDef, waitFor, waitForRows } from './helpers/rows.js';
 
 // Fault injection against a real QuestDB: it is killed, stopped and restarted under load. Never mocked, never skipped.
 const server = await useQuestDb();
@@ -117,7 +117,7 @@ test('(d) torn and corrupt spool records are reported and skipped; the good ones
   assert.equal(writer.stats().rowsReplayed, 800);
 });
 
-// ---- helpers (kept in this file: the storage tests own no shared helper module) -----------------------------------
+// ---- helpers -------------------------------------------------------------------------------------------------
 
 async function createTable(name: string): Promise<TableDef> {
   const table = tableDef(name, [['id', 'LONG'], ['px', 'DOUBLE'], ['venue', 'SYMBOL']]);
@@ -125,18 +125,6 @@ async function createTable(name: string): Promise<TableDef> {
   return table;
 }
 
-function tableDef(name: string, columns: readonly [string, ColumnDef['type']][]): TableDef {
-  return {
-    name,
-    group: 'generic',
-    description: 'test table',
-    timestamp: 'ts',
-    columns: [{ name: 'ts', type: 'TIMESTAMP', description: '', required: true }, ...columns.map(([n, type]) => ({ name: n, type, description: '' }))],
-    partitionBy: 'DAY',
-    ttl: { value: 1, unit: 'DAYS' },
-    dedupKeys: ['ts', 'id'],
-  };
-}
 
 /**
  * Writes `rowsPerSecond` rows with unique ids and timestamps in 10 ms ticks until stopped; resolves to the number of

@@ -5,14 +5,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCodes, isTradewatchError } from '../src/common/errors.js';
-import type { ColumnDef, TableDef } from '../src/schema/types.js';
+import type { TableDef } from '../src/schema/types.js';
 import { createWriter, SqlClient, type QuarantineEntry, type Writer, type WriterLogger, type WriterOptions } from '../src/storage/index.js';
 import http from 'node:http';
 import { BATCH_POOL_SIZE, BatchBuilder, batchBufferCounters } from '../src/storage/batch-buffer.js';
 import { classify } from '../src/storage/http-sender.js';
 import { encoderFor } from '../src/storage/ilp-encoder.js';
 import { useQuestDb } from './helpers/questdb.js';
-import { sleep, waitFor, waitForRows } from './helpers/rows.js';
+import { sleep, tableDef, waitFor, waitForRows } from './helpers/rows.js';
 
 // A real QuestDB for the whole file; started once, stopped and deleted afterwards. Never mocked, never skipped.
 const server = await useQuestDb();
@@ -246,18 +246,6 @@ function captureLogger(): WriterLogger & { lines: { level: string; message: stri
   return { lines, warn: (_c, message) => lines.push({ level: 'warn', message }), error: (_c, message) => lines.push({ level: 'error', message }) };
 }
 
-function tableDef(name: string, columns: readonly [string, ColumnDef['type']][], dedupKeys: readonly string[]): TableDef {
-  return {
-    name,
-    group: 'generic',
-    description: 'test table',
-    timestamp: 'ts',
-    columns: [{ name: 'ts', type: 'TIMESTAMP', description: '', required: true }, ...columns.map(([n, type]) => ({ name: n, type, description: '' }))],
-    partitionBy: 'DAY',
-    ttl: { value: 1, unit: 'DAYS' },
-    dedupKeys,
-  };
-}
 
 function createTableSql(table: TableDef): string {
   const columns = table.columns.map((c) => `${c.name} ${c.type}`).join(', ');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { ErrorCodes, TradewatchError, isTradewatchError } from '../../src/common/errors.js';
+import { SqlClient, type SqlResult } from '../../src/storage/index.js';
 import { resolveQuestDb, SMALL_FOOTPRINT_CONFIG, startQuestDb, type QuestDbServer } from '../../src/questdb/index.js';
 
 /** Anything with node:test's `after(fn)`, such as the TestContext `t` of a test. */
@@ -60,26 +61,12 @@ export async function useQuestDb(t?: CleanupRegistrar, options: UseQuestDbOption
   return server;
 }
 
-export interface SqlResult {
-  columns: { name: string; type: string }[];
-  dataset: unknown[][];
-}
-
-/** Runs one statement through HTTP `/exec`. DDL/DML answer with no columns and no rows. */
+/** Runs one statement on `server` (its credentials included); DDL/DML answer with no columns and no rows. */
 export async function sql(server: QuestDbServer, query: string): Promise<SqlResult> {
-  const headers: Record<string, string> = {};
+  const url = new URL(server.httpUrl);
   if (server.credentials) {
-    const { username, password } = server.credentials;
-    headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+    url.username = encodeURIComponent(server.credentials.username);
+    url.password = encodeURIComponent(server.credentials.password);
   }
-  const response = await fetch(`${server.httpUrl}/exec?query=${encodeURIComponent(query)}`, { headers });
-  const body = (await response.json()) as Partial<SqlResult> & { error?: string; position?: number };
-  if (!response.ok || body.error) {
-    throw new TradewatchError(
-      ErrorCodes.QUESTDB_SQL_ERROR,
-      `QuestDB rejected ${JSON.stringify(query)}: ${body.error ?? `HTTP ${response.status}`}`,
-      { query, position: body.position, status: response.status },
-    );
-  }
-  return { columns: body.columns ?? [], dataset: body.dataset ?? [] };
+  return new SqlClient({ url: url.toString() }).query(query);
 }

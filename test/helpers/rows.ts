@@ -1,3 +1,4 @@
+import type { ColumnDef, TableDef } from '../../src/schema/index.js';
 import type { SqlClient } from '../../src/storage/index.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -28,4 +29,18 @@ export async function waitForRows(
   await waitFor(async () => (last = await counts(sql, table)).rows >= expected, timeoutMs, () => `${table}: ${JSON.stringify(last)}, expected ${expected}`);
   await sleep(settleMs);
   return counts(sql, table);
+}
+
+/** A small test table definition: designated `ts` plus the given columns, WAL-style dedup on `dedupKeys`. */
+export function tableDef(name: string, columns: readonly [string, ColumnDef['type']][], dedupKeys: readonly string[] = ['ts', 'id']): TableDef {
+  return {
+    name,
+    group: 'generic',
+    description: 'test table',
+    timestamp: 'ts',
+    columns: [{ name: 'ts', type: 'TIMESTAMP', description: '', required: true }, ...columns.map(([n, type]) => ({ name: n, type, description: '' }))],
+    partitionBy: 'DAY',
+    ttl: { value: 1, unit: 'DAYS' },
+    dedupKeys,
+  };
 }
