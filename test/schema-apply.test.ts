@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildViews, schema, tables, views, type TableDef } from '../src/schema/index.js';
+import { buildViews, createTableSql, parquetSql, schema, tables, views, type TableDef } from '../src/schema/index.js';
 import { applySchema, createWriter, SqlClient } from '../src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 
@@ -65,14 +65,23 @@ test('upgrading from an older schema adds columns, keys and TTLs without losing 
   }
   await writer.close();
   await waitForCount('tw_fetches', 500);
+  // Schema v1 declared no Parquet encodings: tw_data_gaps as v1 created it.
+  await sql.execute('DROP TABLE tw_data_gaps');
+  await sql.execute(createTableSql(schema.dataGaps).replace(/ PARQUET\([^()]*\([^()]*\)\)/g, ''));
 
   const upgrade = await applySchema(sql);
   const summary = upgrade.changes.map((c) => `${c.action} ${c.object}`).sort();
-  assert.deepEqual(summary, [
-    'add-column tw_fetches',
-    'set-dedup tw_errors',
-    'set-ttl tw_process_samples',
-  ]);
+  assert.deepEqual(
+    summary,
+    [
+      'add-column tw_fetches',
+      ...schema.dataGaps.columns.map((c) => `set-parquet tw_data_gaps.${c.name}`),
+      'set-dedup tw_errors',
+      'set-parquet tw_fetches.records',
+      'set-ttl tw_process_samples',
+    ].sort(),
+  );
+  assert.match(upgrade.changes.find((c) => c.object === 'tw_data_gaps.ts')!.sql, /ALTER COLUMN ts SET PARQUET\(delta_binary_packed, zstd\(9\)\)/);
   assert.match(upgrade.changes.find((c) => c.action === 'add-column')!.sql, /ADD COLUMN records INT/);
   // A changed view is reported, not silently dropped: rebuilding it loses what the base table no longer holds.
   assert.deepEqual(upgrade.drift.map((d) => d.object).sort(), ['tw_fetches_1h', 'tw_fetches_1m']);
@@ -114,6 +123,13 @@ test('what apply creates matches the schema: types, dedup keys, TTLs, WAL, views
     );
     assert.deepEqual(columns.filter((c) => c.upsertKey).map((c) => c.column).sort(), [...table.dedupKeys].sort());
     assert.equal(columns.find((c) => c.designated)?.column, table.timestamp);
+    // Every column carries its Parquet encoding, so converted partitions are compressed the same on any server.
+    const [ddl] = await sql.rows<{ ddl: string }>(`SHOW CREATE TABLE ${table.name}`);
+    const lines = ddl!.ddl.split('\n').map((l) => l.trim());
+    for (const column of table.columns) {
+      const line = lines.find((l) => l.startsWith(`${column.name} ${column.type}`));
+      assert.ok(line?.includes(` PARQUET(${parquetSql(column)})`), `${table.name}.${column.name} Parquet encoding: ${line}`);
+    }
   }
   const mv = await sql.rows<{ view_name: string; view_status: string }>('SELECT view_name, view_status FROM materialized_views()');
   for (const view of views) assert.equal(mv.find((v) => v.view_name === view.name)?.view_status, 'valid', view.name);

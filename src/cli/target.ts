@@ -17,10 +17,11 @@ export interface QuestDbFlags {
   config?: string;
 }
 
-export function configFrom(flags: QuestDbFlags): Config {
+/** The config with the QuestDB flags applied, plus any other flags of the command, keyed by config path. */
+export function configFrom(flags: QuestDbFlags, more: Record<string, string | number | undefined> = {}): Config {
   return loadConfig({
     file: flags.config,
-    flags: { 'questdb.url': flags.questdbUrl, 'questdb.dataRoot': flags.questdbDataRoot },
+    flags: { 'questdb.url': flags.questdbUrl, 'questdb.dataRoot': flags.questdbDataRoot, ...more },
   });
 }
 

@@ -38,6 +38,16 @@ export const configSchema = z
         maxBufferedBytes: 16 * 1024 * 1024,
         spoolMaxBytes: 1024 * 1024 * 1024,
       }),
+    /** Storage tiers (docs/operations.md, Retention and storage): cold day partitions converted to Parquet. */
+    storage: z
+      .object({
+        /** `tradewatch storage compact` converts day partitions whose newest row is older than this (days). */
+        parquetAfterDays: z.number().min(0).max(3650).default(1),
+        /** `tradewatch storage compact --watch` runs this often (ms). */
+        compactIntervalMs: z.number().int().min(60_000).default(3_600_000),
+      })
+      .strict()
+      .default({ parquetAfterDays: 1, compactIntervalMs: 3_600_000 }),
     /** The reference CCXT daemon (`tradewatch daemon`, docs/daemon.md). */
     daemon: daemonSchema.default(() => daemonSchema.parse({})),
     /** Alert rules, thresholds and channels: docs/alerting.md, tradewatch.alerts.example.yaml. */

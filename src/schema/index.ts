@@ -20,7 +20,10 @@ export {
   createTableSql,
   createViewSql,
   dedupSql,
+  parquetSql,
+  PARQUET_ZSTD_LEVEL,
   schemaSql,
+  setParquetSql,
   setTtlSql,
   ttlSql,
 } from './ddl.js';

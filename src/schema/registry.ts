@@ -9,10 +9,10 @@ import { buildViews } from './views.js';
 import type { TableDef, ViewDef } from './types.js';
 
 /**
- * Bumped whenever a table, column, key, TTL or view changes. `schema apply` records the version it applied, and
+ * Bumped whenever a table, column, key, TTL, Parquet encoding or view changes (2: Parquet encodings for cold partitions). `schema apply` records the version it applied, and
  * producers can compare it with what they were built against.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export function findTable(name: string): TableDef | undefined {
   return byName.get(name);

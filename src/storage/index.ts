@@ -7,3 +7,11 @@ export type { QuarantineEntry } from './quarantine.js';
 export { encoderFor, RowEncoder, MAX_SYMBOL_CHARS, MAX_VARCHAR_CHARS, MAX_TIMESTAMP_MICROS, type Row } from './ilp-encoder.js';
 export { SqlClient, type SqlClientOptions, type SqlColumn, type SqlResult } from './sql.js';
 export { applySchema, type ApplyOptions, type ApplyReport, type SchemaChange, type SchemaDrift } from './schema-apply.js';
+export {
+  compactPartitions,
+  waitForParquet,
+  type CompactionOptions,
+  type CompactionReport,
+  type ConvertedPartition,
+  type PartitionToConvert,
+} from './compaction.js';

@@ -3,7 +3,9 @@ import {
   createTableSql,
   createViewSql,
   dedupSql,
+  parquetSql,
   SCHEMA_VERSION,
+  setParquetSql,
   setTtlSql,
   tables as allTables,
   views as allViews,
@@ -15,7 +17,7 @@ import type { SqlClient } from './sql.js';
 
 export interface SchemaChange {
   readonly object: string;
-  readonly action: 'create-table' | 'add-column' | 'set-dedup' | 'set-ttl' | 'create-view' | 'rebuild-view';
+  readonly action: 'create-table' | 'add-column' | 'set-dedup' | 'set-ttl' | 'set-parquet' | 'create-view' | 'rebuild-view';
   readonly sql: string;
 }
 
@@ -144,12 +146,37 @@ async function upgradeTable(
       drift.push({ object: `${table.name}.${column.name}`, problem: `is ${have.type}, the schema says ${column.type}` });
     }
   }
+  // Columns added just now (no PARQUET clause in ADD COLUMN) and older tables get their Parquet encoding here.
+  const parquet = await parquetSettings(sql, table.name);
+  for (const column of table.columns) {
+    const have = columns.get(column.name);
+    if (have && have.type !== column.type) continue;
+    if (parquet.get(column.name) !== normalizeParquet(parquetSql(column))) {
+      await run({ object: `${table.name}.${column.name}`, action: 'set-parquet', sql: setParquetSql(table, column) });
+    }
+  }
   const keys = [...columns.values()].filter((c) => c.upsertKey).map((c) => c.column);
   const sameKeys = found.dedup && keys.length === table.dedupKeys.length && table.dedupKeys.every((k) => keys.includes(k));
   if (!sameKeys) await run({ object: table.name, action: 'set-dedup', sql: dedupSql(table) });
   if (!sameTtl(table.ttl, found.ttlValue, found.ttlUnit)) {
     await run({ object: table.name, action: 'set-ttl', sql: setTtlSql(table.name, table.ttl) });
   }
+}
+
+const normalizeParquet = (spec: string) => spec.replace(/\s+/g, '').toLowerCase();
+
+/**
+ * Per-column Parquet settings as QuestDB reports them. SHOW CREATE TABLE is the only place 9.x shows them
+ * (table_columns() does not): one column a line, `name TYPE ... PARQUET(encoding, codec(level))`.
+ */
+async function parquetSettings(sql: SqlClient, table: string): Promise<Map<string, string>> {
+  const [row] = await sql.rows<{ ddl: string }>(`SHOW CREATE TABLE ${table}`);
+  const settings = new Map<string, string>();
+  for (const line of (row?.ddl ?? '').split('\n')) {
+    const m = /^\s*"?([A-Za-z_][\w]*)"?\s.*\bPARQUET\((.*)\),?\s*$/.exec(line);
+    if (m) settings.set(m[1]!, normalizeParquet(m[2]!));
+  }
+  return settings;
 }
 
 /** Audit trail in tw_schema_changes; skipped when that table is not part of the applied set (partial schemas in tests). */

@@ -7,6 +7,7 @@ import { registerQuestDbCommand } from './questdb.js';
 import { registerQueryCommand } from './query.js';
 import { registerSchemaCommand } from './schema.js';
 import { registerSimulateCommand } from './simulate.js';
+import { registerStorageCommand } from './storage.js';
 
 /** Each part contributes its subcommands here; the CLI itself stays thin wiring. */
 export function registerCommands(program: Command): void {
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerQueryCommand(program);
   registerSchemaCommand(program);
   registerSimulateCommand(program);
+  registerStorageCommand(program);
 }
