@@ -20,6 +20,20 @@ test('schema apply creates everything once, then reports nothing to change', asy
   assert.match(second.stdout, /: 0 change\(s\) ran, (\d+) of \1 objects already current/);
 });
 
+test('storage compact converts nothing young, names a bad age, and usage lists every table', async () => {
+  await tradewatch('schema', 'apply');
+  const dry = await tradewatch('storage', 'compact', '--dry-run');
+  assert.match(dry.stdout, /would convert 0 partition\(s\) older than 1 day\(s\) \(0\.0 MB native\); 0 already in Parquet/);
+  await assert.rejects(tradewatch('storage', 'compact', '--storage-parquet-after-days', '-1'), (err: { code: number; stderr: string }) => {
+    assert.equal(err.code, 2);
+    assert.match(err.stderr, /storage\.parquetAfterDays.*TRADEWATCH_STORAGE_PARQUET_AFTER_DAYS.*--storage-parquet-after-days.*-1.*\[TW_INVALID_CONFIG\]/s);
+    return true;
+  });
+  const usage = await tradewatch('storage', 'usage');
+  assert.match(usage.stdout, /^tw_open_interest +\d+\/\d+ +[\d,]+ +[\d.]+ MB +[\d.]+ MB$/m);
+  assert.match(usage.stdout, /tables: [\d.]+ MB native, [\d.]+ MB Parquet/);
+});
+
 test('a bad setting is refused with its name and value, exit status 2', async () => {
   await assert.rejects(
     run('node', ['bin/tradewatch.js', 'schema', 'apply'], { env: { ...env, TRADEWATCH_QUESTDB_URL: 'not a url' } }),

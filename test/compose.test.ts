@@ -370,14 +370,16 @@ describe('deploy/docker-compose.yml: services', () => {
     assert.deepEqual(schema.command, ['schema', 'apply']);
     assert.equal(schema.restart, 'no');
     assert.equal(dependsOn(schema).questdb, 'service_healthy');
-    for (const name of ['exporter', 'daemon', 'grafana']) {
+    for (const name of ['exporter', 'compactor', 'daemon', 'grafana']) {
       assert.equal(dependsOn(service(name)).schema, 'service_completed_successfully', `${name} must wait for the schema`);
     }
     assert.equal(service('exporter').profiles, undefined, 'the exporter runs by default');
     assert.deepEqual(service('daemon').profiles, ['demo']);
     const exporterEnv = environmentOf(service('exporter'));
     assert.match(exporterEnv.TRADEWATCH_EXPORTER_TARGETS ?? '', /^questdb=http:\/\/[^@]+@questdb:9003\/metrics$/);
-    for (const name of ['schema', 'exporter', 'daemon']) {
+    assert.deepEqual(service('compactor').command, ['storage', 'compact', '--watch']);
+    assert.equal(service('compactor').profiles, undefined, 'storage tiers run by default');
+    for (const name of ['schema', 'exporter', 'compactor', 'daemon']) {
       const env = environmentOf(service(name));
       assert.match(env.TRADEWATCH_QUESTDB_URL ?? '', /^http:\/\/[^:]+:[^@]+@questdb:9000$/, `${name}: TRADEWATCH_QUESTDB_URL`);
       const command = service(name).command;
