@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboards, expandQuery, grafanaIntervalMs, type QuestDbQuery, type VariableSelection } from '../src/grafana/index.js';
-import type { SqlClient } from '../src/storage/index.js';
+import { compactPartitions, waitForParquet, type SqlClient } from '../src/storage/index.js';
 import { describeMachine } from './machine.js';
 import { openWorkload, rowsPerDay, SYMBOLS, WORKLOAD_DEFINITION } from './workload.js';
 
@@ -67,10 +67,25 @@ export interface QueryResult extends Timed {
   sql: string;
 }
 
+/**
+ * native: every partition as written. tiered: first what production runs hourly (`tradewatch storage compact`):
+ * day partitions older than a day converted to Parquet, so 30-day ranges read Parquet for all but the newest days.
+ */
+const TIER = process.env.BENCH_STORAGE_TIER === 'tiered' ? 'tiered' : 'native';
+const PARQUET_AFTER_DAYS = 1;
+
 const loadAtStart = loadavg();
 const workload = await openWorkload();
 const { sql } = workload;
 try {
+  if (TIER === 'tiered') {
+    log(`storage tiers: converting day partitions older than ${PARQUET_AFTER_DAYS} day to Parquet (if not done yet)…`);
+    const compaction = await compactPartitions(sql, { olderThanDays: PARQUET_AFTER_DAYS });
+    await waitForParquet(sql, compaction.converting, { timeoutMs: 3 * 3600_000 });
+  }
+  const [formats] = await sql.rows<{ parquet: number; native: number }>(
+    `SELECT sum(CASE WHEN isParquet THEN 1 ELSE 0 END) parquet, sum(CASE WHEN isParquet THEN 0 ELSE 1 END) native FROM table_partitions('tw_open_interest')`,
+  );
   const results: QueryResult[] = [];
   const dashboards = buildDashboards();
   for (const range of Object.keys(RANGES) as RangeName[]) {
@@ -156,6 +171,11 @@ try {
     machine: describeMachine(),
     load: { atStart: loadAtStart.map((l) => Math.round(l * 100) / 100), atEnd: loadavg().map((l) => Math.round(l * 100) / 100) },
     questdb: 'QuestDB 9.3.4 managed by tradewatch on the same machine (default 1 GiB heap), loopback HTTP /exec',
+    storage: {
+      tier: TIER,
+      description: TIER === 'tiered' ? `day partitions older than ${PARQUET_AFTER_DAYS} day in Parquet (tradewatch storage compact)` : 'every partition native, as written',
+      openInterestPartitions: { parquet: Number(formats?.parquet ?? 0), native: Number(formats?.native ?? 0) },
+    },
     workload: {
       days: workload.state.days,
       rows: workload.state.rows,
@@ -181,7 +201,7 @@ try {
     profiles,
   };
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/queries.json', `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(`bench/results/${TIER === 'tiered' ? 'queries-tiered' : 'queries'}.json`, `${JSON.stringify(result, null, 2)}\n`);
   console.table(Object.fromEntries(dashboardTotals.map((d) => [d.file, Object.fromEntries(Object.entries(d.ranges).map(([r, v]) => [r, v.warmMs]))])));
   console.log(`open interest 30d: rollup ${oi.rollup!.warmMs} ms, raw ${oi.raw!.warmMs} ms (aim ${AIMS.oi30dMs} ms)`);
 } finally {

@@ -7,11 +7,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tables, views, ttlHours, type Ttl } from '../src/schema/index.js';
 import { estimateStorage, REFERENCE_WORKLOAD } from '../src/schema/estimate.js';
+import { compactPartitions, waitForParquet } from '../src/storage/index.js';
 import { describeMachine } from './machine.js';
 import { openWorkload, rowsPerDay, WORKLOAD_DEFINITION } from './workload.js';
 
 const DAY_US = 86_400_000_000;
 const AIM_90_DAYS_BYTES = 5e9;
+/** As the compose stack's `storage compact --watch` runs it (storage.parquetAfterDays default). */
+const PARQUET_AFTER_DAYS = 1;
 
 interface Partition {
   name: string;
@@ -40,6 +43,12 @@ export interface StorageRow {
   bytes1Year: number;
   estimateBytesPerDay: number | undefined;
   measuredOverEstimate: number | undefined;
+  /** After conversion to Parquet (tables only). */
+  parquetBytesPerDay?: number;
+  parquetBytesPerRow?: number;
+  parquetOverNative?: number;
+  tiered90Days?: number;
+  tiered1Year?: number;
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -119,36 +128,50 @@ try {
     });
     log(`${o.name}: ${(bytesPerDay / 1e6).toFixed(1)} MB/day (${basis}), ${(at(90) / 1e9).toFixed(2)} GB at 90 days`);
   }
-  // What would bring the 90-day total down: one whole day of each of the three largest tables converted to Parquet
-  // (QuestDB 9's compressed format for cold partitions), measured, and converted back.
-  const parquet = [];
-  for (const r of [...rows].filter((x) => x.kind === 'table').sort((a, b) => b.bytes90Days - a.bytes90Days).slice(0, 3)) {
-    const parts = await sql.rows<Partition & { isParquet: boolean }>(`SELECT name, diskSize, active, isParquet FROM table_partitions('${r.object}')`);
-    const day = parts.slice(1).find((p) => !p.active && !p.isParquet);
-    if (!day) continue;
-    const sizeOf = async () => (await sql.rows<{ diskSize: number; isParquet: boolean }>(`SELECT diskSize, isParquet FROM table_partitions('${r.object}') WHERE name = '${day.name}'`))[0]!;
-    const waitFor = async (want: boolean) => {
-      for (let i = 0; i < 600; i++) {
-        const now = await sizeOf();
-        if (now.isParquet === want) return now;
-        await new Promise((res) => setTimeout(res, 100));
-      }
-      throw new Error(`${r.object} ${day.name}: conversion did not finish`);
-    };
-    await sql.execute(`ALTER TABLE ${r.object} CONVERT PARTITION TO PARQUET LIST '${day.name}'`);
-    const converted = await waitFor(true);
-    await sql.execute(`ALTER TABLE ${r.object} CONVERT PARTITION TO NATIVE LIST '${day.name}'`);
-    await waitFor(false);
-    parquet.push({ object: r.object, partition: day.name, nativeBytes: Number(day.diskSize), parquetBytes: Number(converted.diskSize), ratio: Math.round((Number(converted.diskSize) / Number(day.diskSize)) * 100) / 100 });
-    log(`${r.object} ${day.name}: native ${(day.diskSize / 1e6).toFixed(1)} MB, Parquet ${(converted.diskSize / 1e6).toFixed(1)} MB`);
+  // Storage tiers, as `tradewatch storage compact` runs them in production: every day partition older than
+  // PARQUET_AFTER_DAYS converted to Parquet (the schema's per-column zstd encodings), then measured per day.
+  log(`converting day partitions older than ${PARQUET_AFTER_DAYS} day to Parquet…`);
+  const conversionStarted = performance.now();
+  const compaction = await compactPartitions(sql, { olderThanDays: PARQUET_AFTER_DAYS });
+  const converted = await waitForParquet(sql, compaction.converting, { timeoutMs: 3 * 3600_000 });
+  const conversionSeconds = (performance.now() - conversionStarted) / 1000;
+  const conversion = {
+    partitions: converted.length,
+    rows: converted.reduce((s, p) => s + p.rows, 0),
+    nativeBytes: converted.reduce((s, p) => s + p.bytes, 0),
+    parquetBytes: converted.reduce((s, p) => s + p.parquetBytes, 0),
+    seconds: Math.round(conversionSeconds),
+  };
+  log(`  ${conversion.partitions} partitions, ${(conversion.nativeBytes / 1e9).toFixed(2)} GB → ${(conversion.parquetBytes / 1e9).toFixed(2)} GB in ${conversion.seconds} s`);
+  for (const r of rows) {
+    if (r.kind !== 'table' || r.bytesPerDay === 0) continue;
+    const parts = await sql.rows<Partition & { isParquet: boolean }>(`SELECT name, numRows, diskSize, active, isParquet FROM table_partitions('${r.object}')`);
+    const whole = parts.slice(1).filter((p) => p.isParquet);
+    if (whole.length === 0) continue;
+    r.parquetBytesPerDay = Math.round(whole.reduce((s, p) => s + Number(p.diskSize), 0) / whole.length);
+    r.parquetOverNative = Math.round((r.parquetBytesPerDay / r.bytesPerDay) * 100) / 100;
+    r.parquetBytesPerRow = Math.round((r.parquetBytesPerDay / r.rowsPerDay) * 10) / 10;
   }
-  const sum = (list: StorageRow[], key: 'bytes90Days' | 'bytes1Year' | 'bytesPerDay') => list.reduce((s, r) => s + r[key], 0);
+  for (const r of rows) {
+    const tiered = (horizon: number) => {
+      const days = Math.min(horizon, r.ttlDays);
+      if (r.parquetBytesPerDay === undefined) return r.bytesPerDay * days + r.otherBytes;
+      const nativeDays = Math.min(days, PARQUET_AFTER_DAYS + 1);
+      return r.bytesPerDay * nativeDays + r.parquetBytesPerDay * (days - nativeDays) + r.otherBytes;
+    };
+    r.tiered90Days = Math.round(tiered(90));
+    r.tiered1Year = Math.round(tiered(365));
+  }
+  const sum = (list: StorageRow[], key: 'bytes90Days' | 'bytes1Year' | 'bytesPerDay' | 'tiered90Days' | 'tiered1Year') => list.reduce((s, r) => s + (r[key] ?? 0), 0);
   const viewRows = rows.filter((r) => r.kind === 'view');
   const dbDir = duBytes(join(workload.dataRoot, 'db'));
   const totals = {
     bytesPerDay: sum(rows, 'bytesPerDay'),
     bytes90Days: sum(rows, 'bytes90Days'),
     bytes1Year: sum(rows, 'bytes1Year'),
+    tiered90Days: sum(rows, 'tiered90Days'),
+    tiered1Year: sum(rows, 'tiered1Year'),
+    rollupsTiered90Days: sum(viewRows, 'tiered90Days'),
     rollups1Year: sum(viewRows, 'bytes1Year'),
     rollupsPerDay: sum(viewRows, 'bytesPerDay'),
     estimate90Days: [...estimate90.values()].reduce((s, e) => s + e.bytes, 0),
@@ -158,19 +181,20 @@ try {
   const result = {
     benchmark: 'storage',
     machine: describeMachine(),
-    questdb: 'QuestDB 9.3.4 managed by tradewatch, default settings (no compression, no Parquet)',
+    questdb: `QuestDB 9.3.4 managed by tradewatch; native partitions measured first, then every day partition older than ${PARQUET_AFTER_DAYS} day converted to Parquet by compactPartitions (tradewatch storage compact) and measured again`,
+    storageTiers: { parquetAfterDays: PARQUET_AFTER_DAYS, nativeDaysKept: PARQUET_AFTER_DAYS + 1, conversion },
     workload: { days: workload.state.days, rows: workload.state.rows, rowsPerDay: rowsPerDay(), definition: WORKLOAD_DEFINITION },
     method:
-      "bytes per day = mean diskSize of whole daily partitions (table_partitions()); monthly-partitioned views: all partitions over the days they cover. Extrapolation: bytes/day × min(horizon, TTL) + the table's bytes outside partitions (symbol maps, metadata, WAL) once.",
+      "bytes per day = mean diskSize of whole daily partitions (table_partitions()), native and again after conversion to Parquet; monthly-partitioned views: all partitions over the days they cover (views stay native: QuestDB 9 cannot convert them). Extrapolation: native bytes/day × min(horizon, TTL) + the table's bytes outside partitions (symbol maps, metadata, WAL) once; tiered: the newest parquetAfterDays + 1 days native, the rest at Parquet bytes/day.",
     aim: { bytes90Days: AIM_90_DAYS_BYTES },
     totals,
-    parquet,
     objects: rows,
   };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/storage.json', `${JSON.stringify(result, null, 2)}\n`);
   console.log(
-    `total ${(totals.bytesPerDay / 1e6).toFixed(0)} MB/day; 90 days ${(totals.bytes90Days / 1e9).toFixed(2)} GB (aim ${AIM_90_DAYS_BYTES / 1e9} GB, estimate ${(totals.estimate90Days / 1e9).toFixed(2)} GB); rollups after 1 year ${(totals.rollups1Year / 1e9).toFixed(2)} GB; everything after 1 year ${(totals.bytes1Year / 1e9).toFixed(2)} GB`,
+    `tiered (Parquet after ${PARQUET_AFTER_DAYS} day): 90 days ${(totals.tiered90Days / 1e9).toFixed(2)} GB, 1 year ${(totals.tiered1Year / 1e9).toFixed(2)} GB; ` +
+    `native only: ${(totals.bytesPerDay / 1e6).toFixed(0)} MB/day; 90 days ${(totals.bytes90Days / 1e9).toFixed(2)} GB (aim ${AIM_90_DAYS_BYTES / 1e9} GB, estimate ${(totals.estimate90Days / 1e9).toFixed(2)} GB); rollups after 1 year ${(totals.rollups1Year / 1e9).toFixed(2)} GB; everything after 1 year ${(totals.bytes1Year / 1e9).toFixed(2)} GB`,
   );
 } finally {
   await workload.close();

@@ -27,6 +27,7 @@ const SCRAPE = { service: 'questdb', instance: 'questdb-1' };
 export const WORKLOAD_DEFINITION = [
   '5 exchanges × 50 symbols (250 markets) fetched by one daemon: open interest every 30 s and funding every 60 s per market (`tw_open_interest`, `tw_funding_rates`, one `tw_fetches` row per fetch, 1 in 50 failed)',
   '~5 liquidations/s (432,000 a day) with a burst minute every hour at 10× the base rate',
+  'market values shaped like exchange data: prices on a tick of 5 significant digits, open interest to 0.001 and funding to 1e-8, slowly moving series; QuestDB metrics as counters and integer gauges',
   '3 strategies (PnL every 5 s, 5 positions every 30 s, 3 order state changes and a fill a minute each)',
   'process samples every second, one connection sample per exchange every second, rate-limit samples every 30 s per exchange',
   '~200 QuestDB series scraped every 15 s into `tw_metrics`; writer stats every 10 s; 2,000 errors, 100 connection events, 50 data gaps a day',
@@ -57,6 +58,25 @@ function noise(a: number, b = 0): number {
 
 type RowFn = (k: number, tsUs: number, t: number) => Row;
 
+/*
+ * Market values shaped like exchange data, since they decide how well cold partitions compress: prices on the
+ * market's tick (5 significant digits), amounts on a lot size, open interest to 0.001 and funding to 1e-8 as
+ * exchanges publish them, every series moving slowly (hours) with small fast noise. Uniform full-precision noise
+ * would be the worst case for compression and resembles no exchange.
+ */
+/** The value on a decimal step (0.001, 1e-8, 1): the shortest double, as parsing the exchange's decimal string gives. */
+const onStep = (value: number, step: number) => Number(value.toFixed(Math.max(0, -Math.round(Math.log10(step)))));
+/** Price level of market m (0..249): from ~70,000 (the first symbol) down to ~0.05. */
+const baseOf = (market: number) => 70_000 * 10 ** (-Math.floor(market / 5) / 8);
+const tickOf = (market: number) => 10 ** (Math.floor(Math.log10(baseOf(market))) - 4);
+/** Price at second t: a slow swing of a few per cent, the same for the market on every exchange. */
+const priceOf = (market: number, t: number) => {
+  const m = market - (market % 5);
+  return onStep(baseOf(m) * (1 + 0.03 * Math.sin(t / 7_200 + m) + 0.002 * Math.sin(t / 97 + m)), tickOf(m));
+};
+/** Open interest (base currency) at second t: ~$50M notional per market, drifting by a few per cent over hours. */
+const openInterestOf = (market: number, t: number) => (5e7 / baseOf(market)) * (1 + 0.05 * Math.sin(t / 21_600 + market) + 0.001 * Math.sin(t / 300 + market));
+
 const METRIC_NAMES = Array.from({ length: 40 }, (_, i) => `questdb_metric_${i}`);
 const ERROR_COMPONENTS = ['fetcher', 'websocket', 'writer', 'scheduler'];
 const ERROR_KINDS = ['NetworkError', 'RateLimitExceeded', 'ExchangeNotAvailable', 'RequestTimeout', 'BadSymbol'];
@@ -74,13 +94,22 @@ const GENERATORS: Record<string, RowFn> = {
     return { ts, ...DAEMON, exchange: EXCHANGES[market % 5]!, dataset: m < 500 ? 'open_interest' : 'funding_rate', symbol: SYMBOLS[Math.floor(market / 5)]!, status: k % 50 === 0 ? 'error' : 'ok', latency_ms: 40 + noise(k) * 200, records: 1 };
   },
   tw_data_gaps: (k, ts) => ({ ts, ...DAEMON, exchange: EXCHANGES[k % 5]!, dataset: 'open_interest', symbol: SYMBOLS[k % 50]!, gap_start: ts - 120 * SECOND_US, gap_end: ts - 60 * SECOND_US, duration_s: 60, reason: 'exchange maintenance' }),
-  tw_liquidations: (k, ts) => {
-    const price = 100 + noise(k) * 10;
-    const amount = 0.1 + noise(k, 1) * 5;
-    return { ts, ...DAEMON, exchange: EXCHANGES[k % 5]!, symbol: SYMBOLS[Math.floor(noise(k, 2) * 50)]!, side: k % 2 ? 'buy' : 'sell', price, amount, value_usd: price * amount, exchange_ts: ts - 50_000 };
+  tw_liquidations: (k, ts, t) => {
+    const market = Math.floor(noise(k, 2) * 250);
+    const price = priceOf(market, t * (1 + noise(k, 3) * 1e-4));
+    const amount = onStep(market < 25 ? 0.001 + noise(k, 1) * 2 : 1 + noise(k, 1) * 5000, market < 25 ? 0.001 : 1);
+    return { ts, ...DAEMON, exchange: EXCHANGES[market % 5]!, symbol: SYMBOLS[Math.floor(market / 5)]!, side: k % 2 ? 'buy' : 'sell', price, amount, value_usd: price * amount, exchange_ts: ts - 50_000 };
   },
-  tw_open_interest: (k, ts) => ({ ts, exchange: EXCHANGES[k % 5]!, symbol: SYMBOLS[Math.floor(k / 5) % 50]!, service: DAEMON.service, open_interest: 1e6 + noise(k) * 1e4, open_interest_value: 1e8 + noise(k, 1) * 1e6 }),
-  tw_funding_rates: (k, ts) => ({ ts, exchange: EXCHANGES[k % 5]!, symbol: SYMBOLS[Math.floor(k / 5) % 50]!, service: DAEMON.service, funding_rate: (noise(k) - 0.4) * 1e-3, mark_price: 100 + noise(k, 1), index_price: 100 + noise(k, 2), next_funding_ts: ts + 3600 * SECOND_US }),
+  tw_open_interest: (k, ts, t) => {
+    const market = k % 250;
+    const amount = onStep(openInterestOf(market, t), 0.001);
+    return { ts, exchange: EXCHANGES[market % 5]!, symbol: SYMBOLS[Math.floor(market / 5)]!, service: DAEMON.service, open_interest: amount, open_interest_value: onStep(amount * priceOf(market, t), 0.01) };
+  },
+  tw_funding_rates: (k, ts, t) => {
+    const market = k % 250;
+    const mark = priceOf(market, t);
+    return { ts, exchange: EXCHANGES[market % 5]!, symbol: SYMBOLS[Math.floor(market / 5)]!, service: DAEMON.service, funding_rate: onStep(1e-4 + 2e-4 * Math.sin(t / 86_400 + market), 1e-8), mark_price: mark, index_price: onStep(mark * (1 - 2e-4 * noise(k, 2)), tickOf(market)), next_funding_ts: (Math.floor(t / 28_800) + 1) * 28_800 * SECOND_US };
+  },
   tw_connection_events: (k, ts) => {
     const state = (['disconnected', 'reconnecting', 'connected'] as const)[k % 3]!;
     return { ts, ...DAEMON, exchange: EXCHANGES[Math.floor(k / 3) % 5]!, channel: 'liquidations', state, reason: state === 'disconnected' ? 'close 1006' : undefined, downtime_s: state === 'connected' ? 2 + noise(k) * 10 : undefined, attempt: state === 'reconnecting' ? 1 : undefined };
@@ -94,7 +123,8 @@ const GENERATORS: Record<string, RowFn> = {
   },
   tw_fills: (k, ts) => ({ ts, ...STRATEGIES[k % 3]!, ...RUNNER, exchange: EXCHANGES[k % 5]!, symbol: SYMBOLS[k % 50]!, order_id: `o-${k}`, fill_id: `f-${k}`, side: k % 2 ? 'buy' : 'sell', price: 100 + noise(k), amount: 1, fee: 0.02, fee_currency: 'USDT', liquidity: k % 2 ? 'maker' : 'taker' }),
   tw_positions: (k, ts) => ({ ts, ...STRATEGIES[k % 3]!, ...RUNNER, exchange: EXCHANGES[Math.floor(k / 3) % 5]!, symbol: SYMBOLS[Math.floor(k / 3) % 5]!, quantity: noise(k) * 10 - 5, entry_price: 100, mark_price: 100 + noise(k, 1), exposure: (noise(k) * 10 - 5) * 100, unrealized: noise(k, 2) * 10 - 5 }),
-  tw_metrics: (k, ts) => ({ ts, name: METRIC_NAMES[k % 40]!, ...SCRAPE, labels: `le="${Math.floor(k / 40) % 5}"`, kind: 'gauge', source: 'questdb', value: noise(k) * 1000 }),
+  // QuestDB's metrics are counters and byte/row gauges: integers, mostly growing.
+  tw_metrics: (k, ts, t) => ({ ts, name: METRIC_NAMES[k % 40]!, ...SCRAPE, labels: `le="${Math.floor(k / 40) % 5}"`, kind: k % 40 < 30 ? 'counter' : 'gauge', source: 'questdb', value: k % 40 < 30 ? Math.floor(t * (1 + (k % 200))) : Math.round(64e6 + noise(k) * 1e6) }),
   tw_writer_stats: (k, ts) => ({ ts, ...DAEMON, queue_rows: k % 100, queue_bytes: (k % 100) * 200, spool_bytes: 0, rows_written: k * 1000, rows_rejected: 0, rows_dropped: 0, rows_spooled: 0, rows_replayed: 0, lag_ms: noise(k) * 300 }),
 };
 

@@ -15,7 +15,8 @@ if [ -z "${BENCH_DATA_ROOT:-}" ]; then
   export BENCH_DATA_ROOT="$own_root"
   trap 'rm -rf "$own_root"' EXIT
 fi
-echo "== dashboard queries over the reference workload"; node --import tsx bench/queries.bench.ts
-echo "== storage per table at the reference workload"; node --import tsx bench/storage.bench.ts
+echo "== dashboard queries over the reference workload (native partitions)"; node --import tsx bench/queries.bench.ts
+echo "== storage per table at the reference workload, native, then tiered (Parquet after 1 day)"; node --import tsx bench/storage.bench.ts
+echo "== dashboard queries again on tiered storage"; BENCH_STORAGE_TIER=tiered node --import tsx bench/queries.bench.ts
 echo "== overload: 5x capacity for 60 s"; node --import tsx bench/overload.bench.ts
 echo "== summary"; node --import tsx bench/summary.ts
