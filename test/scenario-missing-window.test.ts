@@ -36,8 +36,10 @@ test('a missing window gives a gap row with its duration and symbols', async (t)
       openInterestIntervalMs: WINDOW,
       fundingIntervalMs: WINDOW,
       liquidations: false,
+      storageSampleMs: 500,
     }),
     monitor,
+    questdbUrl: server.httpUrl,
     ccxtOverrides: { binanceusdm: simulator.exchanges.binanceusdm!.ccxtOptions, bybit: simulator.exchanges.bybit!.ccxtOptions },
   });
   daemon.start();
@@ -102,4 +104,18 @@ test('a missing window gives a gap row with its duration and symbols', async (t)
         AND ts >= '${new Date(faultStart + WINDOW).toISOString()}' AND ts < '${new Date(faultStart + FAULT_MS - WINDOW).toISOString()}'`,
   );
   assert.ok(Number(okDuring!.n) >= 2, 'unaffected symbols kept their windows');
+
+  // Meanwhile the daemon recorded the size of its market-data tables, as QuestDB reports them (liquidations are
+  // off here: that table is empty, 0 bytes).
+  const sizes = await until('storage sizes of the three market tables', async () => {
+    const rows = await db.rows<{ store: string; bytes: number; files: number }>(
+      `SELECT store, bytes, files FROM tw_storage_size WHERE service = '${service}' LATEST ON ts PARTITION BY store ORDER BY store`,
+    );
+    return rows.length === 3 && Number(rows.find((r) => r.store === 'tw_open_interest')?.bytes) > 0 ? rows : undefined;
+  });
+  assert.deepEqual(sizes.map((r) => r.store), ['tw_funding_rates', 'tw_liquidations', 'tw_open_interest']);
+  const [oi] = await db.rows<{ bytes: number; partitions: number }>(
+    `SELECT sum(diskSize) bytes, count() partitions FROM table_partitions('tw_open_interest')`,
+  );
+  assert.equal(Number(sizes[2]!.files), Number(oi!.partitions));
 });

@@ -97,6 +97,8 @@ export const daemonSchema = z
     reconnectMaxMs: z.number().int().min(1).max(3_600_000).default(30_000),
     /** Rate-limit status (used weight, quota, throttled) is recorded this often per exchange. */
     rateLimitSampleMs: z.number().int().min(50).max(3_600_000).default(5_000),
+    /** Size on disk of the market-data tables is recorded this often (`tw_storage_size`); 0 = never. */
+    storageSampleMs: z.number().int().min(0).max(86_400_000).default(60_000),
     /** Port of /metrics, /healthz, /readyz (0 = any free port). */
     metricsPort: z.number().int().min(0).max(65_535).default(9464),
     /** Address of /metrics, /healthz and /readyz: loopback by default; `0.0.0.0` inside a container so Prometheus can scrape it. */

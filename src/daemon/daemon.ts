@@ -4,6 +4,7 @@ import type { Monitor } from '../sdk/index.js';
 import { createCcxtExchange, liquidationsEnabled, validateExchanges } from './ccxt-exchange.js';
 import { RestClient } from './rest.js';
 import { WindowSchedule, type ScheduleStats } from './schedule.js';
+import { startStorageSampler } from './storage-size.js';
 import { LiquidationStream, type StreamStats } from './stream.js';
 
 export interface DaemonOptions {
@@ -13,6 +14,11 @@ export interface DaemonOptions {
   readonly monitor: Monitor;
   /** Extra ccxt constructor options per exchange id, deep-merged last (e.g. the simulator's `ccxtOptions`). */
   readonly ccxtOverrides?: Readonly<Record<string, Record<string, unknown>>>;
+  /**
+   * The QuestDB the monitor writes to: the daemon records the size of its market-data tables there every
+   * `storageSampleMs`. Without it, no storage-size rows.
+   */
+  readonly questdbUrl?: string;
   /** Where credentials are read from (`TRADEWATCH_DAEMON_<ID>_API_KEY`, ...). Default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -77,6 +83,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
   const abort = new AbortController();
   let started = false;
   let stopping: Promise<void> | undefined;
+  let storageSampler: { stop(): void } | undefined;
 
   const runtimes: ExchangeRuntime[] = config.exchanges.map((exchangeConfig) => {
     const exchange = createCcxtExchange(config, exchangeConfig, options.ccxtOverrides?.[exchangeConfig.id], env);
@@ -111,11 +118,13 @@ export function createDaemon(options: DaemonOptions): Daemon {
       runtime.stream?.start();
       runtime.rateTimer = setInterval(() => runtime.rest.sampleRateLimit(), config.rateLimitSampleMs);
     }
+    if (options.questdbUrl && config.storageSampleMs > 0) storageSampler = startStorageSampler(options.questdbUrl, monitor, config.storageSampleMs);
   };
 
   const stop = () => {
     stopping ??= (async () => {
       abort.abort();
+      storageSampler?.stop();
       for (const runtime of runtimes) {
         for (const schedule of runtime.schedules) schedule.stop();
         if (runtime.rateTimer) clearInterval(runtime.rateTimer);

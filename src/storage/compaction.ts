@@ -117,3 +117,33 @@ export async function waitForParquet(
   }
   return done;
 }
+
+export interface TableSize {
+  readonly table: string;
+  readonly partitions: number;
+  readonly parquetPartitions: number;
+  readonly rows: number;
+  readonly nativeBytes: number;
+  readonly parquetBytes: number;
+}
+
+/** Rows and bytes on disk of each table, native and Parquet, from QuestDB's partition list. */
+export async function tableSizes(sql: SqlClient, tables: readonly TableDef[] = allTables): Promise<TableSize[]> {
+  const sizes: TableSize[] = [];
+  for (const table of tables) {
+    const [row] = await sql.rows<{ partitions: number; parquet: number; rows: number; native_bytes: number; parquet_bytes: number }>(
+      `SELECT count() partitions, sum(CASE WHEN isParquet THEN 1 ELSE 0 END) parquet, sum(numRows) rows,
+              sum(CASE WHEN isParquet THEN 0 ELSE diskSize END) native_bytes, sum(CASE WHEN isParquet THEN diskSize ELSE 0 END) parquet_bytes
+         FROM table_partitions('${table.name}')`,
+    );
+    sizes.push({
+      table: table.name,
+      partitions: Number(row?.partitions ?? 0),
+      parquetPartitions: Number(row?.parquet ?? 0),
+      rows: Number(row?.rows ?? 0),
+      nativeBytes: Number(row?.native_bytes ?? 0),
+      parquetBytes: Number(row?.parquet_bytes ?? 0),
+    });
+  }
+  return sizes;
+}

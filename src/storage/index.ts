@@ -9,6 +9,8 @@ export { SqlClient, type SqlClientOptions, type SqlColumn, type SqlResult } from
 export { applySchema, type ApplyOptions, type ApplyReport, type SchemaChange, type SchemaDrift } from './schema-apply.js';
 export {
   compactPartitions,
+  tableSizes,
+  type TableSize,
   waitForParquet,
   type CompactionOptions,
   type CompactionReport,

@@ -94,7 +94,7 @@ export function registerDaemonCommand(program: Command): void {
 
     let daemon;
     try {
-      daemon = createDaemon({ config: config.daemon, monitor, ccxtOverrides: simulator?.overrides });
+      daemon = createDaemon({ config: config.daemon, monitor, questdbUrl: url, ccxtOverrides: simulator?.overrides });
     } catch (err) {
       await monitor.shutdown({ reason: 'invalid configuration' });
       await simulator?.close();

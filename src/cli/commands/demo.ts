@@ -71,6 +71,7 @@ export function registerDemoCommand(program: Command): void {
     const daemon = createDaemon({
       config: daemonSettings,
       monitor,
+      questdbUrl: url!,
       ccxtOverrides: Object.fromEntries(exchanges.map(({ id }) => [id, simulator.exchanges[id]!.ccxtOptions])),
     });
     const metrics = await startMetricsServer({ registry: monitor.registry, port: flags.metricsPort, ready: () => monitor.readiness() });

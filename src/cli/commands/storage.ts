@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { tables } from '../../schema/index.js';
-import { compactPartitions, SqlClient, waitForParquet } from '../../storage/index.js';
+import { compactPartitions, SqlClient, tableSizes, waitForParquet } from '../../storage/index.js';
 import { configFrom, questDbOptions, resolveQuestDbUrl, type QuestDbFlags } from '../target.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -53,20 +53,14 @@ export function registerStorageCommand(program: Command): void {
   for (const option of questDbOptions()) usage.addOption(option);
   usage.action(async (flags: QuestDbFlags) => {
     const sql = new SqlClient({ url: await resolveQuestDbUrl(configFrom(flags)) });
-    let native = 0;
-    let parquet = 0;
+    const sizes = await tableSizes(sql, tables);
+    const native = sizes.reduce((sum, t) => sum + t.nativeBytes, 0);
+    const parquet = sizes.reduce((sum, t) => sum + t.parquetBytes, 0);
     out(`${'table'.padEnd(26)} ${'partitions'.padStart(10)} ${'rows'.padStart(14)} ${'native'.padStart(12)} ${'Parquet'.padStart(12)}`);
-    for (const table of tables) {
-      const [row] = await sql.rows<{ partitions: number; parquet: number; rows: number; native_bytes: number; parquet_bytes: number }>(
-        `SELECT count() partitions, sum(CASE WHEN isParquet THEN 1 ELSE 0 END) parquet, sum(numRows) rows,
-                sum(CASE WHEN isParquet THEN 0 ELSE diskSize END) native_bytes, sum(CASE WHEN isParquet THEN diskSize ELSE 0 END) parquet_bytes
-           FROM table_partitions('${table.name}')`,
-      );
-      native += Number(row?.native_bytes ?? 0);
-      parquet += Number(row?.parquet_bytes ?? 0);
+    for (const t of sizes) {
       out(
-        `${table.name.padEnd(26)} ${`${row?.parquet ?? 0}/${row?.partitions ?? 0}`.padStart(10)} ${Number(row?.rows ?? 0).toLocaleString('en-US').padStart(14)} ` +
-          `${mb(Number(row?.native_bytes ?? 0)).padStart(12)} ${mb(Number(row?.parquet_bytes ?? 0)).padStart(12)}`,
+        `${t.table.padEnd(26)} ${`${t.parquetPartitions}/${t.partitions}`.padStart(10)} ${t.rows.toLocaleString('en-US').padStart(14)} ` +
+          `${mb(t.nativeBytes).padStart(12)} ${mb(t.parquetBytes).padStart(12)}`,
       );
     }
     out(`tables: ${mb(native)} native, ${mb(parquet)} Parquet (rollup views not included: they stay native)`);
