@@ -278,9 +278,17 @@ if (queries && tieredQueries) {
     '| --- | --- |',
     `| each dashboard ≤ ${tieredQueries.aims.dashboard24hMs} ms at 24 h | ${met(tieredQueries.dashboards.every((d) => d.ranges['24h']!.warmMs <= tieredQueries.aims.dashboard24hMs))}: slowest ${ms(Math.max(...tieredQueries.dashboards.map((d) => d.ranges['24h']!.warmMs)))} ms |`,
     `| each dashboard ≤ ${int(tieredQueries.aims.dashboard30dMs)} ms at 30 days | ${met(tieredQueries.dashboards.every((d) => d.ranges['30d']!.warmMs <= tieredQueries.aims.dashboard30dMs))}: slowest ${ms(Math.max(...tieredQueries.dashboards.map((d) => d.ranges['30d']!.warmMs)))} ms |`,
-    `| 30-day open-interest query ≤ ${tieredQueries.aims.oi30dMs} ms | ${met(Math.max(tieredQueries.oi.raw.warmMs, tieredQueries.oi.rollup.warmMs) <= tieredQueries.aims.oi30dMs)}: raw table ${ms(tieredQueries.oi.raw.warmMs)} ms warm (${ms(tieredQueries.oi.raw.coldMs)} cold), hourly view ${ms(tieredQueries.oi.rollup.warmMs)} ms |`,
+    `| 30-day open-interest query ≤ ${tieredQueries.aims.oi30dMs} ms, from the hourly view (what long ranges read) | ${met(tieredQueries.oi.rollup.warmMs <= tieredQueries.aims.oi30dMs)}: ${ms(tieredQueries.oi.rollup.warmMs)} ms warm (${ms(tieredQueries.oi.rollup.coldMs)} cold) |`,
+    `| 30-day open-interest query ≤ ${tieredQueries.aims.oi30dMs} ms, from the raw table (every 30 s point) | ${met(tieredQueries.oi.raw.warmMs <= tieredQueries.aims.oi30dMs)}: ${ms(tieredQueries.oi.raw.warmMs)} ms warm (${ms(tieredQueries.oi.raw.coldMs)} cold), against ${ms(queries.oi.raw.warmMs)} ms on native partitions${tieredQueries.oi.raw.warmMs > tieredQueries.aims.oi30dMs ? `; ${fixed(tieredQueries.oi.raw.warmMs / tieredQueries.aims.oi30dMs, 1)}× the aim, still ${fixed(2000 / tieredQueries.oi.raw.warmMs, 0)}× inside US6's 2 s` : ''} |`,
+    '',
+    tieredQueries.oi.raw.warmMs > tieredQueries.aims.oi30dMs
+      ? `What limits the raw read on Parquet: not the plan (the same parallel, JIT-compiled filtered group-by as on native partitions, profile below) but decoding. 250 markets interleave in every row group, so no row group can be skipped by its statistics, and the \`ts\`, \`exchange\`, \`symbol\` and \`open_interest\` pages of all ${int(storage?.objects.find((o) => o.object === 'tw_open_interest')?.rowsPerDay ?? NaN)} rows a day must be decompressed (zstd) and decoded before the filter runs; on native partitions the filter reads the column files in place. The hourly view answers the same question at 30-minute resolution in ${ms(tieredQueries.oi.rollup.warmMs)} ms; a raw 30-second series over 30 days costs ${ms(tieredQueries.oi.raw.warmMs)} ms. A deployment that needs raw open interest fast over long ranges can keep that table native longer (a larger \`storage.parquetAfterDays\`, at ~26 MB a day).`
+      : '',
     '',
   );
+  for (const p of tieredQueries.profiles) {
+    out.push(`- ${p.where}, tiered: ${ms(p.warmMs)} ms at the client; server ${Object.entries(p.serverMs).map(([k, v]) => `${k} ${v}`).join(', ')}`, '', '  ```', ...p.plan.map((l) => `  ${l.replace(/&nbsp;/g, ' ')}`), '  ```', '');
+  }
 }
 interface OverloadResult {
   seconds: number;
