@@ -3,7 +3,10 @@ import { ByteSink, type Row, type RowEncoder } from './ilp-encoder.js';
 const MIN_CAPACITY = 64 * 1024;
 /** Smallest buffer worth keeping for reuse. */
 const MIN_POOLED = 16 * 1024;
-/** Released batch buffers kept for reuse. In steady state one batch is in flight while the next fills: 2 suffice. */
+/**
+ * Released batch buffers kept for reuse, at least. In steady state one batch is in flight while the next fills: 2
+ * suffice. When one request carries several batches, they all come back at once: see BatchBuilder's poolBytes.
+ */
 export const BATCH_POOL_SIZE = 4;
 
 /** @internal Test hook: batch buffers allocated by seal() and taken back from the pool, over all builders. */
@@ -89,8 +92,17 @@ export class SealedBatch {
 export class BatchBuilder {
   private readonly sink = new ByteSink(MIN_CAPACITY);
   private readonly pool: Buffer[] = [];
+  private pooledBytes = 0;
   private rowCount = 0;
   private firstAt = 0;
+
+  /**
+   * @param poolBytes beyond BATCH_POOL_SIZE buffers, the pool keeps more while they total at most this. The writer
+   *   passes the most one request carries (maxBatchBytes): a request of several batches releases all their buffers
+   *   at once, and with only BATCH_POOL_SIZE kept, the batches after it needed fresh ones (the steady-state test
+   *   saw 25 allocations for 30 batches).
+   */
+  constructor(private readonly poolBytes = 0) {}
 
   get rows(): number {
     return this.rowCount;
@@ -144,7 +156,11 @@ export class BatchBuilder {
   recycle(buffer: Buffer): void {
     batchBufferCounters.released++;
     // Small buffers (batches sealed by the flush interval at low rates) are cheap to allocate: not worth keeping.
-    if (this.pool.length < BATCH_POOL_SIZE && buffer.length >= MIN_POOLED && buffer !== this.sink.buf) this.pool.push(buffer);
+    if (buffer.length < MIN_POOLED || buffer === this.sink.buf) return;
+    if (this.pool.length < BATCH_POOL_SIZE || this.pooledBytes + buffer.length <= this.poolBytes) {
+      this.pool.push(buffer);
+      this.pooledBytes += buffer.length;
+    }
   }
 
   /**
@@ -157,6 +173,7 @@ export class BatchBuilder {
       const reused = pool[i]!;
       if (reused.length >= size) {
         pool.splice(i, 1);
+        this.pooledBytes -= reused.length;
         batchBufferCounters.reused++;
         return reused;
       }

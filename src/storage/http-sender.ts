@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { performance } from 'node:perf_hooks';
 
 /**
  * Sends one ILP batch to QuestDB's `/write?precision=n` endpoint and classifies the answer. QuestDB 9.3 treats an
@@ -60,8 +61,11 @@ export class IlpHttpSender {
     this.endpoint = `${url.protocol}//${url.host}${basePath}/write`;
   }
 
-  /** Never rejects: every failure is an outcome. */
-  async send(payload: Buffer): Promise<SendOutcome> {
+  /**
+   * Sends one request whose body is `payload`, or the parts of it in order (consecutive batches sent together,
+   * without copying them into one buffer). Never rejects: every failure is an outcome.
+   */
+  async send(payload: Buffer | readonly Buffer[]): Promise<SendOutcome> {
     const first = await this.attempt(payload);
     // A kept-alive socket the server closed meanwhile (e.g. after a restart) fails on reuse before QuestDB saw
     // anything; one immediate retry on a fresh socket avoids reporting an outage that is not one.
@@ -75,22 +79,27 @@ export class IlpHttpSender {
     this.agent.destroy();
   }
 
-  private attempt(payload: Buffer): Promise<SendOutcome & { reusedSocket?: boolean; code?: string }> {
+  private attempt(payload: Buffer | readonly Buffer[]): Promise<SendOutcome & { reusedSocket?: boolean; code?: string }> {
+    const parts = Buffer.isBuffer(payload) ? [payload] : payload;
+    let length = 0;
+    for (const part of parts) length += part.length;
     return new Promise((resolve) => {
       let settled = false;
+      let stopDeadline = () => {};
       const finish = (outcome: SendOutcome & { reusedSocket?: boolean; code?: string }) => {
         if (settled) return;
         settled = true;
+        stopDeadline();
         resolve(outcome);
       };
       let request: http.ClientRequest;
       try {
-        request = this.transport.request({ ...this.requestOptions, headers: { ...this.requestOptions.headers, 'content-length': payload.length } });
+        request = this.transport.request({ ...this.requestOptions, headers: { ...this.requestOptions.headers, 'content-length': length } });
       } catch (err) {
         finish({ kind: 'unavailable', message: (err as Error).message });
         return;
       }
-      request.setTimeout(this.timeoutMs, () => {
+      stopDeadline = watchForAnswer(request, this.timeoutMs, () => {
         request.destroy(new Error(`no answer within ${this.timeoutMs} ms`));
       });
       request.on('error', (err: NodeJS.ErrnoException) => {
@@ -102,9 +111,76 @@ export class IlpHttpSender {
         response.on('error', (err) => finish({ kind: 'unavailable', message: `${this.endpoint}: ${err.message}` }));
         response.on('end', () => finish(classify(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
       });
-      request.end(payload);
+      for (let i = 0; i < parts.length - 1; i++) request.write(parts[i]);
+      request.end(parts.at(-1));
     });
   }
+}
+
+/** A request's deadline is checked this many times, so a late check can take at most this share of it for itself. */
+const DEADLINE_STEPS = 10;
+
+/**
+ * Calls `expire` once `request` has gone `timeoutMs` without progress, counting only time in which the event loop
+ * was free to read an answer. Returns a function that cancels the watch.
+ *
+ * Why not `request.setTimeout`: while a producer on the same thread holds the event loop, an answer that QuestDB sent
+ * within milliseconds waits unread in the socket, and when the loop turns, Node runs expired timers before it polls
+ * the sockets. A plain timer therefore fires first and blames QuestDB for our own busy thread. The overload bench
+ * showed exactly that: a producer holding the loop for 12 s turned 204s into "no answer within 10000 ms", the writer
+ * declared QuestDB unreachable, and delivery stopped for the rest of the run.
+ *
+ * So the deadline is checked in DEADLINE_STEPS steps, and a step credits at most its own length: the time by which
+ * its timer fired late is time the loop was blocked, not time QuestDB had to answer. A late check that would
+ * conclude looks once more right after the next poll (setImmediate), which reads whatever has arrived meanwhile;
+ * that verdict is final. Any byte received, or any progress writing the body, restarts the count, as Node's socket
+ * timeout does. A QuestDB that really is gone is still detected: after timeoutMs of a free loop, or after
+ * DEADLINE_STEPS turns of a loop that is blocked at every turn.
+ */
+export function watchForAnswer(request: http.ClientRequest, timeoutMs: number, expire: () => void): () => void {
+  const step = Math.max(1, Math.floor(timeoutMs / DEADLINE_STEPS));
+  // Timers fire a few ms late on a loop that is merely busy; lateness beyond this means it was blocked.
+  const lateAfter = step + Math.max(20, step / 2);
+  let credited = 0;
+  let lastCheck = performance.now();
+  let lastRead = -1;
+  let lastQueued = -1;
+  let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
+  const check = (afterPoll: boolean) => {
+    timer = undefined;
+    immediate = undefined;
+    const now = performance.now();
+    const elapsed = now - lastCheck;
+    lastCheck = now;
+    const socket = request.socket;
+    const read = socket ? socket.bytesRead : -1;
+    const queued = socket ? socket.writableLength : -1;
+    if (read !== lastRead || queued !== lastQueued) {
+      lastRead = read;
+      lastQueued = queued;
+      credited = 0;
+    } else {
+      credited += Math.min(elapsed, step);
+    }
+    if (credited < timeoutMs) {
+      timer = setTimeout(check, Math.max(1, Math.min(step, timeoutMs - credited)), false);
+      timer.unref();
+    } else if (afterPoll || elapsed <= lateAfter) {
+      expire();
+    } else {
+      immediate = setImmediate(check, true);
+      immediate.unref();
+    }
+  };
+  timer = setTimeout(check, step, false);
+  timer.unref();
+  return () => {
+    if (timer !== undefined) clearTimeout(timer);
+    if (immediate !== undefined) clearImmediate(immediate);
+    timer = undefined;
+    immediate = undefined;
+  };
 }
 
 export function classify(status: number, body: string): SendOutcome {

@@ -32,6 +32,14 @@ export interface WriterOptions {
    * oldest batches are dropped and counted in rowsDropped. Default 16 MiB.
    */
   readonly maxBufferedBytes?: number;
+  /**
+   * Backpressure (see Writer.needDrain): raised when the bytes waiting for QuestDB, in memory and in the spool, reach
+   * this. Default maxBufferedBytes / 2, so a producer that honours it keeps its backlog in memory. At most
+   * maxBufferedBytes for a memory-only writer, whose backlog cannot grow beyond that.
+   */
+  readonly highWaterMark?: number;
+  /** needDrain falls, and drained() resolves, once the backlog is back at this. Default highWaterMark / 2. */
+  readonly lowWaterMark?: number;
   readonly spool?: {
     /** Total size of spool segment files. Default 1 GiB. */
     readonly maxBytes?: number;
@@ -40,7 +48,10 @@ export interface WriterOptions {
     /** What a full spool gives up: the newest batches (refused) or the oldest segment. Default 'drop-oldest'. */
     readonly onFull?: SpoolFullPolicy;
   };
-  /** One HTTP request may take this long before QuestDB counts as unreachable. Default 10 s. */
+  /**
+   * One HTTP request may go this long without an answer before QuestDB counts as unreachable. Only time in which the
+   * event loop was free to read the answer counts (see docs/writer.md, "A producer on the writer's thread"). Default 10 s.
+   */
   readonly requestTimeoutMs?: number;
   readonly retry?: {
     /** First pause after a failed send. Default 250 ms; doubles per failure. */
@@ -66,6 +77,8 @@ export interface ResolvedWriterOptions {
   readonly flushRows: number;
   readonly maxBatchBytes: number;
   readonly maxBufferedBytes: number;
+  readonly highWaterMark: number;
+  readonly lowWaterMark: number;
   readonly spoolMaxBytes: number;
   readonly spoolSegmentBytes: number;
   readonly spoolOnFull: SpoolFullPolicy;
@@ -100,6 +113,10 @@ export function resolveWriterOptions(options: WriterOptions): ResolvedWriterOpti
   if (onFull !== 'drop-oldest' && onFull !== 'drop-newest') throw fail(`spool.onFull must be 'drop-oldest' or 'drop-newest', got ${String(onFull)}`);
   const maxBufferedBytes = int('maxBufferedBytes', options.maxBufferedBytes, 16 * MiB, 64 * 1024);
   const spoolDir = options.spoolDir === undefined ? undefined : path.resolve(options.spoolDir);
+  // Half the memory bound: a producer that waits at the mark never pushes batches out to the spool.
+  const highWaterMark = int('highWaterMark', options.highWaterMark, Math.floor(maxBufferedBytes / 2), 1024, spoolDir ? Number.MAX_SAFE_INTEGER : maxBufferedBytes);
+  // Far enough below the high mark that needDrain does not flap batch by batch, high enough that QuestDB stays busy.
+  const lowWaterMark = int('lowWaterMark', options.lowWaterMark, Math.floor(highWaterMark / 2), 0, highWaterMark);
   const resolved: ResolvedWriterOptions = {
     url: options.url,
     token: options.token,
@@ -111,6 +128,8 @@ export function resolveWriterOptions(options: WriterOptions): ResolvedWriterOpti
     flushIntervalMs: int('flushIntervalMs', options.flushIntervalMs, 250, 1, 250),
     flushRows: int('flushRows', options.flushRows, 5000, 1),
     maxBufferedBytes,
+    highWaterMark,
+    lowWaterMark,
     // A batch is at most a quarter of the memory bound, so the bound always holds several batches.
     maxBatchBytes: int('maxBatchBytes', options.maxBatchBytes, Math.min(4 * MiB, Math.floor(maxBufferedBytes / 4)), 1024, maxBufferedBytes),
     spoolMaxBytes,
