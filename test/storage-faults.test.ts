@@ -1,18 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type { TableDef } from '../src/schema/types.js';
-import { createWriter, SqlClient, type Writer, type WriterLogger, type WriterOptions } from '../src/storage/index.js';
+import { createWriter, SqlClient, type Writer } from '../src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { sleep, tableDef, waitFor, waitForRows } from './helpers/rows.js';
+import { captureLogger, closedPort, quietLogger, tempDir as tempDirOf, writerOpener } from './helpers/writer.js';
 
 // Fault injection against a real QuestDB: it is killed, stopped and restarted under load. Never mocked, never skipped.
 const server = await useQuestDb();
 const sql = new SqlClient({ url: server.httpUrl });
 const run = Date.now().toString(36);
+const openWriter = writerOpener(server.httpUrl, 'faults');
+const tempDir = (t: { after(fn: () => void): void }) => tempDirOf(t, 'tw-faults-');
 
 test('(b) QuestDB SIGKILLed during sustained writes: after restart every accepted row is there exactly once', async (t) => {
   const table = await createTable(`f_kill_${run}`);
@@ -161,35 +162,3 @@ function drained(writer: Writer): boolean {
   return s.spoolRows === 0 && s.queueRows === 0 && s.connected;
 }
 
-function openWriter(t: { after(fn: () => Promise<void>): void }, options: Partial<WriterOptions>): Writer {
-  const writer = createWriter({ url: server.httpUrl, service: 'faults', healthIntervalMs: 0, logger: quietLogger, ...options });
-  t.after(() => writer.close());
-  return writer;
-}
-
-const quietLogger: WriterLogger = { warn: () => {}, error: () => {} };
-
-function captureLogger(): WriterLogger & { lines: { level: string; message: string }[] } {
-  const lines: { level: string; message: string }[] = [];
-  return {
-    lines,
-    warn: (_c, message) => lines.push({ level: 'warn', message }),
-    error: (_c, message) => lines.push({ level: 'error', message }),
-    info: (_c, message) => lines.push({ level: 'info', message }),
-  };
-}
-
-function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-faults-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}

@@ -5,17 +5,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type { TableDef } from '../src/schema/types.js';
-import { createWriter, SqlClient, type Writer, type WriterLogger, type WriterOptions, type WriterStats } from '../src/storage/index.js';
+import { SqlClient, type Writer, type WriterStats } from '../src/storage/index.js';
 import { IlpHttpSender } from '../src/storage/http-sender.js';
 import { Spool } from '../src/storage/spool.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { sleep, tableDef, waitFor, waitForRows } from './helpers/rows.js';
+import { captureLogger, forwardToQuestDb, listenForTest, quietLogger, sendAnswer, tempDir as tempDirOf, writerOpener } from './helpers/writer.js';
 
 // A real QuestDB for the whole file; started once, stopped and deleted afterwards. Never mocked, never skipped.
 const server = await useQuestDb();
+const openWriter = writerOpener(server.httpUrl, 'overload-test');
+const tempDir = (t: { after(fn: () => void): void }) => tempDirOf(t, 'tw-overload-test-');
 const sql = new SqlClient({ url: server.httpUrl });
 const run = Date.now().toString(36);
 const base = 1_700_000_000_000_000;
@@ -317,24 +319,6 @@ function busyFor(ms: number): void {
   }
 }
 
-function openWriter(t: { after(fn: () => Promise<void>): void }, options: Partial<WriterOptions>): Writer {
-  const writer = createWriter({ url: server.httpUrl, service: 'overload-test', healthIntervalMs: 0, logger: quietLogger, ...options });
-  t.after(() => writer.close());
-  return writer;
-}
-
-const quietLogger: WriterLogger = { warn: () => {}, error: () => {} };
-
-function captureLogger(): WriterLogger & { lines: { level: string; message: string }[] } {
-  const lines: { level: string; message: string }[] = [];
-  return { lines, warn: (_c, message) => lines.push({ level: 'warn', message }), error: (_c, message) => lines.push({ level: 'error', message }) };
-}
-
-function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-overload-test-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 interface HoldingProxy {
   url: string;
@@ -372,31 +356,12 @@ async function holdingProxy(t: { after(fn: () => Promise<void>): void }, target:
       state.requests++;
       const body = Buffer.concat(chunks);
       const hold = state.mode === 'hold';
-      fetch(`${target}${req.url ?? ''}`, { method: 'POST', body, headers: { 'content-type': 'text/plain; charset=utf-8' } })
-        .then(async (answer) => {
-          const text = await answer.text();
-          const send = () => {
-            res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain' });
-            res.end(text);
-          };
-          if (hold && state.mode === 'hold') state.held.push({ body, answer: send });
-          else send();
-        })
-        .catch((err: Error) => {
-          res.writeHead(502);
-          res.end(err.message);
-        });
+      void forwardToQuestDb(target, req.url, body).then((answer) => {
+        if (hold && state.mode === 'hold') state.held.push({ body, answer: () => sendAnswer(res, answer) });
+        else sendAnswer(res, answer);
+      });
     });
   });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  state.url = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        state.release();
-        proxy.closeAllConnections();
-        proxy.close(() => resolve());
-      }),
-  );
+  state.url = await listenForTest(t, proxy, () => state.release());
   return state;
 }

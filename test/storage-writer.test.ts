@@ -1,22 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCodes, isTradewatchError } from '../src/common/errors.js';
 import type { TableDef } from '../src/schema/types.js';
-import { createWriter, SqlClient, type QuarantineEntry, type Writer, type WriterLogger, type WriterOptions } from '../src/storage/index.js';
+import { createWriter, SqlClient, type QuarantineEntry, type WriterOptions } from '../src/storage/index.js';
 import http from 'node:http';
 import { BATCH_POOL_SIZE, BatchBuilder, batchBufferCounters } from '../src/storage/batch-buffer.js';
 import { classify } from '../src/storage/http-sender.js';
 import { encoderFor } from '../src/storage/ilp-encoder.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { sleep, tableDef, waitFor, waitForRows } from './helpers/rows.js';
+import { captureLogger, closedPort, forwardToQuestDb, listenForTest, sendAnswer, tempDir as tempDirOf, writerOpener } from './helpers/writer.js';
 
 // A real QuestDB for the whole file; started once, stopped and deleted afterwards. Never mocked, never skipped.
 const server = await useQuestDb();
 const sql = new SqlClient({ url: server.httpUrl });
+const openWriter = writerOpener(server.httpUrl, 'storage-test');
+const tempDir = (t: { after(fn: () => void): void }) => tempDirOf(t, 'tw-writer-');
 const run = Date.now().toString(36);
 
 test('round trip: every column type, tricky strings and extreme numbers read back exactly', async (t) => {
@@ -225,27 +227,7 @@ test('QuestDB answers are classified: accepted, rejected data, unavailable, conf
   assert.equal(classify(429, '').kind, 'unavailable');
 });
 
-// ---- helpers (kept in this file: the storage tests own no shared helper module) -----------------------------------
-
-function openWriter(t: { after(fn: () => Promise<void>): void }, options: Partial<WriterOptions>): Writer {
-  const writer = createWriter({ url: server.httpUrl, service: 'storage-test', healthIntervalMs: 0, logger: quietLogger, ...options });
-  t.after(() => writer.close());
-  return writer;
-}
-
-const quietLogger: WriterLogger = { warn: () => {}, error: () => {} };
-
-function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-writer-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function captureLogger(): WriterLogger & { lines: { level: string; message: string }[] } {
-  const lines: { level: string; message: string }[] = [];
-  return { lines, warn: (_c, message) => lines.push({ level: 'warn', message }), error: (_c, message) => lines.push({ level: 'error', message }) };
-}
-
+// ---- helpers -------------------------------------------------------------------------------------------------
 
 function createTableSql(table: TableDef): string {
   const columns = table.columns.map((c) => `${c.name} ${c.type}`).join(', ');
@@ -257,14 +239,6 @@ function isoToMicros(iso: string): number {
   return Date.parse(`${iso.slice(0, 23)}Z`) * 1000 + Number(iso.slice(23, 26));
 }
 
-/** A loopback port with nothing listening (bound, then released). */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 test('batch builder: sealed payloads stay intact while later batches reuse or replace the buffer', () => {
   const table = tableDef('w_builder', [['sym', 'SYMBOL'], ['note', 'VARCHAR'], ['px', 'DOUBLE']], ['ts']);
@@ -476,26 +450,8 @@ async function flakyProxy(t: { after(fn: () => Promise<void>): void }, target: s
     }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      fetch(`${target}${req.url ?? ''}`, { method: 'POST', body: Buffer.concat(chunks), headers: { 'content-type': 'text/plain; charset=utf-8' } })
-        .then(async (answer) => {
-          res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain' });
-          res.end(await answer.text());
-        })
-        .catch((err: Error) => {
-          res.writeHead(502);
-          res.end(err.message);
-        });
-    });
+    req.on('end', () => void forwardToQuestDb(target, req.url, Buffer.concat(chunks)).then((answer) => sendAnswer(res, answer)));
   });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  state.url = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        proxy.closeAllConnections();
-        proxy.close(() => resolve());
-      }),
-  );
+  state.url = await listenForTest(t, proxy);
   return state;
 }
