@@ -129,7 +129,7 @@ try {
     log(`${o.name}: ${(bytesPerDay / 1e6).toFixed(1)} MB/day (${basis}), ${(at(90) / 1e9).toFixed(2)} GB at 90 days`);
   }
   // Storage tiers, as `tradewatch storage compact` runs them in production: every day partition older than
-  // PARQUET_AFTER_DAYS converted to Parquet (the schema's per-column zstd encodings), then measured per day.
+  // PARQUET_AFTER_DAYS converted to Parquet (the schema's per-column encodings), then measured per day.
   log(`converting day partitions older than ${PARQUET_AFTER_DAYS} day to Parquet…`);
   const conversionStarted = performance.now();
   const compaction = await compactPartitions(sql, { olderThanDays: PARQUET_AFTER_DAYS });

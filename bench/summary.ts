@@ -283,13 +283,39 @@ if (queries && tieredQueries) {
     `| 30-day open-interest query ≤ ${tieredQueries.aims.oi30dMs} ms, from the raw table (every 30 s point) | ${met(tieredQueries.oi.raw.warmMs <= tieredQueries.aims.oi30dMs)}: ${ms(tieredQueries.oi.raw.warmMs)} ms warm (${ms(tieredQueries.oi.raw.coldMs)} cold), against ${ms(queries.oi.raw.warmMs)} ms on native partitions${tieredQueries.oi.raw.warmMs > tieredQueries.aims.oi30dMs ? `; ${fixed(tieredQueries.oi.raw.warmMs / tieredQueries.aims.oi30dMs, 1)}× the aim, still ${fixed(2000 / tieredQueries.oi.raw.warmMs, 0)}× inside US6's 2 s` : ''} |`,
     '',
     tieredQueries.oi.raw.warmMs > tieredQueries.aims.oi30dMs
-      ? `What limits the raw read on Parquet: not the plan (the same parallel, JIT-compiled filtered group-by as on native partitions, profile below) but decoding. 250 markets interleave in every row group, so no row group can be skipped by its statistics, and the \`ts\`, \`exchange\`, \`symbol\` and \`open_interest\` pages of all ${int(storage?.objects.find((o) => o.object === 'tw_open_interest')?.rowsPerDay ?? NaN)} rows a day must be decompressed (zstd) and decoded before the filter runs; on native partitions the filter reads the column files in place. The hourly view answers the same question at 30-minute resolution in ${ms(tieredQueries.oi.rollup.warmMs)} ms; a raw 30-second series over 30 days costs ${ms(tieredQueries.oi.raw.warmMs)} ms. A deployment that needs raw open interest fast over long ranges can keep that table native longer (a larger \`storage.parquetAfterDays\`, at ~26 MB a day).`
+      ? `What limits the raw read on Parquet: not the plan (the same parallel, JIT-compiled filtered group-by as on native partitions, profile below) but decoding. 250 markets interleave in every row group, so no row group can be skipped by its statistics, and the \`ts\`, \`exchange\`, \`symbol\` and \`open_interest\` pages of all ${int(storage?.objects.find((o) => o.object === 'tw_open_interest')?.rowsPerDay ?? NaN)} rows a day must be decompressed and decoded before the filter runs; on native partitions the filter reads the column files in place. The hourly view answers the same question at 30-minute resolution in ${ms(tieredQueries.oi.rollup.warmMs)} ms; a raw 30-second series over 30 days costs ${ms(tieredQueries.oi.raw.warmMs)} ms. A deployment that needs raw open interest fast over long ranges can keep that table native longer (a larger \`storage.parquetAfterDays\`, at ~26 MB a day).`
       : '',
     '',
   );
   for (const p of tieredQueries.profiles) {
     out.push(`- ${p.where}, tiered: ${ms(p.warmMs)} ms at the client; server ${Object.entries(p.serverMs).map(([k, v]) => `${k} ${v}`).join(', ')}`, '', '  ```', ...p.plan.map((l) => `  ${l.replace(/&nbsp;/g, ' ')}`), '  ```', '');
   }
+}
+interface CodecResult {
+  table: string;
+  days: number;
+  chosen: string;
+  query: string;
+  load?: { atStart: number[]; atEnd: number[] };
+  results: { format: string; queryMs: number; bytesPerDay: number; convertSeconds?: number }[];
+}
+const codecs = read<CodecResult>('bench/results/parquet-codecs.json');
+if (codecs) {
+  const native = codecs.results.find((r) => r.format === 'native');
+  out.push(
+    '### Which Parquet compression',
+    '',
+    `${codecs.days} days of \`${codecs.table}\` converted with each codec (the schema's encodings otherwise); query: ${codecs.query}. The schema declares \`${codecs.chosen}\`: the smallest codec whose raw scan stays within the 100 ms budget.`,
+    codecs.load ? `Load average at start ${codecs.load.atStart.join(' / ')}, at end ${codecs.load.atEnd.join(' / ')}.` : '',
+    '',
+    '| format | MB a day (× native) | 30-day raw query | conversion of the 29 whole days |',
+    '| --- | ---: | ---: | ---: |',
+    ...codecs.results.map(
+      (r) =>
+        `| ${r.format}${r.format.endsWith(codecs.chosen) ? ' (chosen)' : ''} | ${mb(r.bytesPerDay)} (×${native ? fixed(r.bytesPerDay / native.bytesPerDay) : '—'}) | ${ms(r.queryMs)} ms | ${r.convertSeconds !== undefined ? `${fixed(r.convertSeconds, 1)} s` : '—'} |`,
+    ),
+    '',
+  );
 }
 interface OverloadPhase {
   producer: string;

@@ -18,5 +18,6 @@ fi
 echo "== dashboard queries over the reference workload (native partitions)"; node --import tsx bench/queries.bench.ts
 echo "== storage per table at the reference workload, native, then tiered (Parquet after 1 day)"; node --import tsx bench/storage.bench.ts
 echo "== dashboard queries again on tiered storage"; BENCH_STORAGE_TIER=tiered node --import tsx bench/queries.bench.ts
+echo "== Parquet codecs: size and a 30-day raw scan"; node --import tsx bench/parquet-codecs.bench.ts
 echo "== overload: 5x capacity for 60 s"; node --import tsx bench/overload.bench.ts
 echo "== summary"; node --import tsx bench/summary.ts

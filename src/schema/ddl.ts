@@ -6,20 +6,21 @@ export function ttlSql(ttl: Ttl): string {
 }
 
 /**
- * zstd level for Parquet partitions. Measured on a day of open interest (docs/schema.md, Storage tiers): level 9 is
- * within 2% of level 19 at a fraction of the conversion time.
+ * Compression codec of Parquet partitions. Measured on 30 days of open interest (bench/parquet-codecs.bench.ts,
+ * BENCHMARKS.md): zstd(9) stores the least but a 30-day raw scan decodes ~2.5× slower than with lz4_raw, which
+ * keeps that scan within its 100 ms budget for ~30% more bytes; the 90-day total stays well inside 5 GB.
  */
-export const PARQUET_ZSTD_LEVEL = 9;
+export const PARQUET_CODEC = 'lz4_raw';
 
 /**
  * How a column is encoded once its partition is converted to Parquet (src/storage/compaction.ts). Timestamps and
  * integers are delta-encoded: consecutive values differ little, so a timestamp shrinks to about a byte. Everything
- * else keeps QuestDB's default encoding (dictionary for symbols). All of it zstd-compressed, so the size does not
- * depend on the server's default codec (LZ4 in QuestDB 9).
+ * else keeps QuestDB's default encoding (dictionary for symbols). The codec is declared too, so the result does not
+ * depend on the server's configuration.
  */
 export function parquetSql(column: ColumnDef): string {
   const delta = column.type === 'TIMESTAMP' || column.type === 'LONG' || column.type === 'INT';
-  return `${delta ? 'delta_binary_packed' : 'default'}, zstd(${PARQUET_ZSTD_LEVEL})`;
+  return `${delta ? 'delta_binary_packed' : 'default'}, ${PARQUET_CODEC}`;
 }
 
 /** The column as CREATE TABLE declares it; `ALTER TABLE ADD COLUMN` takes no PARQUET clause, hence the flag. */

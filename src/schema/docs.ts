@@ -1,6 +1,6 @@
 import { createTableSql, createViewSql, ttlSql } from './ddl.js';
 import { estimateStorage } from './estimate.js';
-import { PARQUET_ZSTD_LEVEL } from './ddl.js';
+import { PARQUET_CODEC } from './ddl.js';
 import type { ColumnDef, TableDef, TableGroup, ViewDef } from './types.js';
 
 const GROUP_TITLES: Record<TableGroup, string> = {
@@ -111,7 +111,7 @@ function storageSection(tables: readonly TableDef[], views: readonly ViewDef[]):
     '',
     '## Storage tiers',
     '',
-    `These are native sizes: QuestDB writes partitions as uncompressed column files. \`tradewatch storage compact\` (run hourly by the compose stack) converts every day partition older than \`storage.parquetAfterDays\` (default 1) to Parquet in place; the partitions stay queryable by the same SQL, and late rows (spool replay, backtests) are still deduplicated into them. Each column above declares its Parquet encoding in the DDL, so the result does not depend on the server's defaults: timestamps and integers \`delta_binary_packed\`, every column \`zstd(${PARQUET_ZSTD_LEVEL})\`. Materialized views stay native (QuestDB 9 cannot convert them). BENCHMARKS.md measures the sizes before and after.`,
+    `These are native sizes: QuestDB writes partitions as uncompressed column files. \`tradewatch storage compact\` (run hourly by the compose stack) converts every day partition older than \`storage.parquetAfterDays\` (default 1) to Parquet in place; the partitions stay queryable by the same SQL, and late rows (spool replay, backtests) are still deduplicated into them. Each column above declares its Parquet encoding in the DDL, so the result does not depend on the server's defaults: timestamps and integers \`delta_binary_packed\`, every column \`${PARQUET_CODEC}\`-compressed (the codec comparison is in BENCHMARKS.md). Materialized views stay native (QuestDB 9 cannot convert them). BENCHMARKS.md measures the sizes before and after.`,
     '',
   ];
 }

@@ -21,7 +21,7 @@ export {
   createViewSql,
   dedupSql,
   parquetSql,
-  PARQUET_ZSTD_LEVEL,
+  PARQUET_CODEC,
   schemaSql,
   setParquetSql,
   setTtlSql,

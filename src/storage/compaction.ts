@@ -3,7 +3,7 @@ import type { SqlClient } from './sql.js';
 
 /**
  * Storage tiers: a day partition is written in QuestDB's native column format (fast appends, uncompressed); once it
- * is older than `olderThanDays` it is converted in place to Parquet (zstd, per-column encodings from the schema),
+ * is older than `olderThanDays` it is converted in place to Parquet (compressed, per-column encodings from the schema),
  * which keeps it fully queryable at a fraction of the size. QuestDB Enterprise automates this with storage
  * policies; the open-source server has `ALTER TABLE … CONVERT PARTITION TO PARQUET`, which this drives.
  *

@@ -19,7 +19,7 @@ export function registerStorageCommand(program: Command): void {
 
   const compact = storage
     .command('compact')
-    .description('convert day partitions older than storage.parquetAfterDays to Parquet (zstd); safe to repeat')
+    .description('convert day partitions older than storage.parquetAfterDays to Parquet (compressed); safe to repeat')
     .addOption(new Option('--storage-parquet-after-days <days>', 'age in days (default 1); env TRADEWATCH_STORAGE_PARQUET_AFTER_DAYS'))
     .addOption(new Option('--storage-compact-interval-ms <ms>', 'with --watch: how often (default 3600000); env TRADEWATCH_STORAGE_COMPACT_INTERVAL_MS'))
     .option('--dry-run', 'list the partitions that would be converted, convert nothing')
