@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -76,6 +76,8 @@ describe('managed QuestDB server (real process)', { timeout: 120_000 }, () => {
     assert.equal(state.pid, server.pid);
     assert.equal((await readFile(join(dataRoot, 'questdb.pid'), 'utf8')).trim(), String(server.pid));
     assert.ok((await stat(join(dataRoot, 'log', 'questdb.log'))).size > 0);
+    // The native library QuestDB unpacks at start goes into the data root, which is deleted with it, not into /tmp.
+    assert.ok((await readdir(join(dataRoot, 'tmp'))).some((f) => /^libquestdb.*\.so$/.test(f)), 'native library in <dataRoot>/tmp');
     const status = await questDbStatus(dataRoot);
     assert.equal(status.state, 'running');
     assert.equal(status.pid, server.pid);

@@ -59,7 +59,7 @@ const MAX_PORT_ATTEMPTS = 3;
 export async function startQuestDb(options: StartQuestDbOptions): Promise<QuestDbServer> {
   const env = options.env ?? process.env;
   const dataRoot = resolve(options.dataRoot);
-  await mkdir(dataRoot, { recursive: true });
+  await mkdir(dataRootFiles(dataRoot).tmpDir, { recursive: true });
   await refuseIfAlreadyRunning(dataRoot);
   const java = findJava(env);
   const jar = await ensureQuestDbJar({ onProgress: options.onProgress, env });
@@ -201,6 +201,9 @@ class ManagedQuestDb implements QuestDbServer {
       // A server out of heap should die and say so, not limp on.
       '-XX:+ExitOnOutOfMemoryError',
       `-XX:ErrorFile=${dataRootFiles(s.dataRoot).logDir}/hs_err_pid%p.log`,
+      // In the data root, not /tmp: a killed server never deletes the native library it unpacked at start, and
+      // /tmp filled up with one per start (tests start dozens); a data root is deleted as a whole.
+      `-Djava.io.tmpdir=${dataRootFiles(s.dataRoot).tmpDir}`,
       '-cp', s.jar,
       'io.questdb.ServerMain',
       '-d', s.dataRoot,

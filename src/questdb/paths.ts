@@ -33,6 +33,8 @@ export function dataRootFiles(dataRoot: string) {
   return {
     serverConf: join(dataRoot, 'conf', 'server.conf'),
     logDir: join(dataRoot, 'log'),
+    /** The JVM's temp dir: QuestDB unpacks its native library there at every start (~4 MB). */
+    tmpDir: join(dataRoot, 'tmp'),
     logFile: join(dataRoot, 'log', 'questdb.log'),
     pidFile: join(dataRoot, 'questdb.pid'),
     stateFile: join(dataRoot, 'tradewatch.json'),
