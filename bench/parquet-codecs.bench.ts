@@ -6,10 +6,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandQuery, grafanaIntervalMs } from '../src/grafana/index.js';
 import { startQuestDb } from '../src/questdb/index.js';
-import { PARQUET_CODEC, schema } from '../src/schema/index.js';
-import { applySchema, compactPartitions, createWriter, SqlClient, waitForParquet } from '../src/storage/index.js';
+import { PARQUET_CODEC, schema, setParquetSql } from '../src/schema/index.js';
+import { applySchema, SqlClient } from '../src/storage/index.js';
 import { describeMachine } from './machine.js';
-import { SYMBOLS, workloadStreams } from './workload.js';
+import { compactWorkload, SYMBOLS, waitApplied, writeWorkload } from './workload.js';
 
 const DAYS = 30;
 const CODECS = ['zstd(9)', 'zstd(1)', 'lz4_raw', 'snappy'];
@@ -24,21 +24,9 @@ const sql = new SqlClient({ url: server.httpUrl, timeoutMs: 300_000 });
 try {
   await applySchema(sql, { tables: [table], views: [] });
   log(`writing ${DAYS} days of open interest…`);
-  const stream = workloadStreams().find((s) => s.table === table)!;
-  const writer = createWriter({ url: server.httpUrl, service: 'bench-codecs', healthIntervalMs: 0, flushRows: 20_000 });
-  const now = Math.floor(Date.now() / 1000);
-  for (let t = now - DAYS * 86_400; t < now; t++) {
-    const first = stream.at(t);
-    const n = stream.at(t + 1) - first;
-    for (let j = 0; j < n; j++) writer.write(table, stream.row(first + j, t * 1e6 + Math.floor((j * 1e6) / n), t));
-    if (writer.needDrain) await writer.drained();
-  }
-  await writer.close();
-  for (;;) {
-    const [w] = await sql.rows<{ applied: number; committed: number }>(`SELECT writerTxn applied, sequencerTxn committed FROM wal_tables() WHERE name = '${table.name}'`);
-    if (Number(w!.applied) >= Number(w!.committed)) break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const nowUs = Date.now() * 1000;
+  await writeWorkload(server.httpUrl, nowUs - DAYS * 86_400_000_000, nowUs, undefined, [table]);
+  await waitApplied(sql, undefined, 0);
 
   const to = Date.now();
   const rangeMs = DAYS * 86_400_000;
@@ -74,13 +62,9 @@ try {
 
   const results = [await measure('native')];
   for (const codec of CODECS) {
-    for (const c of table.columns) {
-      const encoding = c.type === 'TIMESTAMP' ? 'delta_binary_packed' : 'default';
-      await sql.execute(`ALTER TABLE ${table.name} ALTER COLUMN ${c.name} SET PARQUET(${encoding}, ${codec})`);
-    }
+    for (const column of table.columns) await sql.execute(setParquetSql(table, column, codec));
     const started = performance.now();
-    const report = await compactPartitions(sql, { olderThanDays: 1, tables: [table] });
-    await waitForParquet(sql, report.converting);
+    await compactWorkload(sql, [table]);
     const convertSeconds = Math.round((performance.now() - started) / 100) / 10;
     results.push({ ...(await measure(`Parquet ${codec}`)), convertSeconds } as (typeof results)[number]);
     await toNative();

@@ -6,9 +6,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboards, expandQuery, grafanaIntervalMs, type QuestDbQuery, type VariableSelection } from '../src/grafana/index.js';
-import { compactPartitions, waitForParquet, type SqlClient } from '../src/storage/index.js';
+import type { SqlClient } from '../src/storage/index.js';
 import { describeMachine } from './machine.js';
-import { openWorkload, rowsPerDay, SYMBOLS, WORKLOAD_DEFINITION } from './workload.js';
+import { compactWorkload, openWorkload, PARQUET_AFTER_DAYS, rowsPerDay, SYMBOLS, WORKLOAD_DEFINITION } from './workload.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -72,7 +72,6 @@ export interface QueryResult extends Timed {
  * day partitions older than a day converted to Parquet, so 30-day ranges read Parquet for all but the newest days.
  */
 const TIER = process.env.BENCH_STORAGE_TIER === 'tiered' ? 'tiered' : 'native';
-const PARQUET_AFTER_DAYS = 1;
 
 const loadAtStart = loadavg();
 const workload = await openWorkload();
@@ -80,8 +79,7 @@ const { sql } = workload;
 try {
   if (TIER === 'tiered') {
     log(`storage tiers: converting day partitions older than ${PARQUET_AFTER_DAYS} day to Parquet (if not done yet)…`);
-    const compaction = await compactPartitions(sql, { olderThanDays: PARQUET_AFTER_DAYS });
-    await waitForParquet(sql, compaction.converting, { timeoutMs: 3 * 3600_000 });
+    await compactWorkload(sql);
   }
   const [formats] = await sql.rows<{ parquet: number; native: number }>(
     `SELECT sum(CASE WHEN isParquet THEN 1 ELSE 0 END) parquet, sum(CASE WHEN isParquet THEN 0 ELSE 1 END) native FROM table_partitions('tw_open_interest')`,

@@ -7,14 +7,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tables, views, ttlHours, type Ttl } from '../src/schema/index.js';
 import { estimateStorage, REFERENCE_WORKLOAD } from '../src/schema/estimate.js';
-import { compactPartitions, waitForParquet } from '../src/storage/index.js';
 import { describeMachine } from './machine.js';
-import { openWorkload, rowsPerDay, WORKLOAD_DEFINITION } from './workload.js';
+import { compactWorkload, openWorkload, PARQUET_AFTER_DAYS, rowsPerDay, WORKLOAD_DEFINITION } from './workload.js';
 
 const DAY_US = 86_400_000_000;
 const AIM_90_DAYS_BYTES = 5e9;
-/** As the compose stack's `storage compact --watch` runs it (storage.parquetAfterDays default). */
-const PARQUET_AFTER_DAYS = 1;
 
 interface Partition {
   name: string;
@@ -132,8 +129,7 @@ try {
   // PARQUET_AFTER_DAYS converted to Parquet (the schema's per-column encodings), then measured per day.
   log(`converting day partitions older than ${PARQUET_AFTER_DAYS} day to Parquet…`);
   const conversionStarted = performance.now();
-  const compaction = await compactPartitions(sql, { olderThanDays: PARQUET_AFTER_DAYS });
-  const converted = await waitForParquet(sql, compaction.converting, { timeoutMs: 3 * 3600_000 });
+  const converted = await compactWorkload(sql);
   const conversionSeconds = (performance.now() - conversionStarted) / 1000;
   const conversion = {
     partitions: converted.length,

@@ -10,7 +10,8 @@ import { startQuestDb, type QuestDbServer } from '../src/questdb/index.js';
 import { schema, tables, views } from '../src/schema/index.js';
 import { REFERENCE_WORKLOAD } from '../src/schema/estimate.js';
 import type { TableDef } from '../src/schema/index.js';
-import { applySchema, createWriter, SqlClient, type Row } from '../src/storage/index.js';
+import { configSchema } from '../src/config/schema.js';
+import { applySchema, compactPartitions, createWriter, SqlClient, waitForParquet, type ConvertedPartition, type Row } from '../src/storage/index.js';
 
 export const EXCHANGES = ['binanceusdm', 'bybit', 'okx', 'bitget', 'hyperliquid'] as const;
 export const SYMBOLS = Array.from({ length: 50 }, (_, i) => `C${String(i).padStart(2, '0')}/USDT:USDT`);
@@ -171,8 +172,14 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
  * Writes every row with a timestamp in [fromUs, toUs) (whole seconds), in time order, through the writer; waits for
  * QuestDB to acknowledge them all. Returns the rows written.
  */
-export async function writeWorkload(url: string, fromUs: number, toUs: number, onProgress?: (doneUs: number, rows: number) => void): Promise<number> {
-  const streams = workloadStreams();
+export async function writeWorkload(
+  url: string,
+  fromUs: number,
+  toUs: number,
+  onProgress?: (doneUs: number, rows: number) => void,
+  only?: readonly TableDef[],
+): Promise<number> {
+  const streams = workloadStreams().filter((s) => !only || only.includes(s.table));
   const MiB = 2 ** 20;
   const writer = createWriter({ url, service: 'bench-workload', healthIntervalMs: 0, flushRows: 20_000, maxBufferedBytes: 128 * MiB });
   const t0 = Math.ceil(fromUs / SECOND_US);
@@ -212,7 +219,7 @@ export async function writeWorkload(url: string, fromUs: number, toUs: number, o
 }
 
 /** Waits until every WAL table has applied its last transaction and every materialized view has caught up. */
-export async function waitApplied(sql: SqlClient, timeoutMs = 30 * 60_000): Promise<number> {
+export async function waitApplied(sql: SqlClient, timeoutMs = 30 * 60_000, expectedViews = views.length): Promise<number> {
   const start = performance.now();
   let lastLog = 0;
   for (;;) {
@@ -228,7 +235,7 @@ export async function waitApplied(sql: SqlClient, timeoutMs = 30 * 60_000): Prom
     const invalid = mv.filter((v) => v.view_status === 'invalid');
     if (invalid.length) throw new Error(`materialized views invalid: ${invalid.map((v) => v.view_name).join(', ')}`);
     const mvBehind = mv.filter((v) => v.view_status === 'refreshing' || Number(v.refresh_base_table_txn) < Number(v.base_table_txn));
-    if (walBehind.length === 0 && mvBehind.length === 0 && mv.length === views.length) return performance.now() - start;
+    if (walBehind.length === 0 && mvBehind.length === 0 && mv.length === expectedViews) return performance.now() - start;
     if (performance.now() - start > timeoutMs) throw new Error(`still applying after ${timeoutMs} ms: ${[...walBehind.map((w) => w.name), ...mvBehind.map((v) => v.view_name)].join(', ')}`);
     if (performance.now() - lastLog > 15_000) {
       lastLog = performance.now();
@@ -236,6 +243,15 @@ export async function waitApplied(sql: SqlClient, timeoutMs = 30 * 60_000): Prom
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** Storage tiers as production runs them: the default of `storage.parquetAfterDays`. */
+export const PARQUET_AFTER_DAYS = configSchema.parse({}).storage.parquetAfterDays;
+
+/** What `tradewatch storage compact` does, waited on: every day partition older than PARQUET_AFTER_DAYS in Parquet. */
+export async function compactWorkload(sql: SqlClient, tables?: readonly TableDef[]): Promise<ConvertedPartition[]> {
+  const report = await compactPartitions(sql, { olderThanDays: PARQUET_AFTER_DAYS, ...(tables ? { tables } : {}) });
+  return waitForParquet(sql, report.converting, { timeoutMs: 3 * 3600_000 });
 }
 
 export function readState(dataRoot: string): WorkloadState | undefined {

@@ -18,9 +18,9 @@ export const PARQUET_CODEC = 'lz4_raw';
  * else keeps QuestDB's default encoding (dictionary for symbols). The codec is declared too, so the result does not
  * depend on the server's configuration.
  */
-export function parquetSql(column: ColumnDef): string {
+export function parquetSql(column: ColumnDef, codec: string = PARQUET_CODEC): string {
   const delta = column.type === 'TIMESTAMP' || column.type === 'LONG' || column.type === 'INT';
-  return `${delta ? 'delta_binary_packed' : 'default'}, ${PARQUET_CODEC}`;
+  return `${delta ? 'delta_binary_packed' : 'default'}, ${codec}`;
 }
 
 /** The column as CREATE TABLE declares it; `ALTER TABLE ADD COLUMN` takes no PARQUET clause, hence the flag. */
@@ -48,8 +48,8 @@ export function addColumnSql(table: TableDef, column: ColumnDef): string {
   return `ALTER TABLE ${table.name} ADD COLUMN ${columnSql(column, false)}`;
 }
 
-export function setParquetSql(table: TableDef, column: ColumnDef): string {
-  return `ALTER TABLE ${table.name} ALTER COLUMN ${column.name} SET PARQUET(${parquetSql(column)})`;
+export function setParquetSql(table: TableDef, column: ColumnDef, codec: string = PARQUET_CODEC): string {
+  return `ALTER TABLE ${table.name} ALTER COLUMN ${column.name} SET PARQUET(${parquetSql(column, codec)})`;
 }
 
 export function dedupSql(table: TableDef): string {
