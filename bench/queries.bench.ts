@@ -6,7 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboards, expandQuery, grafanaIntervalMs, type QuestDbQuery, type VariableSelection } from '../src/grafana/index.js';
-import type { SqlClient } from '../src/storage/index.js';
+import { schema } from '../src/schema/index.js';
+import { tableSizes, type SqlClient } from '../src/storage/index.js';
 import { describeMachine } from './machine.js';
 import { compactWorkload, openWorkload, PARQUET_AFTER_DAYS, rowsPerDay, SYMBOLS, WORKLOAD_DEFINITION } from './workload.js';
 
@@ -81,9 +82,7 @@ try {
     log(`storage tiers: converting day partitions older than ${PARQUET_AFTER_DAYS} day to Parquet (if not done yet)…`);
     await compactWorkload(sql);
   }
-  const [formats] = await sql.rows<{ parquet: number; native: number }>(
-    `SELECT sum(CASE WHEN isParquet THEN 1 ELSE 0 END) parquet, sum(CASE WHEN isParquet THEN 0 ELSE 1 END) native FROM table_partitions('tw_open_interest')`,
-  );
+  const [oiSize] = await tableSizes(sql, [schema.openInterest]);
   const results: QueryResult[] = [];
   const dashboards = buildDashboards();
   for (const range of Object.keys(RANGES) as RangeName[]) {
@@ -172,7 +171,7 @@ try {
     storage: {
       tier: TIER,
       description: TIER === 'tiered' ? `day partitions older than ${PARQUET_AFTER_DAYS} day in Parquet (tradewatch storage compact)` : 'every partition native, as written',
-      openInterestPartitions: { parquet: Number(formats?.parquet ?? 0), native: Number(formats?.native ?? 0) },
+      openInterestPartitions: { parquet: oiSize!.parquetPartitions, native: oiSize!.partitions - oiSize!.parquetPartitions },
     },
     workload: {
       days: workload.state.days,
