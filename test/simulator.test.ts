@@ -113,6 +113,9 @@ describe('simulator with real ccxt: REST', () => {
 
 describe('simulator with real ccxt: websockets and faults', () => {
   let sim: Simulator;
+  /** The client's watch is live once the server holds its subscription (a fixed pause was not enough under load). */
+  const subscribed = (id: ExchangeId, what: string) =>
+    waitFor(() => (sim.control.state().exchanges[id]?.wsSubscriptions ?? 0) > 0, 5000, `${what}: subscription`);
   const clients: Pro[] = [];
   const make = async (id: ExchangeId) => {
     const ex = client(sim, id);
@@ -126,6 +129,8 @@ describe('simulator with real ccxt: websockets and faults', () => {
   afterEach(async () => {
     for (const ex of clients.splice(0)) await ex.close().catch(() => undefined);
     await sim.control.clear();
+    // The next test's subscription wait must not be met by a connection still closing.
+    await waitFor(() => IDS.every((id) => sim.control.state().exchanges[id]?.wsConnections === 0), 5000, 'connections closed');
   });
   after(async () => sim.close());
 
@@ -159,13 +164,13 @@ describe('simulator with real ccxt: websockets and faults', () => {
     test(`${id}: liquidation_burst delivers exactly N events`, async () => {
       const ex = await make(id);
       const pending = guarded(ex.watchLiquidations('ETH/USDT:USDT'));
-      await waitFor(() => (sim.control.state().exchanges[id]?.wsConnections ?? 0) > 0, 3000, 'ws connection');
-      await sleep(100); // the subscription ack
+      await subscribed(id, 'ws connection');
       const since = Date.now() - 1;
       const record = await sim.control.inject(id, { kind: 'liquidation_burst', count: 40, overMs: 200, symbols: ['ETH'] });
       await pending;
       await waitFor(ended(sim, record), 3000, 'burst end');
-      await sleep(150);
+      await waitFor(() => liquidationsOf(ex, 'ETH/USDT:USDT', since) >= 40, 5000, '40 liquidations');
+      await sleep(150); // an extra event, had one been sent, would have arrived
       assert.equal(liquidationsOf(ex, 'ETH/USDT:USDT', since), 40);
       assert.equal(sim.control.faults().find((f) => f.id === record.id)?.counters.eventsEmitted, 40);
     });
@@ -173,16 +178,14 @@ describe('simulator with real ccxt: websockets and faults', () => {
     test(`${id}: ws_disconnect rejects the pending watch; the next watch reconnects`, async () => {
       const ex = await make(id);
       const pending = guarded(ex.watchLiquidations(BTC));
-      await waitFor(() => (sim.control.state().exchanges[id]?.wsConnections ?? 0) > 0, 3000, 'ws connection');
-      await sleep(100);
+      await subscribed(id, 'ws connection');
       const record = await sim.control.inject(id, { kind: 'ws_disconnect' });
       assert.ok((record.counters.connectionsClosed ?? 0) >= 1);
       assert.equal(record.endedBy, 'instant');
       const err = await rejects(pending);
       assert.ok(err instanceof ccxt.NetworkError, `${err.constructor.name}: ${err.message}`);
       const again = guarded(ex.watchLiquidations(BTC));
-      await waitFor(() => (sim.control.state().exchanges[id]?.wsConnections ?? 0) > 0, 3000, 'reconnect');
-      await sleep(100);
+      await subscribed(id, 'reconnect');
       await sim.control.inject(id, { kind: 'liquidation_burst', count: 2, overMs: 0, symbols: ['BTC'] });
       assert.ok((await again).length >= 1);
     });
@@ -190,7 +193,8 @@ describe('simulator with real ccxt: websockets and faults', () => {
     test(`${id}: outage refuses connections, then reopens on the same port`, async () => {
       const ex = await make(id);
       const port = sim.exchanges[id]?.port;
-      const record = await sim.control.inject(id, { kind: 'outage', durationMs: 700 });
+      // Long enough that both refusals below happen inside it even on a loaded machine.
+      const record = await sim.control.inject(id, { kind: 'outage', durationMs: 2500 });
       const err = await rejects(ex.fetchOpenInterest(BTC));
       assert.ok(err instanceof ccxt.NetworkError, `${err.constructor.name}: ${err.message}`);
       assert.ok(!(err instanceof ccxt.ExchangeNotAvailable) && !(err instanceof ccxt.DDoSProtection), err.constructor.name);
@@ -198,7 +202,7 @@ describe('simulator with real ccxt: websockets and faults', () => {
       const wsErr = await rejects(ex.watchLiquidations(BTC));
       assert.ok(wsErr instanceof ccxt.NetworkError, `${wsErr.constructor.name}: ${wsErr.message}`);
       assert.equal(sim.control.state().exchanges[id]?.listening, false);
-      await waitFor(ended(sim, record), 3000, 'outage end');
+      await waitFor(ended(sim, record), 6000, 'outage end');
       assert.equal(sim.control.state().exchanges[id]?.port, port);
       assert.ok(((await ex.fetchOpenInterest(BTC)).openInterestAmount ?? 0) > 0);
     });
@@ -236,9 +240,8 @@ describe('simulator with real ccxt: websockets and faults', () => {
       const ex = await make(id);
       await ex.fetchOpenInterest(BTC);
       const pending = guarded(ex.watchLiquidations('SOL/USDT:USDT'));
-      await waitFor(() => (sim.control.state().exchanges[id]?.wsConnections ?? 0) > 0, 3000, 'ws connection');
-      await sleep(100);
-      await sim.control.inject(id, { kind: 'latency', ms: 300, durationMs: 2000 });
+      await subscribed(id, 'ws connection');
+      await sim.control.inject(id, { kind: 'latency', ms: 300, durationMs: 20_000 }); // cleared below
       const t0 = Date.now();
       await ex.fetchOpenInterest(BTC);
       assert.ok(Date.now() - t0 >= 290, `REST took ${Date.now() - t0} ms`);
@@ -252,18 +255,18 @@ describe('simulator with real ccxt: websockets and faults', () => {
     test(`${id}: stall keeps the socket open but silent; data resumes after`, async () => {
       const ex = await make(id);
       const pending = guarded(ex.watchLiquidations('XRP/USDT:USDT'));
-      await waitFor(() => (sim.control.state().exchanges[id]?.wsConnections ?? 0) > 0, 3000, 'ws connection');
-      await sleep(100);
+      await subscribed(id, 'ws connection');
       const since = Date.now() - 1;
-      const stall = await sim.control.inject(id, { kind: 'stall', durationMs: 400 });
+      const stall = await sim.control.inject(id, { kind: 'stall', durationMs: 1500 });
       await sim.control.inject(id, { kind: 'liquidation_burst', count: 3, overMs: 0, symbols: ['XRP'] });
       await sleep(100);
       assert.equal(liquidationsOf(ex, 'XRP/USDT:USDT', since), 0);
       assert.ok((sim.control.state().exchanges[id]?.wsConnections ?? 0) >= 1, 'still connected');
-      await waitFor(ended(sim, stall), 2000, 'stall end');
+      await waitFor(ended(sim, stall), 5000, 'stall end');
       assert.equal(sim.control.faults().find((f) => f.id === stall.id)?.counters.messagesDropped, 3);
       await sim.control.inject(id, { kind: 'liquidation_burst', count: 2, overMs: 0, symbols: ['XRP'] });
       await pending;
+      await waitFor(() => liquidationsOf(ex, 'XRP/USDT:USDT', since) >= 2, 5000, '2 liquidations after the stall');
       await sleep(50);
       assert.equal(liquidationsOf(ex, 'XRP/USDT:USDT', since), 2);
     });

@@ -96,6 +96,12 @@ export class ExchangeServer {
   get wsConnections(): number {
     return this.sessions.size;
   }
+  /** Topics subscribed over all open connections: a client's watch is live once this counts it. */
+  get wsSubscriptions(): number {
+    let n = 0;
+    for (const session of this.sessions) n += session.subscriptions.size;
+    return n;
+  }
 
   /** Listens on the configured port (0: any), later on the same port again (after an outage). */
   async listen(): Promise<void> {

@@ -57,6 +57,8 @@ export interface ExchangeState {
   port: number;
   listening: boolean;
   wsConnections: number;
+  /** Topics subscribed over all open websocket connections. */
+  wsSubscriptions: number;
   symbols: string[];
   liquidationsPerSecond: number;
   activeFaults: number[];
@@ -338,6 +340,7 @@ export async function startSimulator(options: StartSimulatorOptions = {}): Promi
         port: s.port,
         listening: s.listening,
         wsConnections: s.wsConnections,
+        wsSubscriptions: s.wsSubscriptions,
         symbols: s.protocol.model.symbols.map((sym) => sym.symbol),
         liquidationsPerSecond: rates.get(id) ?? 0,
         activeFaults: (active.get(id) ?? []).map((f) => f.record.id),
