@@ -145,7 +145,8 @@ test('/readyz fails once the writer drops rows (memory bound reached without a s
   for (let i = 0; i < 3000; i++) {
     monitor.liquidation({ exchange: 'bybit', symbol: `DROP${i % 50}/USDT:USDT`, side: 'buy', price: 100 + i, amount: 1, valueUsd: 100 });
   }
-  await new Promise((r) => setTimeout(r, 300));
+  const deadline = Date.now() + 10_000;
+  while (writer.stats().rowsDropped === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.ok(writer.stats().rowsDropped > 0, 'the writer dropped the oldest rows');
   const res = await fetch(`${srv.url}/readyz`);
   assert.equal(res.status, 503);
