@@ -399,3 +399,51 @@ test('invalid calls never throw, are logged once per method and field, counted, 
   assert.equal(await metricSum(registry, 'tradewatch_liquidations_total', { service }), 0);
   assert.equal(writer.stats().rowsRejected, 0);
 });
+
+test('backpressure: a backtest that awaits drained() loses nothing where one that ignores it drops rows', async (t) => {
+  const FILLS = 30_000;
+  // Memory only, with a 64 KiB bound: a replay that does not wait outruns the writer within a few hundred fills.
+  const replay = async (runId: string, wait: boolean) => {
+    const registry = new Registry();
+    const service = `sdk-backpressure-${runId}-${run}`;
+    const monitor = createMonitor({ service, questdb: { url, maxBufferedBytes: 65_536, healthIntervalMs: 0 }, registry, logger: memoryLogger(), sampleIntervalMs: 0 });
+    t.after(() => monitor.shutdown());
+    const backtest = monitor.strategy({ strategy: `replay_${run}`, runId, mode: 'backtest' });
+    const start = Date.UTC(2025, 0, 1);
+    let waits = 0;
+    for (let i = 0; i < FILLS; i++) {
+      if (wait && monitor.needDrain) {
+        waits++;
+        await monitor.drained();
+      }
+      backtest.fill({ exchange: 'bybit', symbol: 'BTC/USDT:USDT', orderId: `o${i}`, fillId: `f${i}`, side: 'buy', price: 90_000 + (i % 100), amount: 0.01, at: start + i * 1000 });
+    }
+    await monitor.flush();
+    const dropped = await metricSum(registry, 'tradewatch_writer_rows_dropped_total');
+    // What the writer was given: the monitor's `start` row, then the fills; all of it stored or counted as dropped.
+    const stored = async () => {
+      const [fills] = await sql.rows<{ n: number; ids: number }>(`SELECT count() n, count_distinct(fill_id) ids FROM tw_fills WHERE strategy = 'replay_${run}' AND run_id = '${runId}'`);
+      const [starts] = await sql.rows<{ n: number }>(`SELECT count() n FROM tw_process_events WHERE service = '${service}'`);
+      return { fills: fills!.n, distinctFills: fills!.ids, rows: fills!.n + starts!.n };
+    };
+    let last = await stored();
+    const deadline = Date.now() + 60_000;
+    while (last.rows < FILLS + 1 - dropped && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      last = await stored();
+    }
+    await new Promise((r) => setTimeout(r, 300)); // a duplicate, had one been written, would be applied by now
+    return { waits, dropped, stored: await stored() };
+  };
+
+  const patient = await replay('patient', true);
+  assert.ok(patient.waits > 0, 'the replay outran the writer and waited');
+  assert.equal(patient.dropped, 0);
+  assert.deepEqual(patient.stored, { fills: FILLS, distinctFills: FILLS, rows: FILLS + 1 });
+
+  // The contrast: the same replay without waiting has its oldest batches dropped, counted exactly.
+  const hasty = await replay('hasty', false);
+  assert.ok(hasty.dropped > 0, 'rows were dropped');
+  assert.equal(hasty.stored.rows, FILLS + 1 - hasty.dropped);
+  assert.equal(hasty.stored.distinctFills, hasty.stored.fills);
+});

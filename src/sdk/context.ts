@@ -7,8 +7,8 @@ import type { RegistryMetrics } from './prometheus/families.js';
 import type { HistogramSeries, Series } from './prometheus/instruments.js';
 import { Cache0, Cache1, Cache2, Cache3, type OnFold } from './prometheus/series-cache.js';
 
-/** The part of the storage writer the SDK uses; an injected writer only needs these. */
-export type MonitorWriter = Pick<Writer, 'write' | 'flush' | 'close' | 'stats'>;
+/** The part of the storage writer the SDK uses; an injected writer only needs these (backpressure is optional). */
+export type MonitorWriter = Pick<Writer, 'write' | 'flush' | 'close' | 'stats'> & Partial<Pick<Writer, 'needDrain' | 'drained'>>;
 
 /** Caller-supplied time: a Date, or milliseconds since the epoch. */
 export type TimeInput = Date | number;

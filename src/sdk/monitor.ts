@@ -214,6 +214,18 @@ class MonitorImpl implements Monitor {
     }
   }
 
+  get needDrain(): boolean {
+    return this.writer.needDrain === true;
+  }
+
+  async drained(): Promise<void> {
+    try {
+      await this.writer.drained?.();
+    } catch {
+      // drained never rejects (the writer's promise); guard against injected writers that do.
+    }
+  }
+
   async flush(): Promise<void> {
     try {
       await this.writer.flush();

@@ -270,6 +270,14 @@ export interface Monitor {
   sample(): void;
   /** What `/readyz` answers: whether the writer is delivering (see docs/sdk.md). */
   readiness(): Readiness;
+  /**
+   * Backpressure for a producer that can wait, such as a backtest replaying history far faster than QuestDB takes
+   * it: true while the writer's backlog is above its high-water mark (writer option `highWaterMark`). Recording on
+   * is allowed, but only grows the backlog until the spool or memory bound drops rows. Live code never needs it.
+   */
+  readonly needDrain: boolean;
+  /** Resolves once needDrain is false again (at once when it is), or the writer is closed. Never rejects. */
+  drained(): Promise<void>;
   /** Resolves when everything recorded so far is acknowledged by QuestDB (or spooled). Never rejects. */
   flush(): Promise<void>;
   /** Final samples, a `stop` row, flush (and close an owned writer). Idempotent; never rejects. */
