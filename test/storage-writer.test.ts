@@ -325,13 +325,14 @@ test('steady state: batch buffers are reused, and every row still arrives byte-e
   const batches = 30;
   for (let b = 0; b < batches; b++) {
     for (let i = b * 1000; i < (b + 1) * 1000; i++) writer.write(table, rowOf(i));
-    await sleep(5); // let the sender take it while the next batch fills, as a live process would
+    // Steady state means QuestDB keeps up: each batch is acknowledged before the next is full. Waiting for that,
+    // rather than a fixed pause, keeps the test about reuse, not about how loaded the machine is.
+    await writer.flush();
   }
-  await writer.flush();
   const allocated = batchBufferCounters.allocated - before.allocated;
   const reused = batchBufferCounters.reused - before.reused;
-  assert.ok(allocated <= 6, `at most a few buffers allocated in steady state, got ${allocated} (reused ${reused})`);
-  assert.ok(reused >= batches - 8, `buffers reused, got ${reused} (allocated ${allocated})`);
+  assert.ok(allocated <= 2, `at most a couple of buffers allocated in steady state, got ${allocated} (reused ${reused})`);
+  assert.ok(reused >= batches - 2, `buffers reused, got ${reused} (allocated ${allocated})`);
   assert.equal(writer.stats().rowsWritten, batches * 1000);
   await waitForRows(sql, table.name, batches * 1000);
   const back = await sql.rows<{ id: number; venue: string; note: string; px: number }>(`SELECT id, venue, note, px FROM ${table.name} ORDER BY id`);
@@ -423,6 +424,63 @@ test('rejected lines are split out of pooled batches without corrupting them or 
     .sort();
   const expected = [...bad].map((i) => encoderFor(wrong).encode({ ts: base + i, id: i, venue: 'v', px: `oops ${i}`, note: note(i) }).slice(0, -1)).sort();
   assert.deepEqual(lines, expected);
+});
+
+test('a spooled batch cut short by an outage while its rejected line is split out replays only its rest', async (t) => {
+  const name = `w_reject_outage_${run}`;
+  const table = tableDef(name, [['id', 'LONG'], ['px', 'DOUBLE']], ['ts', 'id']);
+  const wrong = tableDef(name, [['id', 'LONG'], ['px', 'VARCHAR']], ['ts', 'id']);
+  await sql.execute(createTableSql(table));
+  // 'down': 503 to everything; 'once': forward one request to QuestDB, then down; 'up': forward everything.
+  const proxy = { mode: 'down' as 'down' | 'once' | 'up', forwarded: 0 };
+  const url = await listenForTest(
+    t,
+    http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (proxy.mode === 'down') return sendAnswer(res, { status: 503, contentType: 'text/plain', text: 'down' });
+        if (proxy.mode === 'once') proxy.mode = 'down';
+        proxy.forwarded++;
+        void forwardToQuestDb(server.httpUrl, req.url, Buffer.concat(chunks)).then((answer) => sendAnswer(res, answer));
+      });
+    }),
+  );
+  const spoolDir = tempDir(t);
+  const options = { url, service: 'storage-test', spoolDir, healthIntervalMs: 0, logger: captureLogger(), retry: { initialDelayMs: 50, maxDelayMs: 200 } };
+  const first = createWriter(options);
+  t.after(() => first.close());
+  const base = 1_700_000_000_000_000;
+  for (let i = 0; i < 1000; i++) {
+    if (i === 500) first.write(wrong, { ts: base + i, id: i, px: 'oops' });
+    else first.write(table, { ts: base + i, id: i, px: i + 0.5 });
+  }
+  await first.flush();
+  assert.equal(first.stats().spoolRows, 1000, 'the batch went to the spool during the outage');
+
+  // QuestDB answers the replay by naming the bad line; the resend of the other 999 meets the outage again.
+  proxy.mode = 'once';
+  await waitFor(() => first.stats().rowsRejected === 1 && first.stats().lastError?.includes('unreachable') === true, 20_000, () => JSON.stringify(first.stats()));
+  await first.close();
+  const closed = first.stats();
+  assert.deepEqual(
+    { written: closed.rowsWritten, rejected: closed.rowsRejected, dropped: closed.rowsDropped, queued: closed.queueRows, spooled: closed.spoolRows },
+    { written: 0, rejected: 1, dropped: 0, queued: 0, spooled: 999 },
+    'every accepted row accounted for after close: only the rest is left in the spool',
+  );
+
+  proxy.mode = 'up';
+  const second = createWriter(options);
+  t.after(() => second.close());
+  await waitFor(() => second.stats().rowsReplayed >= 999 && second.stats().spoolRows === 0, 20_000, () => JSON.stringify(second.stats()));
+  await second.close();
+  assert.equal(second.stats().rowsReplayed, 999);
+  assert.equal(second.stats().rowsRejected, 0, 'the bad line is not replayed, nor quarantined a second time');
+  assert.deepEqual(await waitForRows(sql, name, 999), { rows: 999, ids: 999 });
+  const quarantineDir = path.join(spoolDir, 'quarantine');
+  const quarantined = fs.readdirSync(quarantineDir).flatMap((f) => fs.readFileSync(path.join(quarantineDir, f), 'utf8').trim().split('\n'));
+  assert.equal(quarantined.length, 1);
+  assert.match((JSON.parse(quarantined[0]!) as QuarantineEntry).line, /px="oops"/);
 });
 
 /**

@@ -257,6 +257,21 @@ export class Spool {
     this.writeCursor(record.segment, record.offset + SPOOL_HEADER_BYTES + record.length);
   }
 
+  /**
+   * Replaces the oldest pending record by the part of it not yet delivered: appends that rest as a new record (so it
+   * replays after the others) and acknowledges the old one. Only when `record` is still the oldest and the rest fits
+   * without evicting anything; otherwise returns undefined and the whole record stays (its replay is deduplicated).
+   * A crash between the two steps leaves both, which the replay's deduplication absorbs.
+   */
+  replaceHead(record: SpoolRecord, rest: Buffer, rows: number): SpoolRecord | undefined {
+    if (this.closed || this.head() !== record) return undefined;
+    if (this.totalBytes + SPOOL_HEADER_BYTES + rest.length > this.options.maxBytes) return undefined;
+    if (this.append(rest, rows, record.createdAtMs) !== 'spooled') return undefined;
+    const replacement = this.segments.at(-1)!.records.at(-1)!;
+    this.ack(record);
+    return replacement;
+  }
+
   /** Makes appended records durable across power loss (fdatasync of the active segment). */
   sync(): void {
     if (!this.dirty) return;

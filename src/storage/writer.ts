@@ -97,7 +97,7 @@ interface WorkItem {
   rows: number;
   readonly firstRowAt: number;
   readonly seq: number | undefined;
-  readonly spoolRecord: SpoolRecord | undefined;
+  spoolRecord: SpoolRecord | undefined;
   /**
    * Memory batches: the lease on the builder's buffer behind `payload`, until retire() decides whether the buffer
    * may be reused. Undefined for spool replays and once `payload` no longer points into it.
@@ -581,6 +581,7 @@ class IlpWriter implements Writer {
         this.retire(item, false);
         item.payload = payload;
         item.rows = remaining.length;
+        if (item.spoolRecord !== undefined) this.respoolRest(item);
         this.noteUnreachable(outcome);
         return outcome.kind;
       }
@@ -588,6 +589,20 @@ class IlpWriter implements Writer {
     }
     this.completed(item, started, false);
     return 'delivered';
+  }
+
+  /**
+   * A spool record part of which was written or quarantined before QuestDB went away: its rest replaces it in the
+   * spool. The item then goes back to the spool like an untouched replay, and a restart or the next writer on this
+   * spool replays (and counts, and quarantines) only the rest. Kept whole if that cannot be done.
+   */
+  private respoolRest(item: WorkItem): void {
+    try {
+      const replacement = this.spool!.replaceHead(item.spoolRecord!, item.payload, item.rows);
+      if (replacement) item.spoolRecord = replacement;
+    } catch (err) {
+      this.noteError(`spool rewrite failed: ${(err as Error).message}`);
+    }
   }
 
   private quarantineLine(line: Buffer, rejection: SendOutcome & { kind: 'rejected' }): void {
