@@ -93,11 +93,15 @@ test('a missing window gives a gap row with its duration and symbols', async (t)
   assert.match(gaps[0]!.reason, /error/);
   assert.match(gaps[1]!.reason, /NullResponse|EmptyResponse/, gaps[1]!.reason);
 
-  // The failed fetches are in tw_fetches as errors, only for the affected series; the rest kept flowing.
-  const failed = await db.rows<{ exchange: string; dataset: string; symbol: string; n: number }>(
-    `SELECT exchange, dataset, symbol, count() n FROM tw_fetches
-      WHERE service = '${service}' AND status <> 'ok' AND ts >= '${new Date(faultStart).toISOString()}' GROUP BY exchange, dataset, symbol ORDER BY exchange`,
-  );
+  // The failed fetches are in tw_fetches as errors, only for the affected series; the rest kept flowing. That table
+  // applies its WAL on its own schedule, so it is awaited like the gaps were.
+  const failed = await until('the failed fetches of both series', async () => {
+    const rows = await db.rows<{ exchange: string; dataset: string; symbol: string; n: number }>(
+      `SELECT exchange, dataset, symbol, count() n FROM tw_fetches
+        WHERE service = '${service}' AND status <> 'ok' AND ts >= '${new Date(faultStart).toISOString()}' GROUP BY exchange, dataset, symbol ORDER BY exchange`,
+    );
+    return rows.length >= 2 ? rows : undefined;
+  });
   assert.deepEqual(failed.map((r) => [r.exchange, r.dataset, r.symbol]), gaps.map((g) => [g.exchange, g.dataset, g.symbol]));
   const [okDuring] = await db.rows<{ n: number }>(
     `SELECT count() n FROM tw_fetches WHERE service = '${service}' AND status = 'ok' AND symbol = 'ETH/USDT:USDT' AND exchange = 'binanceusdm'

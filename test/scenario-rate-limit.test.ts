@@ -104,8 +104,11 @@ test('a 429 storm shows in rate-limit status and error counts, and Retry-After i
   assert.ok(status.some((r) => r.used !== null && r.quota === 2400), 'used weight and quota from X-MBX-USED-WEIGHT-1M');
   assert.equal(status.at(-1)!.throttled, false, 'not throttled once the pause is over');
 
-  const [okAfter] = await db.rows<{ n: number }>(
-    `SELECT count() n FROM tw_fetches WHERE ${where} AND status = 'ok' AND ts > '${new Date(refusals.first + 2000).toISOString()}'`,
-  );
-  assert.ok(Number(okAfter!.n) >= 2, 'fetches resumed after the pause');
+  // Awaited: the daemon saw them succeed before their rows were necessarily applied.
+  await until('fetches resumed after the pause', async () => {
+    const [okAfter] = await db.rows<{ n: number }>(
+      `SELECT count() n FROM tw_fetches WHERE ${where} AND status = 'ok' AND ts > '${new Date(refusals.first + 2000).toISOString()}'`,
+    );
+    return Number(okAfter!.n) >= 2 ? true : undefined;
+  });
 });
