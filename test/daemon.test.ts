@@ -162,20 +162,26 @@ test('SIGTERM stops a running daemon cleanly: exit 0 and a stop row', async () =
   assert.equal(code, 0, stderr);
   assert.match(stderr, /stopped cleanly/);
 
+  const stopDeadline = Date.now() + 30_000;
   const events = await (async () => {
     for (;;) {
       const rows = await db.rows<{ event: string; reason: string | null }>(
         `SELECT event, reason FROM tw_process_events WHERE service = 'ccxt-daemon' AND instance = '${instance}' ORDER BY ts`,
       );
-      if (rows.some((r) => r.event === 'stop') || Date.now() > deadline) return rows;
+      if (rows.some((r) => r.event === 'stop') || Date.now() > stopDeadline) return rows;
       await sleep(200);
     }
   })();
   assert.deepEqual(events.map((e) => e.event), ['start', 'stop']);
   assert.equal(events[1]!.reason, 'SIGTERM');
-  // The streams were recorded as stopped, not as failures.
-  const [last] = await db.rows<{ state: string; reason: string }>(
-    `SELECT state, reason FROM tw_connection_events WHERE instance = '${instance}' AND exchange = 'bybit' AND channel = 'liquidations' LATEST ON ts PARTITION BY exchange`,
-  );
+  // The streams were recorded as stopped, not as failures (awaited: that table applies its WAL on its own schedule).
+  let last: { state: string; reason: string } | undefined;
+  for (;;) {
+    [last] = await db.rows<{ state: string; reason: string }>(
+      `SELECT state, reason FROM tw_connection_events WHERE instance = '${instance}' AND exchange = 'bybit' AND channel = 'liquidations' LATEST ON ts PARTITION BY exchange`,
+    );
+    if (last?.state === 'disconnected' || Date.now() > stopDeadline) break;
+    await sleep(200);
+  }
   assert.deepEqual(last, { state: 'disconnected', reason: 'daemon stopped' });
 });
