@@ -17,6 +17,7 @@ import { backoffDelay } from '../src/daemon/backoff.js';
 import type { Monitor } from '../src/sdk/index.js';
 import { SqlClient } from '../src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { until } from './helpers/until.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tw-daemon-'));
 const refused = (fn: () => unknown, ...patterns: RegExp[]) =>
@@ -175,13 +176,11 @@ test('SIGTERM stops a running daemon cleanly: exit 0 and a stop row', async () =
   assert.deepEqual(events.map((e) => e.event), ['start', 'stop']);
   assert.equal(events[1]!.reason, 'SIGTERM');
   // The streams were recorded as stopped, not as failures (awaited: that table applies its WAL on its own schedule).
-  let last: { state: string; reason: string } | undefined;
-  for (;;) {
-    [last] = await db.rows<{ state: string; reason: string }>(
+  const last = await until('the last liquidations connection row', async () => {
+    const [row] = await db.rows<{ state: string; reason: string }>(
       `SELECT state, reason FROM tw_connection_events WHERE instance = '${instance}' AND exchange = 'bybit' AND channel = 'liquidations' LATEST ON ts PARTITION BY exchange`,
     );
-    if (last?.state === 'disconnected' || Date.now() > stopDeadline) break;
-    await sleep(200);
-  }
+    return row?.state === 'disconnected' ? row : undefined;
+  }, 30_000);
   assert.deepEqual(last, { state: 'disconnected', reason: 'daemon stopped' });
 });

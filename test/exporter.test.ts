@@ -8,6 +8,7 @@ import { createMonitor, renderMetrics, startMetricsServer, type Monitor } from '
 import { createWriter, type Writer } from '../src/storage/index.js';
 import { memoryLogger, parseSamples, prepareSchema, questDbUrl, waitForRows } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { waitFor } from './helpers/rows.js';
 
 // Real QuestDB: its own /metrics is a scrape target, and tw_metrics is where the rows must land.
 const server = await useQuestDb();
@@ -290,8 +291,7 @@ test('start() keeps scraping on an interval; stop() flushes and closes an owned 
   });
   exporter.start();
   exporter.start();
-  const deadline = Date.now() + 10_000;
-  while (reports.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(() => reports.length >= 3, 10_000, () => `${reports.length} scrapes`);
   await exporter.stop();
   const n = reports.length;
   assert.ok(n >= 3, `${n} scrapes in 10 s at 200 ms`);

@@ -5,6 +5,7 @@ import { Registry, register as globalRegistry } from 'prom-client';
 import { createMonitor, MicrosClock, negotiateFormat, startMetricsServer, type MetricsServer, type Monitor } from '../src/sdk/index.js';
 import { createWriter, type Writer } from '../src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { waitFor } from './helpers/rows.js';
 import { memoryLogger, metricSum, parseSamples, prepareSchema, questDbUrl, waitForRows } from './fixtures/sdk-helpers.js';
 
 // Real QuestDB: readiness is about reaching it, and the overflow test reads rows back.
@@ -145,8 +146,7 @@ test('/readyz fails once the writer drops rows (memory bound reached without a s
   for (let i = 0; i < 3000; i++) {
     monitor.liquidation({ exchange: 'bybit', symbol: `DROP${i % 50}/USDT:USDT`, side: 'buy', price: 100 + i, amount: 1, valueUsd: 100 });
   }
-  const deadline = Date.now() + 10_000;
-  while (writer.stats().rowsDropped === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => writer.stats().rowsDropped > 0, 10_000, () => JSON.stringify(writer.stats()));
   assert.ok(writer.stats().rowsDropped > 0, 'the writer dropped the oldest rows');
   const res = await fetch(`${srv.url}/readyz`);
   assert.equal(res.status, 503);

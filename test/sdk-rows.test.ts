@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { createMonitor, type Monitor } from '../src/sdk/index.js';
 import { createWriter, type Writer } from '../src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { sleep, waitFor } from './helpers/rows.js';
 import { isoToMicros, memoryLogger, metricSum, prepareSchema, questDbUrl, waitForRows } from './fixtures/sdk-helpers.js';
 
 // Real QuestDB for the whole file (never mocked, never skipped): every SDK method's row is read back from it.
@@ -427,12 +428,8 @@ test('backpressure: a backtest that awaits drained() loses nothing where one tha
       return { fills: fills!.n, distinctFills: fills!.ids, rows: fills!.n + starts!.n };
     };
     let last = await stored();
-    const deadline = Date.now() + 60_000;
-    while (last.rows < FILLS + 1 - dropped && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-      last = await stored();
-    }
-    await new Promise((r) => setTimeout(r, 300)); // a duplicate, had one been written, would be applied by now
+    await waitFor(async () => (last = await stored()).rows >= FILLS + 1 - dropped, 60_000, () => JSON.stringify(last));
+    await sleep(300); // a duplicate, had one been written, would be applied by now
     return { waits, dropped, stored: await stored() };
   };
 
