@@ -512,7 +512,7 @@ class Monitor:
         fam = self._sdk.custom(name, kind, ("service", *names))
         if fam.kind != kind or fam.labels != ("service", *names):
             raise InputError("name", f"metric {name} is registered with other labels or kind in this registry")
-        created = (kind, names, fam, {})
+        created: tuple[str, tuple[str, ...], Family, dict[str, list[Any]]] = (kind, names, fam, {})
         self._custom[name] = created
         return created
 

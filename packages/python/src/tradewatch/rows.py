@@ -16,10 +16,7 @@ import struct
 import time
 from typing import Any, Callable, Mapping
 
-try:
-    from questdb import Buffer, TimestampMicros, TimestampNanos
-except ImportError:  # clients before 5.x
-    from questdb.ingress import Buffer, TimestampMicros, TimestampNanos  # type: ignore[no-redef]
+from ._qdb import Buffer, TimestampMicros, TimestampNanos
 
 from .catalog import CATALOG, Column, Table
 
@@ -176,14 +173,14 @@ class TableEncoder:
             )
         return ts
 
-    def validate(self, row: Row) -> tuple[dict[str, str], dict[str, Any], int]:
+    def validate(self, row: Row) -> tuple[dict[str, str | None], dict[str, Any], int]:
         """(symbols, columns, ts µs) ready for ``Buffer.row``; raises InvalidRowError."""
         t = self.table
         if not isinstance(row, Mapping):
             raise InvalidRowError(t.name, None, row, f"{t.name}: a row must be a mapping, got {describe(row)}")
         seen = 1
         ts = self.check_time(row.get(self._ts))
-        symbols: dict[str, str] = {}
+        symbols: dict[str, str | None] = {}
         columns: dict[str, Any] = {}
         for c, check in self._symbols:
             v = row.get(c.name)

@@ -22,10 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-try:
-    from questdb import Buffer, TimestampNanos
-except ImportError:  # clients before 5.x
-    from questdb.ingress import Buffer, TimestampNanos  # type: ignore[no-redef]
+from ._qdb import Buffer, TimestampNanos
 
 from .catalog import Table, table as table_named
 from .ilp import split_lines, table_of_line
@@ -221,7 +218,7 @@ class Writer:
                 self._dropped += lost
                 self._mem_out += lost
                 self._buf_rows = 0
-                self._buf.clear()
+                self._buf = Buffer(protocol_version=1)
                 self._batches.clear()
                 self._mem_bytes = 0
                 log.error("tradewatch: %d rows dropped at close: QuestDB unreachable (%s) and no spool", lost, self._last_error)
