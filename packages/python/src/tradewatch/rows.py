@@ -22,6 +22,8 @@ from .catalog import CATALOG, Column, Table
 
 #: Latest timestamp QuestDB's designated timestamp can travel as (int64 nanoseconds), in microseconds.
 MAX_TIMESTAMP_MICROS = 9_223_372_036_854_775
+#: Event times further ahead than this are unit mix-ups (a clock may run a little ahead, not a day).
+MAX_FUTURE_MICROS = 86_400_000_000
 _LONG_MAX = 9_223_372_036_854_775_807
 _SAFE_INT = 2**53 - 1
 _FLOAT32_MAX = struct.unpack("f", b"\xff\xff\x7f\x7f")[0]
@@ -152,9 +154,16 @@ class TableEncoder:
         self._ts = table.timestamp
 
     def check_time(self, ts: Any) -> int:
-        """The designated timestamp, checked: whole µs, not before 2000, not older than the TTL, not after 2262."""
+        """The designated timestamp, checked: whole µs, not before 2000, not older than the TTL, not a day ahead."""
         t = self.table
-        if type(ts) is not int or ts < 0 or ts > MAX_TIMESTAMP_MICROS:
+        now = self._now()
+        if type(ts) is int and ts > now + MAX_FUTURE_MICROS:
+            raise InvalidRowError(
+                t.name, t.timestamp, ts,
+                f"{t.name}.{t.timestamp}: {ts} µs is more than a day in the future, a unit mix-up (microseconds or "
+                "nanoseconds given where the SDK expects milliseconds?); QuestDB's TTL would then drop every older row",
+            )
+        if type(ts) is not int or ts < 0:
             if ts is None:
                 raise InvalidRowError(t.name, t.timestamp, ts, f"{t.name}.{t.timestamp} (designated timestamp, microseconds) is required, got no value")
             raise InvalidRowError(t.name, t.timestamp, ts, f"{t.name}.{t.timestamp}: {_TIMESTAMP_RULE}, got {describe(ts)}")
@@ -164,7 +173,7 @@ class TableEncoder:
                 f"{t.name}.{t.timestamp}: {ts} µs is before 2000-01-01, a unit mix-up (seconds or milliseconds given "
                 "where the SDK expects a datetime or milliseconds, or µs expected by the row)",
             )
-        oldest = self._now() - self._ttl_micros
+        oldest = now - self._ttl_micros
         if ts < oldest:
             raise InvalidRowError(
                 t.name, t.timestamp, ts,
