@@ -1,10 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 
-/** Exponential backoff with "equal jitter": half the delay fixed, half random; attempt 1 → about base. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const exp = Math.min(maxMs, baseMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
-  return Math.round(exp / 2 + random() * (exp / 2));
-}
+// The retry policy is shared with the writer: one definition in common.
+export { backoffDelay } from '../common/retry.js';
 
 /** Sleeps, or resolves early (false) when the signal aborts. Never rejects. */
 export async function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
