@@ -14,7 +14,8 @@ export const SEVERITIES = ['critical', 'warning'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
 /** A Prometheus-style duration as Grafana parses it in provisioning files: `0s`, `15s`, `1m30s`, `4h`. */
-const DURATION = /^(\d+(ms|s|m|h|d|w))+$/;
+// Units in descending order, each at most once: what Prometheus' ParseDuration (Grafana's loader) accepts.
+const DURATION = /^(?=\d)(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** Milliseconds of a duration such as `1m30s`. */
@@ -91,6 +92,35 @@ const timingSchema = (wait: string, interval: string, repeat: string) =>
 export const DELIVERY_ALLOWANCE_MS = 5000;
 /** SC-003: a critical alert is sent within this long of its condition holding. */
 export const CRITICAL_BUDGET_MS = 60_000;
+/**
+ * Grafana's scheduler ticks every 10 s (`[unified_alerting] base_interval`, not user-settable); a rule group's
+ * interval must be a non-zero multiple of it or Grafana refuses the provisioning file and exits at start.
+ */
+export const SCHEDULER_BASE_INTERVAL_MS = 10_000;
+/**
+ * Rules due on the same tick are started spread across it (rule i of n at i/n of the base interval), so an
+ * evaluation starts up to one base interval after its tick: counted in every timing budget.
+ */
+export const TICK_SPREAD_MS = SCHEDULER_BASE_INTERVAL_MS;
+
+/**
+ * How long an instance stays Pending with evaluations every `intervalMs`: Grafana fires at the first evaluation
+ * at which it has been pending at least `for`, so the pending period rounds up to whole intervals.
+ */
+export function effectivePendingMs(forMs: number, intervalMs: number): number {
+  return Math.ceil(forMs / intervalMs) * intervalMs;
+}
+
+/**
+ * Worst case from a condition holding in QuestDB to the channel's API call, for a rule evaluated every
+ * `intervalMs` with pending period `forMs` whose first alert opens a notification group: the next evaluation
+ * (interval + tick spread), the pending period, then the group's wait (an alert joining an open group waits for
+ * its group interval instead: the larger of the two), plus the delivery allowance.
+ */
+export function worstCaseNotifyMs(intervalMs: number, forMs: number, timing: { groupWait: string; groupInterval: string }): number {
+  const notify = Math.max(durationMs(timing.groupWait), durationMs(timing.groupInterval));
+  return intervalMs + TICK_SPREAD_MS + effectivePendingMs(forMs, intervalMs) + notify + DELIVERY_ALLOWANCE_MS;
+}
 
 const alertsShape = z
   .object({
@@ -102,7 +132,7 @@ const alertsShape = z
       z
         .object({
           /** Evaluation interval of critical rules and of fast warnings (exchange disconnected). */
-          fastInterval: duration('15s'),
+          fastInterval: duration('10s'),
           /** Evaluation interval of the other warnings. */
           interval: duration('1m'),
         })
@@ -147,7 +177,7 @@ const alertsShape = z
 
 /**
  * The `alerts` section (the lead plugs it into the config under `alerts`). Criticals are checked against SC-003:
- * fast interval + `for` + the critical notification wait + a delivery allowance must stay under 60 s.
+ * fast interval + tick spread + `for` + the critical notification wait + a delivery allowance must stay under 60 s.
  */
 export const alertsConfigSchema = alertsShape
   .superRefine((alerts, ctx) => {
@@ -161,19 +191,28 @@ export const alertsConfigSchema = alertsShape
     if (durationMs(warning.repeatInterval) < durationMs(warning.groupInterval)) {
       ctx.addIssue({ code: 'custom', path: ['notifications', 'warning', 'repeatInterval'], message: 'must be at least groupInterval' });
     }
-    if (durationMs(alerts.evaluation.fastInterval) < 10_000 || durationMs(alerts.evaluation.interval) < 10_000) {
-      const path = durationMs(alerts.evaluation.fastInterval) < 10_000 ? 'fastInterval' : 'interval';
-      ctx.addIssue({ code: 'custom', path: ['evaluation', path], message: "must be at least 10s (Grafana's minimum evaluation interval)" });
+    for (const field of ['fastInterval', 'interval'] as const) {
+      const ms = durationMs(alerts.evaluation[field]);
+      if (ms <= 0 || ms % SCHEDULER_BASE_INTERVAL_MS !== 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['evaluation', field],
+          message:
+            `${alerts.evaluation[field]} is not a non-zero multiple of 10s: Grafana's scheduler runs every 10 s and refuses ` +
+            'any other group interval (the provisioning error stops Grafana at start); use 10s, 20s, 30s, 1m, ...',
+        });
+      }
     }
     for (const [id, rule] of Object.entries(alerts.rules)) {
       if (rule.severity !== 'critical' || !rule.enabled) continue;
-      const total = fast + durationMs(rule.for) + notify + DELIVERY_ALLOWANCE_MS;
+      const total = worstCaseNotifyMs(fast, durationMs(rule.for), alerts.notifications.critical);
       if (total > CRITICAL_BUDGET_MS) {
         ctx.addIssue({
           code: 'custom',
           path: ['rules', id, 'for'],
           message:
-            `a critical alert must be sent within 60 s of its condition (SC-003): evaluation.fastInterval ${alerts.evaluation.fastInterval} + for ${rule.for} + ` +
+            `a critical alert must be sent within 60 s of its condition (SC-003): evaluation.fastInterval ${alerts.evaluation.fastInterval} + ` +
+            `${TICK_SPREAD_MS / 1000}s tick spread + for ${rule.for} (in whole intervals) + ` +
             `max(notifications.critical.groupWait, groupInterval) ${notify / 1000}s + ${DELIVERY_ALLOWANCE_MS / 1000}s delivery = ${total / 1000}s; ` +
             'shorten one of them or make the rule a warning',
         });

@@ -12,6 +12,10 @@ export {
   durationMs,
   CRITICAL_BUDGET_MS,
   DELIVERY_ALLOWANCE_MS,
+  SCHEDULER_BASE_INTERVAL_MS,
+  TICK_SPREAD_MS,
+  effectivePendingMs,
+  worstCaseNotifyMs,
   SEVERITIES,
   type AlertsConfig,
   type AlertsConfigInput,
@@ -53,17 +57,6 @@ export {
   type ProvisionedRule,
   type RuleData,
 } from './provisioning.js';
-export {
-  evaluateRule,
-  parseMath,
-  toValues,
-  EvaluationError,
-  type Evaluation,
-  type Instance,
-  type InstanceState,
-  type QueryOutcome,
-  type QueryResult,
-} from './evaluate.js';
 
 /**
  * The provisioning files under deploy/grafana/provisioning/alerting/ (rules.yaml, contact-points.yaml,

@@ -1,4 +1,6 @@
 /**
+ * Test support, not product code: a model of Grafana (12.3) used to check the generated rules.
+ *
  * A small evaluator of provisioned alert rules, following Grafana's server-side expressions and alert states
  * (pkg/expr and pkg/services/ngalert/eval), so tests can tell whether a rule fires on given query results:
  *
@@ -19,8 +21,8 @@
  *
  * Not modelled: the pending period (`for`) and state history, which need a clock; see docs/alerting.md.
  */
-import { QueryFormat } from '../datasource.js';
-import { EXPRESSION_DATASOURCE_UID, type ProvisionedRule } from './provisioning.js';
+import { QueryFormat } from '../../../packages/cli/src/grafana/datasource.js';
+import { EXPRESSION_DATASOURCE_UID, type ProvisionedRule } from '../../../packages/cli/src/grafana/alerting/index.js';
 
 export interface QueryResult {
   readonly columns: readonly { readonly name: string; readonly type: string }[];
