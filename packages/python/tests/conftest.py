@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-CLI = [shutil.which("node") or "node", os.path.join(REPO, "bin", "tradewatch.js")]
+CLI = [shutil.which("node") or "node", os.path.join(REPO, "packages", "cli", "bin", "tradewatch.js")]
 
 
 def free_port() -> int:

@@ -72,8 +72,8 @@ def _node(script: str, *args: str) -> str:
 
 
 _TS_WRITER = """
-import { createWriter } from './src/storage/index.js';
-import { schema } from './src/schema/index.js';
+import { createWriter } from './packages/sdk/src/storage/index.js';
+import { schema } from './packages/sdk/src/schema/index.js';
 const [url, spoolDir, instance, n] = process.argv.slice(-4);
 const w = createWriter({ url, spoolDir, service: 'ts-spool', instance, healthIntervalMs: 0, logger: { warn() {}, error() {}, info() {} } });
 const now = Date.now() * 1000;
