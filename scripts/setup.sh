@@ -25,7 +25,7 @@ need_root_pkg python3 python3
 need_root_pkg prometheus prometheus
 need_root_pkg promtool prometheus
 
-# The QuestDB server jar, through Maven, cached under .cache/questdb.
+# The QuestDB server jar, through Maven, cached under ~/.cache/tradewatch/questdb (or $TRADEWATCH_CACHE_DIR).
 bash scripts/fetch-questdb.sh >/dev/null
 
 # The Compose Specification's JSON schema (from the Go module that Docker Compose itself loads files with),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { expandQuery, QUESTDB_DATASOURCE_UID, QueryFormat } from '../src/grafana/index.js';
+import { expandQuery, QUESTDB_DATASOURCE_UID, QueryFormat } from '../packages/cli/src/grafana/index.js';
 import {
   ALERT_ENV,
   ALERT_QUERY_INTERVAL_MS,
@@ -24,10 +24,10 @@ import {
   type BuiltRule,
   type ProvisionedRule,
   type RuleId,
-} from '../src/grafana/alerting/index.js';
-import { schema } from '../src/schema/index.js';
-import { createMonitor, type Monitor } from '../src/sdk/index.js';
-import { createWriter, SqlClient, type Writer } from '../src/storage/index.js';
+} from '../packages/cli/src/grafana/alerting/index.js';
+import { schema } from '../packages/sdk/src/schema/index.js';
+import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
+import { createWriter, SqlClient, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { evaluateRule, type Evaluation, type QueryOutcome } from './support/grafana-model/evaluate.js';

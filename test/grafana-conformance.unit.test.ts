@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { ALERT_ENV, alertingDocuments, alertsConfigSchema, defaultAlertsConfig } from '../src/grafana/alerting/index.js';
+import { ALERT_ENV, alertingDocuments, alertsConfigSchema, defaultAlertsConfig } from '../packages/cli/src/grafana/alerting/index.js';
 import { checkProvisioning, GRAFANA_MODEL_VERSION, type ProvisioningInput } from './support/grafana-model/provisioning-checks.js';
 
 // Grafana accepts the files: every check Grafana (12.3, the stack's image) applies to provisioned alerting

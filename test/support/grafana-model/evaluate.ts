@@ -21,8 +21,8 @@
  *
  * Not modelled: the pending period (`for`) and state history, which need a clock; see docs/alerting.md.
  */
-import { QueryFormat } from '../../../src/grafana/datasource.js';
-import { EXPRESSION_DATASOURCE_UID, type ProvisionedRule } from '../../../src/grafana/alerting/index.js';
+import { QueryFormat } from '../../../packages/cli/src/grafana/datasource.js';
+import { EXPRESSION_DATASOURCE_UID, type ProvisionedRule } from '../../../packages/cli/src/grafana/alerting/index.js';
 
 export interface QueryResult {
   readonly columns: readonly { readonly name: string; readonly type: string }[];
