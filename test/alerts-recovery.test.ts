@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { expandQuery } from '../src/grafana/index.js';
-import { buildRules, defaultAlertsConfig, durationMs, EXPRESSION_DATASOURCE_UID, type BuiltRule, type RuleId } from '../src/grafana/alerting/index.js';
-import { schema } from '../src/schema/index.js';
-import { createWriter, type Writer } from '../src/storage/index.js';
+import { expandQuery } from '../packages/cli/src/grafana/index.js';
+import { buildRules, defaultAlertsConfig, durationMs, EXPRESSION_DATASOURCE_UID, type BuiltRule, type RuleId } from '../packages/cli/src/grafana/alerting/index.js';
+import { schema } from '../packages/sdk/src/schema/index.js';
+import { createWriter, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { evaluateRule, type QueryOutcome } from './support/grafana-model/evaluate.js';
