@@ -79,8 +79,8 @@ describe(`Grafana ${GRAFANA_MODEL_VERSION} accepts the alerting provisioning fil
       reduce.model.reducer = 'p99';
     }, /reducer "p99"/],
     ['math referencing a missing node', (d) => {
-      const math = d.rules.groups.flatMap((g: Doc) => g.rules).flatMap((r: Doc) => r.data).find((n: Doc) => n.model.type === 'math');
-      math.model.expression = '$A > $Q';
+      const condition = d.rules.groups[0].rules[0].data.at(-1);
+      condition.model = { type: 'math', refId: condition.refId, expression: '$A > $Q' };
     }, /dependent node 'Q'/],
     ['bad noDataState', (d) => (d.rules.groups[0].rules[0].noDataState = 'Quiet'), /unknown noDataState Quiet/],
     ['bad for', (d) => (d.rules.groups[0].rules[0].for = '15s5m'), /failed to parse 'for'/],
