@@ -6,13 +6,10 @@ import { parse } from 'yaml';
 import {
   buildDashboards,
   DATASOURCE_ENV,
-  expandQuery,
   grafanaFiles,
-  grafanaIntervalMs,
   QUESTDB_DATASOURCE_UID,
   QUESTDB_PLUGIN_ID,
   QueryFormat,
-  sampleByInterval,
   type QuestDbQuery,
 } from '../src/grafana/index.js';
 import { tables, views } from '../src/schema/index.js';
@@ -139,29 +136,4 @@ test('every table or view a query reads is defined by the schema', () => {
     }
   }
   assert.ok(names > 50);
-});
-
-test('expandQuery: $__conditionalAll, variables, time macros and the sample interval as the plugin expands them', () => {
-  const from = Date.UTC(2025, 0, 1, 0, 0, 0);
-  const to = from + 3_600_000;
-  const sql = 'SELECT * FROM t WHERE $__timeFilter(ts) AND $__conditionalAll(ex IN ($exchange), $exchange) AND x < $__interval_ms SAMPLE BY $__sampleByInterval';
-  const all = expandQuery(sql, { from, to, intervalMs: 5000, variables: { exchange: { all: ['a', 'b'] } } });
-  assert.equal(
-    all,
-    'SELECT * FROM t WHERE ts >= cast(1735689600000000 as timestamp) AND ts <= cast(1735693200000000 as timestamp) AND 1=1 AND x < 5000 SAMPLE BY 5s',
-  );
-  const some = expandQuery(sql, { from, to, intervalMs: 5000, variables: { exchange: ['a', 'b'] } });
-  assert.match(some, /AND ex IN \('a','b'\) AND/);
-  assert.equal(expandQuery('$__fromTime, $__toTime', { from, to, intervalMs: 1 }), 'cast(1735689600000000 as timestamp), cast(1735693200000000 as timestamp)');
-  assert.equal(expandQuery('$single', { from, to, intervalMs: 1, variables: { single: 'v' } }), 'v');
-  assert.throws(() => expandQuery('$nope', { from, to, intervalMs: 1 }), /unknown template variable/);
-  assert.throws(() => expandQuery('$__timeGroup(ts)', { from, to, intervalMs: 1 }), /unknown macro/);
-
-  assert.deepEqual(
-    [500, 1000, 30_000, 60_000, 1_800_000, 3_600_000, 21_600_000, 86_400_000].map(sampleByInterval),
-    ['500T', '1s', '30s', '60s', '1800s', '1h', '6h', '1d'],
-  );
-  assert.equal(grafanaIntervalMs(15 * 60_000), 1000);
-  assert.equal(grafanaIntervalMs(86_400_000), 60_000);
-  assert.equal(grafanaIntervalMs(30 * 86_400_000), 1_800_000);
 });

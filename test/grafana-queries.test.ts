@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import {
-  buildDashboards,
-  expandQuery,
-  grafanaIntervalMs,
-  QueryFormat,
-  type QuestDbQuery,
-  type VariableSelection,
-} from '../src/grafana/index.js';
+import { buildDashboards, QueryFormat, type QuestDbQuery } from '../src/grafana/index.js';
 import { schema } from '../src/schema/index.js';
 import { createMonitor, type Monitor } from '../src/sdk/index.js';
 import { createWriter, type SqlClient, type SqlResult, type Writer } from '../src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { expandQuery, grafanaIntervalMs, type VariableSelection } from './support/grafana-model/macros.js';
 
 // Every panel and variable query of every generated dashboard, expanded the way the QuestDB datasource expands it,
 // run against a real QuestDB loaded through the SDK (current data) and the writer (backdated rows).

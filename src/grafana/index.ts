@@ -18,15 +18,6 @@ export {
   QueryFormat,
   type QuestDbQuery,
 } from './datasource.js';
-export {
-  expandQuery,
-  grafanaIntervalMs,
-  sampleByInterval,
-  MacroError,
-  type AllSelection,
-  type ExpandOptions,
-  type VariableSelection,
-} from './macros.js';
 export { RESOLUTION_MS, type Resolution } from './sql.js';
 
 /** Where the generated provisioning goes, relative to the repository root. */
