@@ -7,6 +7,7 @@ import { alertsOverviewDashboard } from './alerts-overview.js';
 import { renderDashboardProvider, renderDatasourceProvisioning } from './datasource.js';
 import { exchangeDashboard } from './exchange.js';
 import { healthDashboard } from './health.js';
+import { marketDashboard } from './market.js';
 import { pipelineDashboard } from './pipeline.js';
 import { tradingDashboard } from './trading.js';
 
@@ -33,6 +34,7 @@ export const DASHBOARDS: readonly DashboardDef[] = [
   { file: 'health', build: healthDashboard },
   { file: 'pipeline', build: pipelineDashboard },
   { file: 'exchange', build: exchangeDashboard },
+  { file: 'market', build: marketDashboard },
   { file: 'trading', build: tradingDashboard },
   { file: 'alerts-overview', build: alertsOverviewDashboard },
 ];
