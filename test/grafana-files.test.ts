@@ -68,7 +68,7 @@ const PANEL_FORMATS: Record<string, QueryFormat | undefined> = {
 test('dashboards: unique uids, UTC, tagged and linked, refresh per purpose, panels on the grid with QuestDB queries', () => {
   assert.deepEqual(
     dashboards.map((d) => d.file),
-    ['health', 'pipeline', 'exchange', 'trading', 'alerts-overview'],
+    ['health', 'pipeline', 'exchange', 'market', 'trading', 'alerts-overview'],
   );
   assert.equal(new Set(dashboards.map((d) => d.model.uid)).size, dashboards.length);
   const refresh = Object.fromEntries(dashboards.map((d) => [d.file, d.model.refresh]));
@@ -90,6 +90,12 @@ test('dashboards: unique uids, UTC, tagged and linked, refresh per purpose, pane
       if (p.type === 'row') continue;
       assert.ok(p.type in PANEL_FORMATS, `${file}/${p.title}: known panel type ${p.type}`);
       assert.ok(p.title && p.description, `${file}/${p.type}: title and description`);
+      if (p.type === 'state-timeline') {
+        // The plugin's wide frames put nulls where other series have points: nulls must connect, not cut a state.
+        const custom = (p.fieldConfig?.defaults?.custom ?? {}) as { spanNulls?: unknown; insertNulls?: unknown };
+        assert.equal(custom.spanNulls, true, `${file}/${p.title}: spanNulls`);
+        assert.equal(custom.insertNulls, false, `${file}/${p.title}: insertNulls`);
+      }
       const targets = (p.targets ?? []) as QuestDbQuery[];
       if (PANEL_FORMATS[p.type] === undefined) {
         assert.equal(targets.length, 0, `${file}/${p.title}: no query`);
@@ -109,14 +115,29 @@ test('dashboards: unique uids, UTC, tagged and linked, refresh per purpose, pane
   }
 });
 
-test('variables: service, exchange, symbol, strategy, mode and run, each a multi-value QuestDB query with All', () => {
+/** Variables that are not multi-value with All, and why: one market, one currency, live unless chosen otherwise. */
+const SINGLE_VALUE = new Set(['market.symbol', 'trading.currency']);
+
+test('variables: multi-value QuestDB queries with All, except one symbol, one currency and the mode (live by default)', () => {
   const names = new Set(dashboards.flatMap((d) => (d.model.templating?.list ?? []).map((v) => v.name)));
-  for (const n of ['service', 'exchange', 'symbol', 'strategy', 'mode', 'run']) assert.ok(names.has(n), `variable ${n}`);
+  for (const n of ['service', 'instance', 'exchange', 'symbol', 'strategy', 'mode', 'run', 'currency']) assert.ok(names.has(n), `variable ${n}`);
   for (const { file, model } of dashboards) {
     for (const v of model.templating?.list ?? []) {
-      assert.equal(v.type, 'query', `${file}.$${v.name}`);
+      const where = `${file}.$${v.name}`;
+      if (file === 'trading' && v.name === 'mode') {
+        assert.equal(v.type, 'custom', where);
+        assert.equal(v.query, 'live,paper,backtest');
+        assert.ok(v.multi && !v.includeAll, `${where}: several modes can be chosen, never All by default`);
+        assert.deepEqual(v.current?.value, ['live'], `${where}: live by default`);
+        continue;
+      }
+      assert.equal(v.type, 'query', where);
       assert.equal(v.datasource?.uid, QUESTDB_DATASOURCE_UID);
-      assert.ok(v.multi && v.includeAll, `${file}.$${v.name}: multi with All`);
+      if (SINGLE_VALUE.has(`${file}.${v.name}`)) {
+        assert.ok(!v.multi && !v.includeAll, `${where}: one value`);
+        continue;
+      }
+      assert.ok(v.multi && v.includeAll, `${where}: multi with All`);
       assert.deepEqual(v.current?.value, ['$__all']);
     }
   }
