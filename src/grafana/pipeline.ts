@@ -231,13 +231,13 @@ export function pipelineDashboard(): dashboard.Dashboard {
       statPanel({
         title: 'QuestDB disk used',
         description:
-          'Bytes on disk of every table and view in QuestDB now (table_storage(); tradewatch and any other), and the tradewatch share native and in Parquet. Free space is not visible through SQL: watch the volume itself.',
+          'Bytes on disk of every table and view in QuestDB now (table_storage(): tradewatch\'s and any other), and tradewatch\'s share. Free space is not visible through SQL: watch the volume itself.',
         unit: 'bytes',
         span: 8,
         height: 6,
         sql:
-          `SELECT * FROM (SELECT sum(diskSize) AS questdb_total FROM table_storage())\n` +
-          `CROSS JOIN (\n  SELECT sum(native_bytes) AS tradewatch_native, sum(parquet_bytes) AS tradewatch_parquet FROM (\n${objectSizesSql()}\n  )\n)`,
+          `SELECT sum(diskSize) AS questdb_total, sum(CASE WHEN tableName IN (${[...tables, ...views].map((o) => `'${o.name}'`).join(', ')}) THEN diskSize ELSE 0 END) AS tradewatch\n` +
+          `FROM table_storage()`,
       }),
     )
     .withPanel(
