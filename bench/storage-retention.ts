@@ -4,8 +4,8 @@
 // partitions; tiered: the newest parquetAfterDays + 1 days native, the rest at Parquet bytes/day). Run after a TTL
 // default changes: `node --import tsx bench/storage-retention.ts && node --import tsx bench/summary.ts`.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { tables, ttlDays, views } from '../src/schema/index.js';
-import { estimateStorage } from '../src/schema/estimate.js';
+import { tables, ttlDays, views } from '../packages/sdk/src/schema/index.js';
+import { estimateStorage } from '../packages/sdk/src/schema/estimate.js';
 
 interface Row {
   object: string;

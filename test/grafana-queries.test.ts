@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { buildDashboards, QueryFormat, type QuestDbQuery } from '../src/grafana/index.js';
-import { schema, tables, type TableDef } from '../src/schema/index.js';
-import { createMonitor, type Monitor } from '../src/sdk/index.js';
-import { createWriter, type SqlClient, type SqlResult, type Writer } from '../src/storage/index.js';
+import { buildDashboards, QueryFormat, type QuestDbQuery } from '../packages/cli/src/grafana/index.js';
+import { schema, tables, type TableDef } from '../packages/sdk/src/schema/index.js';
+import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
+import { createWriter, type SqlClient, type SqlResult, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { until } from './helpers/until.js';

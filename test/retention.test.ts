@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { loadConfig, retentionTtls } from '../src/config/index.js';
+import { loadConfig, retentionTtls } from '../packages/cli/src/config/index.js';
 import {
   longestRetentionDays,
   MIN_RETENTION_DAYS,
@@ -13,8 +13,8 @@ import {
   ttlDays,
   views,
   withRetention,
-} from '../src/schema/index.js';
-import { estimateStorage, REFERENCE_WORKLOAD } from '../src/schema/estimate.js';
+} from '../packages/sdk/src/schema/index.js';
+import { estimateStorage, REFERENCE_WORKLOAD } from '../packages/sdk/src/schema/estimate.js';
 
 test(`every table keeps at least ${MIN_RETENTION_DAYS} days at some resolution (FR-008)`, () => {
   for (const table of tables) {
