@@ -71,7 +71,11 @@ const sizes = {
 // Interleaved rounds, so that load from other work on the machine affects every variant alike.
 const bin = join(full, 'node_modules', '.bin', 'tradewatch');
 const importScript = "const t = performance.now(); await import('@tradewatch/sdk'); process.stdout.write(String(performance.now() - t));";
-const samples = { nodeFloor: [] as number[], helpInstalled: [] as number[], helpCheckout: [] as number[], importWall: [] as number[], importInProcess: [] as number[] };
+const depsScript = "const t = performance.now(); await import('pino'); await import('prom-client'); process.stdout.write(String(performance.now() - t));";
+const samples = {
+  nodeFloor: [] as number[], helpInstalled: [] as number[], helpCheckout: [] as number[],
+  importWall: [] as number[], importInProcess: [] as number[], dependenciesInProcess: [] as number[],
+};
 for (let i = 0; i < rounds; i++) {
   samples.nodeFloor.push(await wallMs('node', ['-e', '0'], full));
   samples.helpInstalled.push(await wallMs(bin, ['--help'], full));
@@ -80,6 +84,8 @@ for (let i = 0; i < rounds; i++) {
   const { stdout: inProcess } = await run('node', ['--input-type=module', '-e', importScript], { cwd: sdkOnly, env });
   samples.importWall.push(Number(process.hrtime.bigint() - start) / 1e6);
   samples.importInProcess.push(Number(inProcess));
+  const { stdout: deps } = await run('node', ['--input-type=module', '-e', depsScript], { cwd: sdkOnly, env });
+  samples.dependenciesInProcess.push(Number(deps));
 }
 
 const result = {
@@ -89,7 +95,12 @@ const result = {
   rounds,
   method: `medians of ${rounds} interleaved rounds of fresh processes (the checkout's --help: 5 rounds); wall time from spawn to exit`,
   helpMs: { installed: median(samples.helpInstalled), nodeFloor: median(samples.nodeFloor), checkout: median(samples.helpCheckout) },
-  sdkImportMs: { inProcess: median(samples.importInProcess), wall: median(samples.importWall), nodeFloor: median(samples.nodeFloor) },
+  sdkImportMs: {
+    inProcess: median(samples.importInProcess),
+    dependenciesInProcess: median(samples.dependenciesInProcess),
+    wall: median(samples.importWall),
+    nodeFloor: median(samples.nodeFloor),
+  },
   sizes,
   beforeSplitDependencies: beforeDeps,
   samples,
