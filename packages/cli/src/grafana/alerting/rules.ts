@@ -51,7 +51,6 @@ export interface RuleSpec {
 
 const samples = tableRef(schema.processSamples);
 const events = tableRef(schema.processEvents);
-const errors = tableRef(schema.errors);
 const connEvents = tableRef(schema.connectionEvents);
 const connSamples = tableRef(schema.connectionSamples);
 const fetches = tableRef(schema.fetches);
@@ -72,6 +71,19 @@ const value = (ref: string) => `{{ printf "%.1f" $values.${ref}.Value }}`;
 
 /** Lookbacks: long enough that a source that stopped reporting is still seen (and keeps its alert firing). */
 const DAY_S = 86_400;
+const TTL_UNIT_S = { HOURS: 3600, DAYS: DAY_S, WEEKS: 7 * DAY_S, MONTHS: 30 * DAY_S, YEARS: 365 * DAY_S } as const;
+/**
+ * Evidence lookback: the table's whole retention. A source that stops reporting keeps its last row (and its
+ * alert) for as long as QuestDB holds it, so an alert resolves on new evidence (a healthy row, a clean stop),
+ * never because the evidence aged out of a shorter window.
+ */
+const retentionS = (t: { def: { ttl: { value: number; unit: keyof typeof TTL_UNIT_S } } }) => t.def.ttl.value * TTL_UNIT_S[t.def.ttl.unit];
+
+/** The latest process event per service/instance in the range, to tell a clean stop from a crash. */
+const latestEvent = () =>
+  `(SELECT ${events.ts}, ${events.col('service')}, ${events.col('instance')}, ${events.col('event')} FROM ${events.name} WHERE $__timeFilter(${events.ts})\n` +
+  `  LATEST ON ${events.ts} PARTITION BY ${events.col('service')}, ${events.col('instance')}) e`;
+const stopped = `e.${events.col('event')} = ${events.lit('event', 'stop')}`;
 
 type Builder = (s: RuleSettings) => Omit<RuleSpec, 'id'>;
 
@@ -81,40 +93,44 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
     queries: [
       table(
         'A',
-        `SELECT s.${samples.col('service')}, s.${samples.col('instance')}, ${secondsUntilTo(`s.${samples.ts}`)} AS seconds_since_sample\n` +
+        // A clean stop (its latest event is `stop`) gives 0: resolved on that evidence, kept as an instance.
+        `SELECT s.${samples.col('service')}, s.${samples.col('instance')},\n` +
+          `  CASE WHEN ${stopped} THEN 0.0 ELSE ${secondsUntilTo(`s.${samples.ts}`)} END AS seconds_since_sample\n` +
           `FROM (SELECT ${samples.ts}, ${samples.col('service')}, ${samples.col('instance')} FROM ${samples.name} WHERE $__timeFilter(${samples.ts})\n` +
           `  LATEST ON ${samples.ts} PARTITION BY ${samples.col('service')}, ${samples.col('instance')}) s\n` +
-          `LEFT JOIN (SELECT ${events.ts}, ${events.col('service')}, ${events.col('instance')}, ${events.col('event')} FROM ${events.name} WHERE $__timeFilter(${events.ts})\n` +
-          `  LATEST ON ${events.ts} PARTITION BY ${events.col('service')}, ${events.col('instance')}) e\n` +
-          `  ON s.${samples.col('service')} = e.${events.col('service')} AND s.${samples.col('instance')} = e.${events.col('instance')}\n` +
-          // A clean stop writes `stop` last: that instance is not down, it was stopped.
-          `WHERE e.${events.col('event')} IS NULL OR e.${events.col('event')} != ${events.lit('event', 'stop')}`,
-        DAY_S,
+          `LEFT JOIN ${latestEvent()}\n` +
+          `  ON s.${samples.col('service')} = e.${events.col('service')} AND s.${samples.col('instance')} = e.${events.col('instance')}`,
+        retentionS(samples),
       ),
     ],
     condition: above(s.threshold),
-    // No rows: nothing reported for a day, or every instance stopped cleanly.
-    noDataState: 'OK',
+    // No rows at all: nothing new is known, so nothing changes (a firing instance keeps firing).
+    noDataState: 'KeepLast',
     execErrState: 'KeepLast',
     summary: '{{ $labels.service }}/{{ $labels.instance }}: no heartbeat for {{ printf "%.0f" $values.A.Value }} s',
-    description: `No process sample from {{ $labels.service }}/{{ $labels.instance }} for more than ${s.threshold} s and no clean stop: the process crashed, hangs, or cannot reach QuestDB.`,
+    description: `No process sample from {{ $labels.service }}/{{ $labels.instance }} for more than ${s.threshold} s and no clean stop: the process crashed, hangs, or cannot reach QuestDB. Resolves on its next sample or a clean stop.`,
   }),
 
   memoryHigh: (s) => ({
     title: 'Memory high',
     queries: [
-      series(
+      table(
         'A',
-        `SELECT ${samples.ts} AS time, ${samples.col('service')}, ${samples.col('instance')}, ${samples.col('rss_bytes')} / ${MIB}.0 AS rss_mib\n` +
-          `FROM ${samples.name} WHERE $__timeFilter(${samples.ts}) ORDER BY time`,
-        300,
+        // The latest sample per process, kept while the process is dead (no evidence it recovered); 0 after a clean stop.
+        `SELECT s.${samples.col('service')}, s.${samples.col('instance')},\n` +
+          `  CASE WHEN ${stopped} THEN 0.0 ELSE s.${samples.col('rss_bytes')} / ${MIB}.0 END AS rss_mib\n` +
+          `FROM (SELECT ${samples.ts}, ${samples.col('service')}, ${samples.col('instance')}, ${samples.col('rss_bytes')} FROM ${samples.name} WHERE $__timeFilter(${samples.ts})\n` +
+          `  LATEST ON ${samples.ts} PARTITION BY ${samples.col('service')}, ${samples.col('instance')}) s\n` +
+          `LEFT JOIN ${latestEvent()}\n` +
+          `  ON s.${samples.col('service')} = e.${events.col('service')} AND s.${samples.col('instance')} = e.${events.col('instance')}`,
+        retentionS(samples),
       ),
     ],
-    condition: { kind: 'threshold', reduce: { reducer: 'last', mode: 'dropNN' }, op: 'gt', params: [s.threshold] },
-    noDataState: 'OK',
+    condition: above(s.threshold),
+    noDataState: 'KeepLast',
     execErrState: 'KeepLast',
-    summary: `{{ $labels.service }}/{{ $labels.instance }}: RSS ${value('B')} MiB`,
-    description: `Resident memory of {{ $labels.service }}/{{ $labels.instance }} above ${s.threshold} MiB for ${s.for}: a leak or an unbounded buffer.`,
+    summary: `{{ $labels.service }}/{{ $labels.instance }}: RSS {{ printf "%.0f" $values.A.Value }} MiB`,
+    description: `Resident memory of {{ $labels.service }}/{{ $labels.instance }} above ${s.threshold} MiB for ${s.for}: a leak or an unbounded buffer. If the process died meanwhile it stays firing until a new sample or a clean stop.`,
   }),
 
   cpuHigh: (s) => ({
@@ -135,20 +151,25 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
   }),
 
   errorRateSpike: (s) => {
-    // Both queries group the same rows (the last 32 minutes) by service, so every service has both values.
-    const recent = `${errors.ts} >= dateadd('m', -2, $__toTime)`;
-    const from = `FROM ${errors.name} WHERE $__timeFilter(${errors.ts}) GROUP BY ${errors.col('service')}`;
+    const failed = `sum(CASE WHEN ${fetches.col('status')} = ${fetches.lit('status', 'ok')} THEN 0 ELSE 1 END)`;
     return {
-      title: 'Error rate spike',
+      title: 'Request failure ratio high',
       queries: [
-        table('A', `SELECT ${errors.col('service')}, sum(CASE WHEN ${recent} THEN 1 ELSE 0 END) / 2.0 AS errors_per_min\n${from}`, 32 * 60),
-        table('B', `SELECT ${errors.col('service')}, sum(CASE WHEN ${recent} THEN 0 ELSE 1 END) / 30.0 AS baseline_per_min\n${from}`, 32 * 60),
+        table(
+          'A',
+          // A ratio of requests, not a rate: it fires at the daemon's real request rate, and has no baseline that
+          // a sustained storm could absorb. Below the minimum count there is no verdict (0).
+          `SELECT ${fetches.col('service')}, ${fetches.col('exchange')},\n` +
+            `  CASE WHEN count() >= ${Number(s.minRequests)} THEN ${failed} * 100.0 / count() ELSE 0.0 END AS failed_percent\n` +
+            `FROM ${fetches.name} WHERE $__timeFilter(${fetches.ts}) GROUP BY ${fetches.col('service')}, ${fetches.col('exchange')}`,
+          600,
+        ),
       ],
-      condition: { kind: 'math', expression: `$A > ${s.threshold} && $A > ${Number(s.factor)} * $B` },
-      noDataState: 'OK',
+      condition: above(s.threshold),
+      noDataState: 'KeepLast',
       execErrState: 'KeepLast',
-      summary: `{{ $labels.service }}: ${value('A')} errors/min (baseline ${value('B')})`,
-      description: `{{ $labels.service }} reported more than ${s.threshold} errors/min over the last 2 minutes, over ${Number(s.factor)}× its rate of the 30 minutes before.`,
+      summary: `{{ $labels.service }} → {{ $labels.exchange }}: {{ printf "%.0f" $values.A.Value }} % of requests failed (10 min)`,
+      description: `More than ${s.threshold} % of the requests of {{ $labels.service }} to {{ $labels.exchange }} failed in the last 10 minutes (at least ${Number(s.minRequests)} requests): errors, timeouts or rate limiting.`,
     };
   },
 
@@ -174,23 +195,35 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
     description: `The {{ $labels.channel }} connection of {{ $labels.service }}/{{ $labels.instance }} to {{ $labels.exchange }} has not recovered for ${s.threshold} s.`,
   }),
 
-  staleData: (s) => ({
-    title: 'Stale data',
-    queries: [
-      table(
-        'A',
-        `SELECT ${fetches.col('service')}, ${fetches.col('exchange')}, ${fetches.col('dataset')},\n` +
-          `  ${secondsUntilTo(`coalesce(max(CASE WHEN ${fetches.col('status')} = ${fetches.lit('status', 'ok')} THEN ${fetches.ts} END), $__fromTime)`)} AS seconds_since_ok\n` +
-          `FROM ${fetches.name} WHERE $__timeFilter(${fetches.ts}) GROUP BY ${fetches.col('service')}, ${fetches.col('exchange')}, ${fetches.col('dataset')}`,
-        3600,
-      ),
-    ],
-    condition: above(s.threshold),
-    noDataState: 'OK',
-    execErrState: 'KeepLast',
-    summary: '{{ $labels.exchange }} {{ $labels.dataset }}: no successful fetch for {{ printf "%.0f" $values.A.Value }} s',
-    description: `{{ $labels.service }} has not fetched {{ $labels.dataset }} from {{ $labels.exchange }} successfully for more than ${s.threshold} s (it keeps trying and failing).`,
-  }),
+  staleData: (s) => {
+    const keys = ['service', 'instance', 'exchange', 'dataset'].map((k) => fetches.col(k));
+    const latest = (where: string) =>
+      `(SELECT ${fetches.ts}, ${keys.join(', ')} FROM ${fetches.name} WHERE $__timeFilter(${fetches.ts})${where}\n` +
+      `  LATEST ON ${fetches.ts} PARTITION BY ${keys.join(', ')})`;
+    const on = (a: string, b: string, cols: string[]) => cols.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
+    return {
+      title: 'Stale data',
+      queries: [
+        table(
+          'A',
+          // Per dataset fetched in the retention: seconds since its last `ok` (since the range start if none), 0
+          // once its process stopped cleanly. A fetcher that stops entirely keeps its dataset stale.
+          `SELECT a.${fetches.col('service')}, a.${fetches.col('exchange')}, a.${fetches.col('dataset')},\n` +
+            `  max(CASE WHEN ${stopped} THEN 0.0 ELSE ${secondsUntilTo(`coalesce(o.${fetches.ts}, $__fromTime)`)} END) AS seconds_since_ok\n` +
+            `FROM ${latest('')} a\n` +
+            `LEFT JOIN ${latest(` AND ${fetches.col('status')} = ${fetches.lit('status', 'ok')}`)} o ON ${on('a', 'o', keys)}\n` +
+            `LEFT JOIN ${latestEvent()} ON ${on('a', 'e', [fetches.col('service'), fetches.col('instance')])}\n` +
+            `GROUP BY a.${fetches.col('service')}, a.${fetches.col('exchange')}, a.${fetches.col('dataset')}`,
+          retentionS(fetches),
+        ),
+      ],
+      condition: above(s.threshold),
+      noDataState: 'KeepLast',
+      execErrState: 'KeepLast',
+      summary: '{{ $labels.exchange }} {{ $labels.dataset }}: no successful fetch for {{ printf "%.0f" $values.A.Value }} s',
+      description: `{{ $labels.service }} has not fetched {{ $labels.dataset }} from {{ $labels.exchange }} successfully for more than ${s.threshold} s (failing, or not fetching at all). Resolves on the next successful fetch or a clean stop.`,
+    };
+  },
 
   dataGaps: (s) => ({
     title: 'Data gaps',

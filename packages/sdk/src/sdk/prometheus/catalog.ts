@@ -90,7 +90,7 @@ export const METRICS = {
   rateLimitUsed: def('exchange', 'gauge', 'tradewatch_rate_limit_used', ['exchange'], ['exchange'], 'rateLimit', 'Rate-limit weight or requests used in the current window.'),
   rateLimitQuota: def('exchange', 'gauge', 'tradewatch_rate_limit_quota', ['exchange'], ['exchange'], 'rateLimit', 'Rate-limit weight or requests allowed per window.'),
   rateLimitThrottled: def('exchange', 'gauge', 'tradewatch_rate_limit_throttled', ['exchange'], ['exchange'], 'rateLimit', '1 while requests are being throttled, else 0.'),
-  rateLimitThrottledTotal: def('exchange', 'counter', 'tradewatch_rate_limit_throttled_total', ['exchange'], ['exchange'], 'rateLimit', 'Rate-limit reports that said requests were throttled.'),
+  rateLimitThrottledTotal: def('exchange', 'counter', 'tradewatch_rate_limit_throttle_reports_total', ['exchange'], ['exchange'], 'rateLimit', 'Rate-limit reports that said requests were throttled.'),
 
   // Trading: live, paper and backtest runs, told apart by mode and run_id.
   realized: def('trading', 'gauge', 'tradewatch_strategy_realized_pnl', RUN, RUN_FOLD, 'strategy().pnl', 'Realized PnL of the run, in the run currency.'),
