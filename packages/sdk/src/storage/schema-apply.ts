@@ -18,6 +18,7 @@ import {
 import { sameTtl } from '../schema/ttl.js';
 import type { SqlClient } from './sql.js';
 
+/** One DDL statement applySchema ran (or, with dryRun, would run). */
 export interface SchemaChange {
   readonly object: string;
   readonly action: 'create-table' | 'add-column' | 'set-dedup' | 'set-ttl' | 'set-parquet' | 'create-view' | 'rebuild-view';
@@ -32,6 +33,7 @@ export interface SchemaDrift {
   readonly problem: string;
 }
 
+/** What applySchema did: the changes it ran (or would run), the objects already current, and drift it left alone. */
 export interface ApplyReport {
   readonly version: number;
   readonly changes: readonly SchemaChange[];
@@ -39,6 +41,7 @@ export interface ApplyReport {
   readonly unchanged: readonly string[];
 }
 
+/** Options of applySchema. */
 export interface ApplyOptions {
   readonly tables?: readonly TableDef[];
   readonly views?: readonly ViewDef[];
