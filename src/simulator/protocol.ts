@@ -53,6 +53,8 @@ export interface ExchangeTiming {
   binanceWeightWindowMs: number;
   /** Binance: the first ban (418) for requests after a 429; each further ban doubles, up to 3 days. 2 minutes. */
   binanceBanMs: number;
+  /** Binance: requests refused with 429 during one Retry-After before the next one bans (418). Binance gives no figure: 5. */
+  binanceTolerated429s: number;
   /** Bybit: requests per IP per window (600 per 5 s); a breach is an HTTP 403 ban. */
   bybitIpLimit: number;
   bybitIpWindowMs: number;
@@ -72,6 +74,7 @@ export const REAL_TIMING: ExchangeTiming = {
   binanceWeightLimit: 2400,
   binanceWeightWindowMs: 60_000,
   binanceBanMs: 120_000,
+  binanceTolerated429s: 5,
   bybitIpLimit: 600,
   bybitIpWindowMs: 5000,
   bybitBanMs: 600_000,

@@ -51,13 +51,15 @@ const MAX_BAN_MS = 3 * 86_400_000;
 
 /**
  * Binance's IP limiter: every request adds its weight to the IP's count for the current minute (sent back as
- * X-MBX-USED-WEIGHT-1M). Over the limit: 429 with Retry-After (the rest of the minute). A request during that
- * Retry-After: 418, an IP ban of 2 minutes, doubling with each repeat up to 3 days.
+ * X-MBX-USED-WEIGHT-1M). Over the limit: 429 with Retry-After (the rest of the minute). A client that keeps
+ * sending during that Retry-After (more than binanceTolerated429s refused requests; Binance publishes no figure)
+ * gets 418, an IP ban of 2 minutes, doubling with each repeat up to 3 days.
  */
 function weightLimiter(timing: ExchangeTiming) {
   let windowStart = 0;
   let used = 0;
   let retryUntil = 0;
+  let refused = 0;
   let bannedUntil = 0;
   let banMs = timing.binanceBanMs;
   const ip = '127.0.0.1';
@@ -71,14 +73,16 @@ function weightLimiter(timing: ExchangeTiming) {
     if (bannedUntil > now) {
       return { refuse: banned(bannedUntil, now, ip) };
     }
-    if (retryUntil > now) {
+    if (retryUntil > now && refused >= timing.binanceTolerated429s) {
       bannedUntil = now + banMs;
       banMs = Math.min(MAX_BAN_MS, banMs * 2);
       return { refuse: banned(bannedUntil, now, ip) };
     }
     used += weight;
-    if (used > timing.binanceWeightLimit) {
-      retryUntil = windowStart + timing.binanceWeightWindowMs;
+    if (used > timing.binanceWeightLimit || retryUntil > now) {
+      if (retryUntil <= now) refused = 0;
+      refused++;
+      retryUntil = Math.max(retryUntil, windowStart + timing.binanceWeightWindowMs);
       const retryAfter = Math.max(1, Math.ceil((retryUntil - now) / 1000));
       return {
         refuse: json(
