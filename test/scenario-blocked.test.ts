@@ -11,10 +11,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDaemon, daemonConfig, type Daemon } from '../src/daemon/index.js';
-import { createMonitor, type Monitor } from '../src/sdk/index.js';
-import { startSimulator, type ExchangeId, type ExchangeTiming, type Simulator } from '../src/simulator/index.js';
-import { applySchema, SqlClient } from '../src/storage/index.js';
+import { createDaemon, daemonConfig, type Daemon } from '../packages/cli/src/daemon/index.js';
+import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
+import { startSimulator, type ExchangeId, type ExchangeTiming, type Simulator } from '../packages/cli/src/simulator/index.js';
+import { applySchema, SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { until } from './helpers/until.js';
 

@@ -8,13 +8,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDaemon, daemonConfig, type Daemon } from '../src/daemon/index.js';
-import { createMonitor } from '../src/sdk/index.js';
-import { startSimulator } from '../src/simulator/index.js';
-import { applySchema, SqlClient } from '../src/storage/index.js';
+import { createDaemon, daemonConfig, type Daemon } from '../packages/cli/src/daemon/index.js';
+import { createMonitor } from '../packages/sdk/src/sdk/index.js';
+import { startSimulator } from '../packages/cli/src/simulator/index.js';
+import { applySchema, SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { until } from './helpers/until.js';
-import { drive, VirtualClock } from './helpers/virtual-clock.js';
+import { drive } from './helpers/drive.js';
+import { VirtualClock } from './helpers/virtual-clock.js';
 
 const server = await useQuestDb();
 const db = new SqlClient({ url: server.httpUrl });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import ccxt from 'ccxt';
 import WebSocket from 'ws';
-import { startSimulator, type ExchangeId, type Simulator } from '../src/simulator/index.js';
+import { startSimulator, type ExchangeId, type Simulator } from '../packages/cli/src/simulator/index.js';
 
 const BTC = 'BTC/USDT:USDT';
 const sims: Simulator[] = [];

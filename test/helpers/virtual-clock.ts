@@ -1,82 +1,95 @@
-import { setImmediate as turn } from 'node:timers/promises';
-import type { Clock } from '../../src/daemon/clock.js';
+import { sleepOn, type Clock, type Timer, type TimerOptions } from '../../packages/sdk/src/common/clock.js';
 
 interface Pending {
   readonly id: number;
-  readonly due: number;
-  readonly run: () => void;
+  due: number;
+  readonly fn: () => void;
+  readonly every: number | undefined;
 }
 
 /**
- * Virtual time for the daemon: timers fire only when the test advances the clock, in due order, each seeing
- * now() = its due time. Network I/O (ccxt against the simulator) still takes real time; `drive` waits for it
- * between steps, so a window's fetches complete "inside" the window whatever the machine's load.
+ * A Clock in virtual time for tests: nothing fires until the test advances it. advance() runs the due timers in
+ * time order and lets the promise chains they start settle (a macrotask turn) before the next one, so async logic
+ * driven by timers (a writer's pump, a daemon's schedule) makes progress as it would in real time.
  */
 export class VirtualClock implements Clock {
-  readonly virtual = true;
+  private current: number;
+  private nextId = 1;
   private pending: Pending[] = [];
-  private seq = 0;
 
-  constructor(private current: number) {}
+  constructor(startMs = Date.UTC(2026, 0, 1)) {
+    this.current = startMs;
+  }
 
   now(): number {
     return this.current;
   }
 
-  setTimeout(run: () => void, ms: number): unknown {
-    const timer = { id: ++this.seq, due: this.current + Math.max(0, ms), run };
-    this.pending.push(timer);
-    this.pending.sort((a, b) => a.due - b.due || a.id - b.id);
-    return timer.id;
+  setTimeout(fn: () => void, ms: number, _options?: TimerOptions): Timer {
+    return this.add(fn, Math.max(0, ms), undefined);
   }
 
-  clearTimeout(handle: unknown): void {
-    this.pending = this.pending.filter((t) => t.id !== handle);
+  setInterval(fn: () => void, ms: number, _options?: TimerOptions): Timer {
+    return this.add(fn, Math.max(1, ms), Math.max(1, ms));
   }
 
-  /** Due time of the next timer, if any. */
-  nextDue(): number | undefined {
-    return this.pending[0]?.due;
+  sleep(ms: number, signal?: AbortSignal, options?: TimerOptions): Promise<boolean> {
+    return sleepOn(this, ms, signal, options);
   }
 
-  /** Fires the earliest timer (time jumps to its due time). */
-  fireNext(): void {
-    const next = this.pending.shift();
-    if (!next) return;
-    this.current = Math.max(this.current, next.due);
-    next.run();
+  /** When the next timer fires (undefined: none pending). */
+  get nextDue(): number | undefined {
+    return this.earliest()?.due;
   }
 
-  /** Sets the time without firing anything (only forward). */
-  jumpTo(t: number): void {
-    this.current = Math.max(this.current, t);
+  /** Timers waiting to fire. */
+  get timerCount(): number {
+    return this.pending.length;
+  }
+
+  /** Moves time forward by `ms`, firing every timer due on the way, in order. */
+  async advance(ms: number): Promise<void> {
+    const end = this.current + ms;
+    await settle();
+    for (;;) {
+      const next = this.earliest();
+      if (next === undefined || next.due > end) break;
+      this.current = Math.max(this.current, next.due);
+      if (next.every === undefined) this.remove(next.id);
+      else next.due += next.every;
+      next.fn();
+      await settle();
+    }
+    this.current = end;
+    await settle();
+  }
+
+  /** Advances to the next timer and fires it (and whatever is due at the same time); false if none is pending. */
+  async advanceToNext(): Promise<boolean> {
+    const next = this.earliest();
+    if (next === undefined) return false;
+    await this.advance(Math.max(0, next.due - this.current));
+    return true;
+  }
+
+  private add(fn: () => void, ms: number, every: number | undefined): Timer {
+    const entry: Pending = { id: this.nextId++, due: this.current + ms, fn, every };
+    this.pending.push(entry);
+    return { cancel: () => this.remove(entry.id) };
+  }
+
+  private remove(id: number): void {
+    this.pending = this.pending.filter((p) => p.id !== id);
+  }
+
+  private earliest(): Pending | undefined {
+    let best: Pending | undefined;
+    for (const p of this.pending) if (best === undefined || p.due < best.due || (p.due === best.due && p.id < best.id)) best = p;
+    return best;
   }
 }
 
-/**
- * Advances `clock` to `to`, timer by timer. Before each step it waits until `busy()` reports no real work in flight
- * (REST requests to the simulator) for two consecutive event-loop turns, so every fetch a timer started has
- * finished, or is itself waiting on the virtual clock, before time moves on.
- */
-export async function drive(clock: VirtualClock, to: number, busy: () => number, realTimeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + realTimeoutMs;
-  const settle = async () => {
-    let quiet = 0;
-    while (quiet < 2) {
-      await turn();
-      if (busy() > 0) {
-        quiet = 0;
-        if (Date.now() > deadline) throw new Error(`drive: work still in flight after ${realTimeoutMs} ms at virtual ${new Date(clock.now()).toISOString()}`);
-        await new Promise((resolve) => setTimeout(resolve, 2));
-      } else quiet++;
-    }
-  };
-  for (;;) {
-    await settle();
-    const next = clock.nextDue();
-    if (next === undefined || next > to) break;
-    clock.fireNext();
-  }
-  clock.jumpTo(to);
-  await settle();
+/** Lets pending promise chains and I/O callbacks run: one macrotask turn. */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
