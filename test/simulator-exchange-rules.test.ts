@@ -45,10 +45,10 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 test('Binance: weights add up per minute; over the limit 429 with Retry-After, then 418 (a ban); the quota is in exchangeInfo', async () => {
   const s = await sim({ exchanges: ['binanceusdm'], timing: { binanceWeightLimit: 12, binanceBanMs: 3000 } });
   const base = s.exchanges.binanceusdm!.restUrl;
+  // The count resets at each minute: start right after a boundary if one is near.
+  if (Date.now() % 60_000 > 45_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - (Date.now() % 60_000) + 100));
   const info = (await (await fetch(`${base}/fapi/v1/exchangeInfo`)).json()) as { rateLimits: { rateLimitType: string; limit: number }[] };
   assert.equal(info.rateLimits.find((l) => l.rateLimitType === 'REQUEST_WEIGHT')?.limit, 12);
-  // A minute boundary would reset the count: start right after one if it is near.
-  if (Date.now() % 60_000 > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - (Date.now() % 60_000) + 100));
   const premium = await fetch(`${base}/fapi/v1/premiumIndex`); // all symbols: weight 10
   const used = Number(premium.headers.get('x-mbx-used-weight-1m'));
   assert.ok(used >= 11 && used <= 12, `cumulative weight ${used} (exchangeInfo 1, then premiumIndex 10)`);
