@@ -18,6 +18,7 @@ const FULL_ENV = {
   [ALERT_ENV.discord.webhookUrl]: 'https://discord.invalid/api/webhooks/1/x',
   [ALERT_ENV.email.addresses]: 'ops@example.com',
   [ALERT_ENV.email.smtpHost]: 'smtp.example.com:587',
+  [ALERT_ENV.email.smtpEnabled]: 'true',
 };
 
 function readDir(dir: string): Record<string, unknown> {
@@ -101,6 +102,7 @@ describe(`Grafana ${GRAFANA_MODEL_VERSION} accepts the alerting provisioning fil
     ['integration uid reused', (d) => (d.points.contactPoints[1].receivers[0].uid = d.points.contactPoints[0].receivers[0].uid), /already used by/],
     ['deleting a provisioned integration', (d) => d.points.deleteContactPoints.push({ orgId: 1, uid: d.points.contactPoints[0].receivers[0].uid }), /which is provisioned by/],
     ['apiVersion', (d) => (d.policies.apiVersion = 2), /apiVersion must be 1/],
+    ['template unbalanced', (d) => (d.points.templates[0].template += '{{ if .Alerts }}'), /template does not parse/],
   ];
   for (const [name, change, expected] of cases) {
     test(`refused: ${name}`, () => {

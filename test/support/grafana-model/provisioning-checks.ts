@@ -153,6 +153,19 @@ export function checkProvisioning(input: ProvisioningInput): Problem[] {
       deleted.push({ where: `${file} deleteContactPoints[${i}]`, uid });
     }
 
+    for (const [i, t] of list(raw.templates).entries()) {
+      // Text templates (text_templates_types.go): a name and a body; the body is read with $VAR expansion.
+      const tpl = isObj(t) ? t : {};
+      const where = `${file} templates[${i}]`;
+      if (!text(tpl.name).trim()) fail(where, 'template has no name');
+      if (!text(tpl.template).trim()) fail(where, 'template is empty');
+      if (text(tpl.template).includes('$')) fail(where, 'template contains $, which the loader expands from the environment');
+      const body = text(tpl.template);
+      const opens = (body.match(/\{\{-?\s*(define|range|if|with|block)\b/g) ?? []).length;
+      const ends = (body.match(/\{\{-?\s*end\s*-?\}\}/g) ?? []).length;
+      if (opens !== ends) fail(where, `template does not parse: ${opens} blocks opened, ${ends} closed`);
+    }
+
     for (const [i, mt] of list(raw.muteTimes).entries()) {
       const where = `${file} muteTimes[${i}]`;
       const mute = isObj(mt) ? mt : {};

@@ -7,18 +7,24 @@ import {
   SCHEMA_VERSION,
   setParquetSql,
   setTtlSql,
+  ttlSql,
   tables as allTables,
   views as allViews,
+  withRetention,
   type TableDef,
+  type Ttl,
   type ViewDef,
 } from '../schema/index.js';
 import { sameTtl } from '../schema/ttl.js';
 import type { SqlClient } from './sql.js';
 
+/** One DDL statement applySchema ran (or, with dryRun, would run). */
 export interface SchemaChange {
   readonly object: string;
   readonly action: 'create-table' | 'add-column' | 'set-dedup' | 'set-ttl' | 'set-parquet' | 'create-view' | 'rebuild-view';
   readonly sql: string;
+  /** What changes, for the report: e.g. a TTL's old and new value and where the new one comes from. */
+  readonly detail?: string;
 }
 
 /** A difference that apply does not fix by itself because fixing it could lose data. */
@@ -27,6 +33,7 @@ export interface SchemaDrift {
   readonly problem: string;
 }
 
+/** What applySchema did: the changes it ran (or would run), the objects already current, and drift it left alone. */
 export interface ApplyReport {
   readonly version: number;
   readonly changes: readonly SchemaChange[];
@@ -34,6 +41,7 @@ export interface ApplyReport {
   readonly unchanged: readonly string[];
 }
 
+/** Options of applySchema. */
 export interface ApplyOptions {
   readonly tables?: readonly TableDef[];
   readonly views?: readonly ViewDef[];
@@ -41,6 +49,12 @@ export interface ApplyOptions {
   readonly rebuildViews?: boolean;
   /** Report what would change without changing anything. */
   readonly dryRun?: boolean;
+  /**
+   * TTLs from the config (`storage.retention.<name>`), in place of the schema defaults. Apply sets every TTL to
+   * the configured (else default) value and reports each one it changes, so a TTL set by hand is replaced
+   * visibly: the config is the one place to set it.
+   */
+  readonly retention?: Readonly<Record<string, Ttl>>;
 }
 
 interface ExistingTable {
@@ -64,8 +78,10 @@ const normalizeSql = (sql: string) => sql.replace(/\s+/g, ' ').trim();
  * type, a changed view) is reported as drift.
  */
 export async function applySchema(sql: SqlClient, options: ApplyOptions = {}): Promise<ApplyReport> {
-  const tables = options.tables ?? allTables;
-  const views = options.views ?? allViews;
+  const retention = options.retention ?? {};
+  const { tables, views } = withRetention(options.tables ?? allTables, options.views ?? allViews, retention);
+  const ttlDetail = (name: string, found: ExistingTable, want: Ttl) =>
+    `TTL ${found.ttlValue} ${found.ttlUnit} -> ${ttlSql(want)} (${retention[name] ? `storage.retention.${name}` : `schema default; set storage.retention.${name} to keep another`})`;
   const existing = new Map(
     (await sql.rows<ExistingTable & { table_name: string }>(
       'SELECT table_name, ttlValue, ttlUnit, dedup, matView FROM tables()',
@@ -86,7 +102,7 @@ export async function applySchema(sql: SqlClient, options: ApplyOptions = {}): P
       continue;
     }
     const before = changes.length;
-    await upgradeTable(sql, table, found, run, drift);
+    await upgradeTable(sql, table, found, run, drift, ttlDetail);
     if (changes.length === before) unchanged.push(table.name);
   }
 
@@ -112,13 +128,16 @@ export async function applySchema(sql: SqlClient, options: ApplyOptions = {}): P
     } else {
       const found = existing.get(view.name);
       if (found && !sameTtl(view.ttl, found.ttlValue, found.ttlUnit)) {
-        await run({ object: view.name, action: 'set-ttl', sql: setTtlSql(view.name, view.ttl, true) });
+        await run({ object: view.name, action: 'set-ttl', sql: setTtlSql(view.name, view.ttl, true), detail: ttlDetail(view.name, found, view.ttl) });
       }
     }
     if (changes.length === before) unchanged.push(view.name);
   }
 
-  if (changes.length > 0 && !options.dryRun) await recordChanges(sql, changes, tables);
+  if (changes.length > 0 && !options.dryRun) {
+    await recordChanges(sql, changes, tables);
+    await waitForWalApplied(sql, [...new Set(changes.map((c) => c.object.split('.')[0]!))]);
+  }
   return { version: SCHEMA_VERSION, changes, drift, unchanged };
 }
 
@@ -128,6 +147,7 @@ async function upgradeTable(
   found: ExistingTable,
   run: (change: SchemaChange) => Promise<void>,
   drift: SchemaDrift[],
+  ttlDetail: (name: string, found: ExistingTable, want: Ttl) => string,
 ): Promise<void> {
   if (found.matView) {
     drift.push({ object: table.name, problem: 'exists as a materialized view, expected a table' });
@@ -159,7 +179,7 @@ async function upgradeTable(
   const sameKeys = found.dedup && keys.length === table.dedupKeys.length && table.dedupKeys.every((k) => keys.includes(k));
   if (!sameKeys) await run({ object: table.name, action: 'set-dedup', sql: dedupSql(table) });
   if (!sameTtl(table.ttl, found.ttlValue, found.ttlUnit)) {
-    await run({ object: table.name, action: 'set-ttl', sql: setTtlSql(table.name, table.ttl) });
+    await run({ object: table.name, action: 'set-ttl', sql: setTtlSql(table.name, table.ttl), detail: ttlDetail(table.name, found, table.ttl) });
   }
 }
 
@@ -187,4 +207,24 @@ async function recordChanges(sql: SqlClient, changes: readonly SchemaChange[], t
     .map((c, i) => `(${nowMicros + BigInt(i)}::timestamp, ${SCHEMA_VERSION}, '${c.object}', '${c.sql.replace(/'/g, "''")}')`)
     .join(', ');
   await sql.execute(`INSERT INTO tw_schema_changes (ts, schema_version, object, change) VALUES ${values}`);
+}
+
+/**
+ * DDL on a WAL table (SET TTL, DEDUP, a new column) takes effect when QuestDB applies the table's WAL, not when the
+ * statement returns: wait until each changed table has applied up to the transaction seen after the changes, so
+ * that what apply reports is what the next reader (or the next apply) sees. Bounded: the statements did succeed,
+ * so a slow WAL apply only ends the wait.
+ */
+async function waitForWalApplied(sql: SqlClient, names: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let targets: Map<string, number> | undefined;
+  while (Date.now() < deadline) {
+    const rows = await sql.rows<{ name: string; writerTxn: number; sequencerTxn: number }>(
+      'SELECT name, writerTxn, sequencerTxn FROM wal_tables()',
+    );
+    targets ??= new Map(rows.filter((r) => names.includes(r.name)).map((r) => [r.name, Number(r.sequencerTxn)]));
+    const behind = rows.filter((r) => targets!.has(r.name) && Number(r.writerTxn) < targets!.get(r.name)!);
+    if (behind.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

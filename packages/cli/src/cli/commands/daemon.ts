@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { loadConfig, type Config } from '../../config/index.js';
+import { loadConfig, retentionTtls, type Config } from '../../config/index.js';
 import { createDaemon, validateDaemonExchanges } from '../../daemon/index.js';
 import { createMonitor, startMetricsServer } from '@tradewatch/sdk/sdk';
 import { applySchema, SqlClient } from '@tradewatch/sdk/storage';
@@ -68,8 +68,9 @@ export function registerDaemonCommand(program: Command): void {
     });
     validateDaemonExchanges(config.daemon); // before anything starts: what only ccxt knows about each exchange
     const url = await resolveQuestDbUrl(config);
-    const report = await applySchema(new SqlClient({ url }));
+    const report = await applySchema(new SqlClient({ url }), { retention: retentionTtls(config) });
     progress(`schema v${report.version}: ${report.changes.length} change(s), ${report.unchanged.length} current`);
+    for (const change of report.changes) if (change.detail) progress(`  ${change.object}: ${change.detail}`);
 
     const simulator = config.daemon.simulate ? await startSimulatorFor(config) : undefined;
     const instance = config.instance ?? hostname();

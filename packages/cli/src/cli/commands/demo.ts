@@ -8,6 +8,7 @@ import { createExporter } from '../../exporter/index.js';
 import { QUESTDB_VERSION, SMALL_FOOTPRINT_CONFIG, STANDARD_PORTS, startQuestDb, type QuestDbServer } from '../../questdb/index.js';
 import { createMonitor, startMetricsServer } from '@tradewatch/sdk/sdk';
 import { applySchema, SqlClient } from '@tradewatch/sdk/storage';
+import { retentionTtls } from '../../config/index.js';
 import { configFrom, questDbOptions, type QuestDbFlags } from '../target.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -52,8 +53,9 @@ export function registerDemoCommand(program: Command): void {
       url = server.httpUrl;
     }
     const sql = new SqlClient({ url });
-    const report = await applySchema(sql);
+    const report = await applySchema(sql, { retention: retentionTtls(config) });
     progress(`schema v${report.version}: ${report.changes.length} change(s), ${report.unchanged.length} current`);
+    for (const change of report.changes) if (change.detail) progress(`  ${change.object}: ${change.detail}`);
 
     // The simulator is an exchange on loopback: the daemon reaches it over HTTP and websockets only.
     const { startSimulator } = await import('../../simulator/index.js');

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { alertingFiles } from '../../grafana/alerting/index.js';
+import { alertingFiles, assertChannels } from '../../grafana/alerting/index.js';
 import { grafanaFiles, PROVISIONING_ROOT } from '../../grafana/index.js';
 import { loadConfig } from '../../config/index.js';
 
@@ -29,9 +29,11 @@ export function registerGrafanaCommand(program: Command): void {
     .action((flags: { root: string; check?: boolean; alertingOnly?: boolean; fromEnv?: boolean; config?: string }) => {
       let stale = 0;
       // Without --from-env: exactly the checked-in files (default rules, no channels), as `npm run gen` writes them.
-      const alerting = flags.fromEnv
-        ? alertingFiles(loadConfig({ file: flags.config }).alerts, { env: process.env })
-        : alertingFiles(loadConfig({ file: flags.config, env: {} }).alerts);
+      const alerts = flags.fromEnv ? loadConfig({ file: flags.config }).alerts : loadConfig({ file: flags.config, env: {} }).alerts;
+      // A half-set channel or e-mail with SMTP off is refused (exit 2); no channel at all is said out loud.
+      const { warnings } = assertChannels(alerts, flags.fromEnv ? process.env : {});
+      for (const warning of warnings) process.stderr.write(`tradewatch: warning: ${warning}${flags.fromEnv ? '' : ' and generate with --from-env'}\n`);
+      const alerting = alertingFiles(alerts, flags.fromEnv ? { env: process.env } : {});
       const files = flags.alertingOnly ? alerting : [...grafanaFiles(), ...alerting];
       for (const file of files) {
         const path = resolve(flags.root, file.path);

@@ -8,6 +8,8 @@ import { stringify } from 'yaml';
 import { QUESTDB_DATASOURCE, QUESTDB_DATASOURCE_UID, type QuestDbQuery } from '../datasource.js';
 import {
   allIntegrationUids,
+  MESSAGE_TEMPLATE,
+  TEMPLATE_NAME,
   contactPoints,
   receiverFor,
   RECEIVERS,
@@ -227,6 +229,7 @@ export function alertingDocuments(config: AlertsConfig, options: AlertingFilesOp
     rules: { apiVersion: 1, groups: buildRuleGroups(config, env) },
     contactPoints: {
       apiVersion: 1,
+      templates: [{ orgId: ORG_ID, name: TEMPLATE_NAME, template: MESSAGE_TEMPLATE }],
       contactPoints: points.map((p) => ({ orgId: ORG_ID, name: p.name, receivers: p.receivers })),
       // Channels configured by an earlier generation and not now: removed (after the new policy is in place).
       deleteContactPoints: allIntegrationUids()
