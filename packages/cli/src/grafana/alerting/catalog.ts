@@ -65,6 +65,11 @@ export const CATALOG: { readonly [K in RuleId]: CatalogEntry } = {
     panel: ['exchange', 'Rate-limit usage'],
     runbook: ['Lower request frequency or the symbols polled; HTTP 429 then 418 (ban) follow.', 'Resolves when usage drops.'],
   },
+  silentStream: {
+    meaning: 'A websocket stream is connected but delivered no message for longer than the threshold: a stalled subscription.',
+    panel: ['exchange', 'Messages / second'],
+    runbook: ['Restart the stream (restart the daemon) to resubscribe.', 'Quiet channels (liquidations in a calm market) may need a longer threshold.'],
+  },
   websocketLatency: {
     meaning: 'Messages from an exchange arrive later than the threshold on average over 5 minutes.',
     panel: ['exchange', 'WebSocket latency'],
