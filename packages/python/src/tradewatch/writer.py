@@ -1,5 +1,6 @@
-"""The writer: rows are validated and encoded on the caller's thread (by the official client's ``Buffer``), batched,
-and delivered from a background thread. The guarantees are the TypeScript writer's (docs/writer.md):
+"""The writer: rows are validated on the caller's thread and queued; the background thread encodes them (with the
+official client's ``Buffer``), batches and delivers them: a hook call costs validation plus a list append. The
+guarantees are the TypeScript writer's (docs/writer.md):
 
 * while QuestDB is unreachable, sealed batches go to a bounded on-disk spool (``spool_dir``) and are replayed in
   order when it is back; a restarted writer replays what an earlier process left;
@@ -107,9 +108,13 @@ class Writer:
 
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._buf = Buffer(protocol_version=1)
-        self._buf_rows = 0
-        self._buf_oldest_ms = 0.0
+        # Held by whoever moves queued rows into batches (the thread, write_payload, close): keeps batches in order.
+        self._encode_lock = threading.Lock()
+        # Validated rows waiting for the thread: (table, symbols, columns, ts µs). Counted as queue rows.
+        self._queue: list[tuple[str, dict[str, str | None], dict[str, Any], int]] = []
+        self._queue_oldest_ms = 0.0
+        self._encoding = 0  # rows taken off the queue and being encoded (still pending)
+        self._encoding_oldest_ms = 0.0
         self._batches: deque[_Batch] = deque()
         self._mem_bytes = 0
         self._accepted = 0
@@ -150,37 +155,41 @@ class Writer:
         if enc is None:
             enc = self.encoder(table)
         symbols, columns, ts = enc.validate(row)
+        item = (enc.table.name, symbols, columns, ts)
         with self._lock:
             if self._closing:
                 raise WriterClosedError("the writer is closed; the row was not recorded")
-            self._buf.row(enc.table.name, symbols=symbols, columns=columns, at=TimestampNanos(ts * 1000))
-            if self._buf_rows == 0:
-                self._buf_oldest_ms = time.time() * 1000
-            self._buf_rows += 1
+            queue = self._queue
+            if not queue:
+                self._queue_oldest_ms = time.time() * 1000
+            queue.append(item)
             self._accepted += 1
-            if self._buf_rows >= self._flush_rows or len(self._buf) >= self._max_batch_bytes:
+            if len(queue) == self._flush_rows:
                 self._cond.notify()
 
     def write_payload(self, payload: bytes, rows: int) -> None:
         """Queues an already validated ILP batch (text protocol, ns timestamps, ``rows`` lines): the backtest path."""
-        with self._lock:
-            if self._closing:
-                raise WriterClosedError("the writer is closed; the rows were not recorded")
-            self._seal_locked()
-            self._accepted += rows
-            self._batches.append(_Batch(payload, rows, time.time() * 1000))
-            self._mem_bytes += len(payload)
-            self._cond.notify()
+        with self._encode_lock:
+            self._encode_queue()
+            with self._lock:
+                if self._closing:
+                    raise WriterClosedError("the writer is closed; the rows were not recorded")
+                self._write_payload_locked(payload, rows)
+
+    def _write_payload_locked(self, payload: bytes, rows: int) -> None:
+        self._accepted += rows
+        self._add_batch_locked(payload, rows, time.time() * 1000)
+        self._cond.notify()
 
     @property
     def need_drain(self) -> bool:
         """True while the in-memory backlog is above half its bound (a backtest should wait: see ``drained``)."""
-        return self._mem_bytes + len(self._buf) > self._max_buffered // 2
+        return self._mem_bytes > self._max_buffered // 2
 
     def drained(self, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._mem_bytes + len(self._buf) > self._max_buffered // 4 and not self._closed:
+            while self._mem_bytes > self._max_buffered // 4 and not self._closed:
                 self._flush_wanted = True
                 self._cond.notify_all()
                 left = None if deadline is None else deadline - time.monotonic()
@@ -213,12 +222,12 @@ class Writer:
             self._cond.notify_all()
         self._thread.join(timeout + 5)
         with self._lock:
-            lost = self._buf_rows + sum(b.rows for b in self._batches)
+            lost = len(self._queue) + self._encoding + sum(b.rows for b in self._batches)
             if lost:
                 self._dropped += lost
                 self._mem_out += lost
-                self._buf_rows = 0
-                self._buf = Buffer(protocol_version=1)
+                self._queue = []
+                self._encoding = 0
                 self._batches.clear()
                 self._mem_bytes = 0
                 log.error("tradewatch: %d rows dropped at close: QuestDB unreachable (%s) and no spool", lost, self._last_error)
@@ -231,8 +240,13 @@ class Writer:
 
     def stats(self) -> WriterStats:
         with self._lock:
-            queue = self._buf_rows + sum(b.rows for b in self._batches)
-            oldest = self._batches[0].created_ms if self._batches else (self._buf_oldest_ms if self._buf_rows else 0.0)
+            queue = len(self._queue) + self._encoding + sum(b.rows for b in self._batches)
+            if self._batches:
+                oldest = self._batches[0].created_ms
+            elif self._encoding:
+                oldest = self._encoding_oldest_ms
+            else:
+                oldest = self._queue_oldest_ms if self._queue else 0.0
             if self._spool and self._spool.records:
                 oldest = min(oldest or float("inf"), self._spool.records[0].created_ms)
             return WriterStats(
@@ -257,15 +271,45 @@ class Writer:
             self.close(timeout=5.0)
 
     # -- the thread ---------------------------------------------------------------------------------------------
-    def _seal_locked(self) -> None:
-        if self._buf_rows == 0:
-            return
-        old = self._buf
-        self._buf = Buffer(protocol_version=1)
-        payload = bytes(old)
-        self._batches.append(_Batch(payload, self._buf_rows, self._buf_oldest_ms))
+    def _encode_queue(self) -> None:
+        """Encodes the queued rows into batches (the caller holds ``_encode_lock``, not ``_lock``: hooks keep
+        queueing meanwhile). Rows stay counted as pending (``_encoding``) until their batch is in ``_batches``."""
+        with self._lock:
+            items = self._queue
+            if not items:
+                return
+            self._queue = []
+            self._encoding = len(items)
+            self._encoding_oldest_ms = created = self._queue_oldest_ms
+        buf = Buffer(protocol_version=1)
+        rows = 0
+        row = buf.row
+        limit = self._max_batch_bytes
+        for table, symbols, columns, ts in items:
+            try:
+                row(table, symbols=symbols, columns=columns, at=TimestampNanos(ts * 1000))
+            except Exception as err:  # validation makes this unreachable; if not, the row is counted, never lost silently
+                with self._lock:
+                    self._encoding -= 1
+                    self._rejected += 1
+                    self._mem_out += 1
+                self._note(f"a validated {table} row could not be encoded ({type(err).__name__}: {err}); counted as rejected")
+                continue
+            rows += 1
+            if len(buf) >= limit:
+                with self._lock:
+                    self._encoding -= rows
+                    self._add_batch_locked(bytes(buf), rows, created)
+                buf.clear()
+                rows = 0
+        if rows:
+            with self._lock:
+                self._encoding -= rows
+                self._add_batch_locked(bytes(buf), rows, created)
+
+    def _add_batch_locked(self, payload: bytes, rows: int, created_ms: float) -> None:
+        self._batches.append(_Batch(payload, rows, created_ms))
         self._mem_bytes += len(payload)
-        self._buf_rows = 0
         # Memory bound without a spool (or with a spool that cannot take it): the oldest batches go first.
         while self._mem_bytes > self._max_buffered and len(self._batches) > 1:
             self._drop_oldest_locked("the in-memory bound (max_buffered_bytes)")
@@ -282,11 +326,12 @@ class Writer:
         while True:
             with self._cond:
                 wait = backoff if backoff else self._flush_interval
-                if not (self._closing or self._flush_wanted or self._buf_rows >= self._flush_rows):
+                if not (self._closing or self._flush_wanted or len(self._queue) >= self._flush_rows):
                     self._cond.wait(wait)
                 self._flush_wanted = False
-                self._seal_locked()
                 closing = self._closing
+            with self._encode_lock:
+                self._encode_queue()
             try:
                 delivered = self._deliver()
             except Exception as err:  # never let the thread die: count, log, retry
@@ -301,7 +346,7 @@ class Writer:
                 backoff = min(self._retry_max, max(self._retry_initial, backoff * 2))
             if closing:
                 with self._lock:
-                    idle = not self._batches and not self._buf_rows
+                    idle = not self._batches and not self._queue
                 if idle or not delivered:
                     return
 
@@ -498,7 +543,7 @@ class Writer:
                 "service": self._service,
                 "instance": self._instance,
                 "queue_rows": s.queue_rows,
-                "queue_bytes": self._mem_bytes + len(self._buf),
+                "queue_bytes": self._mem_bytes,
                 "spool_bytes": s.spool_bytes,
                 "rows_written": s.rows_written,
                 "rows_rejected": s.rows_rejected,
