@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Protocol
+from typing import Any, Callable, Literal, Mapping, Protocol, cast
 
 from prometheus_client.registry import CollectorRegistry
 
@@ -25,7 +25,7 @@ from .catalog import CATALOG
 from .clock import MicrosClock, TimeInput, to_micros
 from .diagnostics import Diagnostics, InputError, check_label
 from .metrics import Family, HistogramSeries, SdkMetrics, Series
-from .rows import describe
+from .rows import Validated, describe
 from .writer import Writer, WriterStats
 
 __all__ = ["Monitor", "StrategyMonitor", "MonitorWriter", "Readiness"]
@@ -148,6 +148,10 @@ class Monitor:
             self._owns_writer = True
         else:
             raise ValueError("Monitor: either writer (a shared writer) or questdb (a URL for a writer of its own) is required")
+        # A plain Writer (not a subclass or another MonitorWriter): hooks may hand it rows checked without a dict.
+        w = self.writer
+        self._fast_fetch: tuple[Writer, Callable[..., Validated]] | None = (
+            (w, w.encoder("tw_fetches").validate_values) if type(w) is Writer else None)
         self._ready_max_lag = ready_max_lag
         self._clock = MicrosClock()
         self._lock = threading.RLock()
@@ -165,6 +169,11 @@ class Monitor:
                             "QuestDB rows keep the real labels)")
 
         self._m = _Metrics(sdk, on_fold)
+        # The catalog fixes each family's kind: counters and gauges hold Series, histograms HistogramSeries.
+        self._fetches = cast("dict[tuple[str, ...], Series]", sdk.families["tradewatch_fetches_total"].series)
+        self._fetch_durations = cast("dict[tuple[str, ...], HistogramSeries]",
+                                     sdk.families["tradewatch_fetch_duration_seconds"].series)
+        self._fetch_records = cast("dict[tuple[str, ...], Series]", sdk.families["tradewatch_fetch_records_total"].series)
         self._svc = (service,)
         self._channels: dict[tuple[str, str], _Channel] = {}
         self._strategies: dict[tuple[str, str, str], StrategyMonitor] = {}
@@ -254,19 +263,39 @@ class Monitor:
     def fetch(self, exchange: str, dataset: str, symbol: str, status: str, *, latency_ms: float | None = None,
               records: int | None = None, at: TimeInput | None = None) -> None:
         """One data fetch and its outcome (status: ok, error, rate_limited, timeout, blocked)."""
+        # The busiest hook: series are looked up straight in their families' dicts (a folded or new series takes
+        # the counted path through _Metrics); a refused row raises out of write into the except below.
         try:
             with self._lock:
-                if not self._write("fetch", "tw_fetches", {
-                    "ts": self._ts(at), "service": self.service, "instance": self.instance, "exchange": exchange,
-                    "dataset": dataset, "symbol": symbol, "status": status, "latency_ms": latency_ms, "records": records,
-                }):
-                    return
-                m = self._m
-                m.s("tradewatch_fetches_total", (self.service, exchange, dataset, status)).value += 1
-                if latency_ms is not None:
-                    m.h("tradewatch_fetch_duration_seconds", (self.service, exchange, dataset)).observe(latency_ms / 1000)
-                if records is not None and records > 0:
-                    m.s("tradewatch_fetch_records_total", (self.service, exchange, dataset)).value += records
+                svc = self.service
+                ts = self._clock.now() if at is None else to_micros(at)
+                fast = self._fast_fetch
+                if fast is not None:  # our own Writer: the same checks, without a dict
+                    fast[0].write_checked("tw_fetches", fast[1](
+                        ts=ts, service=svc, instance=self.instance, exchange=exchange, dataset=dataset, symbol=symbol,
+                        status=status, latency_ms=latency_ms, records=records))
+                else:
+                    self.writer.write("tw_fetches", {
+                        "ts": ts, "service": svc, "instance": self.instance, "exchange": exchange, "dataset": dataset,
+                        "symbol": symbol, "status": status, "latency_ms": latency_ms, "records": records,
+                    })
+                key = (svc, exchange, dataset, status)
+                s = self._fetches.get(key)
+                if s is None or s.folded:
+                    s = self._m.s("tradewatch_fetches_total", key)
+                s.value += 1
+                if latency_ms is not None or (records is not None and records > 0):
+                    key3 = (svc, exchange, dataset)
+                    if latency_ms is not None:
+                        h = self._fetch_durations.get(key3)
+                        if h is None or h.folded:
+                            h = self._m.h("tradewatch_fetch_duration_seconds", key3)
+                        h.observe(latency_ms / 1000)
+                    if records is not None and records > 0:
+                        s = self._fetch_records.get(key3)
+                        if s is None or s.folded:
+                            s = self._m.s("tradewatch_fetch_records_total", key3)
+                        s.value += records
         except Exception as e:
             self._diag.invalid("fetch", e)
 

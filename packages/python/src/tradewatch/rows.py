@@ -34,6 +34,8 @@ _TEXT_RULE = "contains U+0000 or a lone surrogate (QuestDB rejects or mangles bo
 _TIMESTAMP_RULE = "must be whole microseconds since 1970-01-01 (an int, not after 2262-04-11)"
 
 Row = Mapping[str, Any]
+#: A checked row: (symbols, columns, designated timestamp in µs), ready for ``Buffer.row``.
+Validated = tuple[dict[str, "str | None"], dict[str, Any], int]
 
 
 class InvalidRowError(ValueError):
@@ -150,12 +152,14 @@ class TableEncoder:
         self.table = table
         self._now = now_micros or _now_micros
         self._ttl_micros = table.ttl_hours * 3_600_000_000
-        self._symbols = [(c, _CHECKS[c.type]) for c in table.columns if c.type == "SYMBOL"]
-        self._fields = [(c, _CHECKS[c.type]) for c in table.columns if c.type != "SYMBOL" and c.name != table.timestamp]
         self._known = frozenset(c.name for c in table.columns)
-        self._symbol_checks = [(c.name, c, check, set[str]()) for c, check in self._symbols]
-        self._field_checks = [(c.name, c, check) for c, check in self._fields]
         self._ts = table.timestamp
+        #: ``validate(row)`` → (symbols, columns, ts µs) ready for ``Buffer.row``; raises InvalidRowError. The
+        #: table's generated validator (``_validator``): every check of the catalog's columns, unrolled.
+        self.validate: Callable[[Row], Validated]
+        #: The same checks for a row given as keyword arguments named after the columns (absent = None).
+        self.validate_values: Callable[..., Validated]
+        self.validate, self.validate_values = _validators(self)
 
     def check_time(self, ts: Any) -> int:
         """The designated timestamp, checked: whole µs, not before 2000, not older than the TTL, not a day ahead."""
@@ -186,57 +190,157 @@ class TableEncoder:
             )
         return ts
 
-    def validate(self, row: Row) -> tuple[dict[str, str | None], dict[str, Any], int]:
-        """(symbols, columns, ts µs) ready for ``Buffer.row``; raises InvalidRowError."""
+    def _not_a_mapping(self, row: object) -> InvalidRowError:
         t = self.table
-        if row.__class__ is not dict and not isinstance(row, Mapping):  # the ABC check is slow: plain dicts skip it
-            raise InvalidRowError(t.name, None, row, f"{t.name}: a row must be a mapping, got {describe(row)}")
-        get = row.get
-        ts = self.check_time(get(self._ts))
-        seen = 1
-        symbols: dict[str, str | None] = {}
-        columns: dict[str, Any] = {}
-        for name, c, check, accepted in self._symbol_checks:
-            v = get(name)
-            if v is None:
-                if name in row:
-                    seen += 1
-                if c.required:
-                    raise InvalidRowError(t.name, name, None, f"{t.name}.{name} ({c.type}) is required, got no value")
-                continue
-            seen += 1
-            # Labels repeat (a few services, exchanges, markets): a value this column accepted before skips the checks.
-            if v.__class__ is not str or v not in accepted:
-                check(t, c, v)
-                if len(accepted) >= _ACCEPTED_LIMIT:
-                    accepted.clear()
-                accepted.add(v)
-            symbols[name] = v
-        for name, c, check in self._field_checks:
-            v = get(name)
-            if v is None:
-                if name in row:
-                    seen += 1
-                if c.required:
-                    raise InvalidRowError(t.name, name, None, f"{t.name}.{name} ({c.type}) is required, got no value")
-                continue
-            seen += 1
-            columns[name] = check(t, c, v)
-        if seen != len(row):
-            for key in row:
-                if key not in self._known:
-                    raise InvalidRowError(
-                        t.name, str(key), row[key],
-                        f"{t.name}: unknown column {key!r} (value {describe(row[key])}); columns are: "
-                        + ", ".join(c.name for c in t.columns),
-                    )
-        if not symbols and not columns:
-            raise InvalidRowError(t.name, None, row, f"{t.name}: a row needs at least one column besides {t.timestamp}")
-        return symbols, columns, ts
+        return InvalidRowError(t.name, None, row, f"{t.name}: a row must be a mapping, got {describe(row)}")
+
+    def _required(self, name: str) -> InvalidRowError:
+        t = self.table
+        c = t.column(name)
+        assert c is not None
+        return InvalidRowError(t.name, name, None, f"{t.name}.{name} ({c.type}) is required, got no value")
+
+    def _check_unknown(self, row: Row) -> None:
+        t = self.table
+        for key in row:
+            if key not in self._known:
+                raise InvalidRowError(
+                    t.name, str(key), row[key],
+                    f"{t.name}: unknown column {key!r} (value {describe(row[key])}); columns are: "
+                    + ", ".join(c.name for c in t.columns),
+                )
+
+    def _empty(self, row: Row) -> InvalidRowError:
+        t = self.table
+        return InvalidRowError(t.name, None, row, f"{t.name}: a row needs at least one column besides {t.timestamp}")
 
     def encode(self, row: Row, buffer: Buffer) -> None:
         symbols, columns, ts = self.validate(row)
         buffer.row(self.table.name, symbols=symbols, columns=columns, at=TimestampNanos(ts * 1000))
+
+
+# -- generated validators ------------------------------------------------------------------------------------------
+# A row's checks are unrolled into one function per table (source generated from the catalog, compiled once per
+# table): no per-column loop, call or tuple unpacking on the hook's path. Values the fast paths do not settle go to
+# the column's check function above, which raises with the documented message (or converts, as for int → DOUBLE).
+
+_FACTORIES: dict[str, Callable[..., tuple[Callable[[Row], Validated], Callable[..., Validated]]]] = {}
+
+
+def _fast_path(c: Column, i: int) -> str:
+    """A condition true when value ``v`` of column ``c`` needs its full check (``chk[i]``)."""
+    if c.type == "DOUBLE":
+        return "v.__class__ is not float or v - v != 0.0"
+    if c.type == "FLOAT":
+        return f"v.__class__ is not float or v - v != 0.0 or v > {_FLOAT32_MAX!r} or v < -{_FLOAT32_MAX!r}"
+    if c.type == "LONG":
+        return f"v.__class__ is not int or v > {_LONG_MAX} or v < -{_LONG_MAX}"
+    if c.type == "INT":
+        return f"v.__class__ is not int or v > {CATALOG.limits.int_max} or v < -{CATALOG.limits.int_max}"
+    if c.type == "BOOLEAN":
+        return "v.__class__ is not bool"
+    return "True"
+
+
+_LOCALS = frozenset({"row", "get", "now", "seen", "symbols", "columns", "v", "ts", "t", "col", "chk", "acc", "now_micros",
+                     "check_time", "Mapping", "LIMIT", "FUTURE", "MIN_EVENT", "TTL", "required", "empty", "enc"})
+
+
+def _body(table: Table, from_row: bool) -> list[str]:
+    """The checks of one row: read from the mapping ``row`` (``from_row``), or from keyword arguments named after
+    the columns (the monitor's path: no dict to build, no unknown column possible)."""
+    symbols = [c for c in table.columns if c.type == "SYMBOL"]
+    fields = [c for c in table.columns if c.type != "SYMBOL" and c.name != table.timestamp]
+    assert from_row or not _LOCALS & {c.name for c in table.columns if c.name != table.timestamp}, \
+        f"{table.name}: a column name shadows a name of the generated validator"
+
+    def read(name: str) -> str:
+        return f"get({name!r})" if from_row else name
+
+    def absent(name: str) -> list[str]:
+        return [f"            if {name!r} in row:", "                seen += 1"] if from_row else []
+
+    present = ["            seen += 1"] if from_row else []
+    lines = [
+        f"        ts = {read(table.timestamp)}",
+        "        now = now_micros()",
+        "        if ts.__class__ is not int or ts > now + FUTURE or ts < MIN_EVENT or ts < now - TTL:",
+        "            ts = check_time(ts)",
+        *(["        seen = 1"] if from_row else []),
+        "        symbols = {}",
+        "        columns = {}",
+    ]
+    for i, c in enumerate(symbols):
+        lines += [
+            f"        v = {read(c.name)}",
+            "        if v is None:",
+            *absent(c.name),
+            *([f"            raise required({c.name!r})"] if c.required else ["            pass"]),
+            "        else:",
+            *present,
+            f"            if v.__class__ is not str or v not in acc[{i}]:",
+            f"                chk[{i}](t, col[{i}], v)",
+            f"                if len(acc[{i}]) >= LIMIT:",
+            f"                    acc[{i}].clear()",
+            f"                acc[{i}].add(v)",
+            f"            symbols[{c.name!r}] = v",
+        ]
+    for k, c in enumerate(fields):
+        i = len(symbols) + k
+        lines += [
+            f"        v = {read(c.name)}",
+            "        if v is None:",
+            *absent(c.name),
+            *([f"            raise required({c.name!r})"] if c.required else ["            pass"]),
+            "        else:",
+            *present,
+            f"            if {_fast_path(c, i)}:",
+            f"                v = chk[{i}](t, col[{i}], v)",
+            f"            columns[{c.name!r}] = v",
+        ]
+    if from_row:
+        lines += ["        if seen != len(row):", "            check_unknown(row)"]
+    lines += ["        if not symbols and not columns:", f"            raise empty({'row' if from_row else 'None'})",
+              "        return symbols, columns, ts"]
+    return lines
+
+
+def _factory_source(table: Table) -> str:
+    params = ", ".join(f"{c.name}=None" for c in table.columns)
+    lines = [
+        "def make(enc, t, col, chk, acc, now_micros, check_time, Mapping, LIMIT, FUTURE, MIN_EVENT, TTL):",
+        "    not_a_mapping, required, check_unknown, empty = enc._not_a_mapping, enc._required, enc._check_unknown, enc._empty",
+        "    def validate(row):",
+        "        if row.__class__ is not dict and not isinstance(row, Mapping):",
+        "            raise not_a_mapping(row)",
+        "        get = row.get",
+        *_body(table, True),
+        f"    def validate_values(*, {params}):",
+        *_body(table, False),
+        "    return validate, validate_values",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _compile(t: Table) -> Callable[..., tuple[Callable[[Row], Validated], Callable[..., Validated]]]:
+    namespace: dict[str, Any] = {}
+    exec(compile(_factory_source(t), f"<tradewatch validator {t.name}>", "exec"), namespace)
+    make: Callable[..., tuple[Callable[[Row], Validated], Callable[..., Validated]]] = namespace["make"]
+    _FACTORIES[t.name] = make
+    return make
+
+
+def _validators(enc: TableEncoder) -> tuple[Callable[[Row], Validated], Callable[..., Validated]]:
+    t = enc.table
+    make = _FACTORIES.get(t.name) or _compile(t)
+    cols = [c for c in t.columns if c.type == "SYMBOL"] + [c for c in t.columns if c.type != "SYMBOL" and c.name != t.timestamp]
+    return make(enc, t, cols, [_CHECKS[c.type] for c in cols], [set[str]() for c in cols if c.type == "SYMBOL"],
+                enc._now, enc.check_time, Mapping, _ACCEPTED_LIMIT, MAX_FUTURE_MICROS,
+                CATALOG.limits.min_event_time_micros, enc._ttl_micros)
+
+
+for _t in CATALOG.tables.values():  # compiled at import: the first hook call pays nothing
+    _compile(_t)
 
 
 def _now_micros() -> int:

@@ -27,7 +27,7 @@ from ._qdb import Buffer, TimestampNanos
 
 from .catalog import Table, table as table_named
 from .ilp import split_lines, table_of_line
-from .rows import InvalidRowError, TableEncoder
+from .rows import InvalidRowError, TableEncoder, Validated
 from .spool import Spool
 from .transport import HttpTransport, Outcome
 
@@ -111,7 +111,7 @@ class Writer:
         # Held by whoever moves queued rows into batches (the thread, write_payload, close): keeps batches in order.
         self._encode_lock = threading.Lock()
         # Validated rows waiting for the thread: (table, symbols, columns, ts µs). Counted as queue rows.
-        self._queue: list[tuple[str, dict[str, str | None], dict[str, Any], int]] = []
+        self._queue: list[tuple[str, Validated]] = []
         self._queue_oldest_ms = 0.0
         self._encoding = 0  # rows taken off the queue and being encoded (still pending)
         self._encoding_oldest_ms = 0.0
@@ -154,8 +154,12 @@ class Writer:
         enc = self._encoders.get(table) if isinstance(table, str) else None
         if enc is None:
             enc = self.encoder(table)
-        symbols, columns, ts = enc.validate(row)
-        item = (enc.table.name, symbols, columns, ts)
+        self.write_checked(enc.table.name, enc.validate(row))
+
+    def write_checked(self, table: str, checked: Validated) -> None:
+        """Queues a row that ``encoder(table)`` has validated (``validate`` or ``validate_values``): the
+        monitor's path for its busiest hooks. Raises WriterClosedError (nothing queued)."""
+        item = (table, checked)
         with self._lock:
             if self._closing:
                 raise WriterClosedError("the writer is closed; the row was not recorded")
@@ -283,11 +287,10 @@ class Writer:
             self._encoding_oldest_ms = created = self._queue_oldest_ms
         buf = Buffer(protocol_version=1)
         rows = 0
-        row = buf.row
         limit = self._max_batch_bytes
-        for table, symbols, columns, ts in items:
+        for table, (symbols, columns, ts) in items:
             try:
-                row(table, symbols=symbols, columns=columns, at=TimestampNanos(ts * 1000))
+                buf.row(table, symbols=symbols, columns=columns, at=TimestampNanos(ts * 1000))
             except Exception as err:  # validation makes this unreachable; if not, the row is counted, never lost silently
                 with self._lock:
                     self._encoding -= 1
@@ -300,7 +303,7 @@ class Writer:
                 with self._lock:
                     self._encoding -= rows
                     self._add_batch_locked(bytes(buf), rows, created)
-                buf.clear()
+                buf = Buffer(protocol_version=1)
                 rows = 0
         if rows:
             with self._lock:
