@@ -1,8 +1,9 @@
 """Python SDK vs the official Python `questdb` client, side by side in one run on a real QuestDB (started through the
 project's CLI on a throwaway data root). Writes bench/results/python.json; bench/summary.ts renders it.
 
-1. Cost of one hook call (`Monitor.fetch`, validation + metrics + encoding) vs `Sender.row()` alone (auto-flush off;
-   the buffer is sent between timed chunks), per call, plus the p99/max of single hook calls (the 1 ms budget).
+1. Cost of one hook call (`Monitor.fetch`: validation, metrics and queueing; the writer thread, which encodes the
+   queued rows, runs meanwhile and its share of the GIL lands in the timed chunks) vs `Sender.row()` alone
+   (auto-flush off; the buffer is sent between timed chunks), per call, plus the p99/max of single hook calls.
 2. Sustained throughput into QuestDB for BENCH_SECONDS: the SDK's hooks with its background writer vs `Sender.row()`
    with auto-flush (5000 rows / 250 ms), both until every row is acknowledged.
 3. Backtest DataFrames: `post_backtest` (checks + `Buffer.dataframe` + the writer) vs the client's own

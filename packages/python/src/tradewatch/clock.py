@@ -33,6 +33,14 @@ class MicrosClock:
             self._last = us
         return us
 
+    def now_serialized(self) -> int:
+        """``now()`` for a caller that already serializes every call to this clock under a lock of its own."""
+        us = self._wall_ns() // 1000
+        if us <= self._last:
+            us = self._last + 1
+        self._last = us
+        return us
+
 
 def to_micros(value: object) -> int:
     """A ``TimeInput`` in whole microseconds; raises TypeError/ValueError for anything else (NaN, strings, ...)."""

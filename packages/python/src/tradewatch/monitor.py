@@ -199,8 +199,10 @@ class Monitor:
             self._timer.start()
 
     # -- plumbing -------------------------------------------------------------------------------------------------
+    # Every use of self._clock happens under self._lock (hooks, samples, lifecycle rows): the clock's own lock is
+    # skipped (now_serialized), one lock per hook call instead of two.
     def _ts(self, at: TimeInput | None) -> int:
-        return self._clock.now() if at is None else to_micros(at)
+        return self._clock.now_serialized() if at is None else to_micros(at)
 
     def _write(self, method: str, table: str, row: Mapping[str, Any]) -> bool:
         try:
@@ -233,10 +235,11 @@ class Monitor:
         self._m.s("tradewatch_process_uptime_seconds", self._svc).value = time.time() - _process_start_time()
 
     def _lifecycle(self, event: str, reason: str | None) -> None:
-        self._write(event, "tw_process_events", {
-            "ts": self._clock.now(), "service": self.service, "instance": self.instance, "event": event,
-            "pid": os.getpid(), "version": self._version, "reason": reason,
-        })
+        with self._lock:
+            self._write(event, "tw_process_events", {
+                "ts": self._clock.now_serialized(), "service": self.service, "instance": self.instance, "event": event,
+                "pid": os.getpid(), "version": self._version, "reason": reason,
+            })
 
     # -- health -----------------------------------------------------------------------------------------------------
     def error(self, err: object, component: str, *, exchange: str | None = None, kind: str | None = None,
@@ -247,8 +250,8 @@ class Monitor:
             message = _error_message(err)
             if message is not None and len(message) > MAX_MESSAGE_CHARS:
                 message = message[:MAX_MESSAGE_CHARS]
-            ts = self._ts(at)
             with self._lock:
+                ts = self._ts(at)
                 if not self._write("error", "tw_errors", {
                     "ts": ts, "service": self.service, "instance": self.instance, "component": component,
                     "exchange": exchange, "kind": k, "message": message,
@@ -268,7 +271,7 @@ class Monitor:
         try:
             with self._lock:
                 svc = self.service
-                ts = self._clock.now() if at is None else to_micros(at)
+                ts = self._clock.now_serialized() if at is None else to_micros(at)
                 fast = self._fast_fetch
                 if fast is not None:  # our own Writer: the same checks, without a dict
                     fast[0].write_checked("tw_fetches", fast[1](
@@ -574,7 +577,7 @@ class Monitor:
         rss = _rss_bytes()
         uptime = time.time() - _process_start_time()
         self._write("sample", "tw_process_samples", {
-            "ts": self._clock.now(), "service": self.service, "instance": self.instance, "pid": os.getpid(),
+            "ts": self._clock.now_serialized(), "service": self.service, "instance": self.instance, "pid": os.getpid(),
             "uptime_s": uptime, "rss_bytes": rss, "cpu_percent": round(cpu_percent * 100) / 100,
             "event_loop_lag_ms": round(self._sampler_lag_ms * 1000) / 1000,
         })
@@ -588,7 +591,7 @@ class Monitor:
     def _sample_channels(self) -> None:
         for ch in list(self._channels.values()):
             ok = self._write("sample", "tw_connection_samples", {
-                "ts": self._clock.now(), "service": self.service, "instance": self.instance, "exchange": ch.exchange,
+                "ts": self._clock.now_serialized(), "service": self.service, "instance": self.instance, "exchange": ch.exchange,
                 "channel": ch.name, "connected": ch.connected, "messages": ch.messages,
                 "latency_ms_avg": ch.lat_sum / ch.lat_count if ch.lat_count else None,
                 "latency_ms_max": ch.lat_max if ch.lat_count else None,
