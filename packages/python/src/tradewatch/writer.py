@@ -182,7 +182,9 @@ class Writer:
 
     def _write_payload_locked(self, payload: bytes, rows: int) -> None:
         self._accepted += rows
-        self._add_batch_locked(payload, rows, time.time() * 1000)
+        # As before the queue existed: the bound is applied when queued rows are sealed, not to a backtest's payload
+        # (a backtest paces itself with need_drain / drained()).
+        self._add_batch_locked(payload, rows, time.time() * 1000, bounded=False)
         self._cond.notify()
 
     @property
@@ -310,11 +312,11 @@ class Writer:
                 self._encoding -= rows
                 self._add_batch_locked(bytes(buf), rows, created)
 
-    def _add_batch_locked(self, payload: bytes, rows: int, created_ms: float) -> None:
+    def _add_batch_locked(self, payload: bytes, rows: int, created_ms: float, bounded: bool = True) -> None:
         self._batches.append(_Batch(payload, rows, created_ms))
         self._mem_bytes += len(payload)
         # Memory bound without a spool (or with a spool that cannot take it): the oldest batches go first.
-        while self._mem_bytes > self._max_buffered and len(self._batches) > 1:
+        while bounded and self._mem_bytes > self._max_buffered and len(self._batches) > 1:
             self._drop_oldest_locked("the in-memory bound (max_buffered_bytes)")
 
     def _drop_oldest_locked(self, why: str) -> None:
