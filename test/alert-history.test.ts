@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createAlertReceiver, expectedAuthorization, parseWebhookPayload, PayloadError, ruleUid } from '../packages/cli/src/alerts/index.js';
+import { alertsOverviewDashboard } from '../packages/cli/src/grafana/alerts-overview.js';
 import { createWriter } from '../packages/sdk/src/storage/index.js';
+import { expandQuery } from './support/grafana-model/macros.js';
 import { memoryLogger, prepareSchema, questDbUrl, waitForRows } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
 
@@ -113,6 +115,20 @@ test('firing then resolved: one row per state with the rule, labels, times and v
   assert.equal(r.ts, '2026-12-02T08:04:33.500000Z', 'a resolved row is keyed by endsAt');
   assert.equal(r.ends_at, '2026-12-02T08:04:33.500000Z');
   assert.equal(r.starts_at, f.starts_at);
+
+  // The Alerts dashboard's history panels, as Grafana expands them, on these rows: counts and time to recover.
+  const panelSql = (title: string) => {
+    const panel = alertsOverviewDashboard().panels!.find((p) => 'title' in p && p.title === title) as unknown as { targets: { rawSql: string }[] };
+    const from = Date.parse('2026-12-02T07:00:00Z');
+    return expandQuery(panel.targets[0]!.rawSql, { from, to: from + 2 * 3600_000, intervalMs: 10_000, variables: {} });
+  };
+  const perRule = await sql.rows<{ rule: string; fired: number; resolved: number; mean_recovery_s: number; max_recovery_s: number }>(panelSql('Notifications per rule'));
+  const mine = perRule.find((x) => x.rule === name);
+  assert.deepEqual(mine && [Number(mine.fired), Number(mine.resolved)], [1, 1]);
+  assert.ok(Math.abs(mine!.mean_recovery_s - 810.342924) < 1e-6, `time to recover ${mine!.mean_recovery_s}`);
+  assert.ok(Math.abs(mine!.max_recovery_s - 810.342924) < 1e-6);
+  const listed = (await sql.rows<{ rule: string; status: string; recovered_after_s: number | null }>(panelSql('Notifications'))).filter((x) => x.rule === name);
+  assert.deepEqual(listed.map((x) => [x.status, x.recovered_after_s === null ? null : Math.round(x.recovered_after_s)]), [['resolved', 810], ['firing', null]]);
 });
 
 test('a grouped notification stores every alert; re-delivery and repeats are no-ops', async (t) => {

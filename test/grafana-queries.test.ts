@@ -128,6 +128,10 @@ async function loadData(): Promise<void> {
     for (let k = 0; k < 5; k++) monitor.message(exchange, 'liquidations', Date.now() - 40);
   }
   monitor.storageSize({ store: 'parquet/open_interest', bytes: 123_456_789, files: 42 });
+  // Alert history: an incident that fired six minutes ago and recovered three minutes later.
+  const incident = { alertname: 'Exchange down', rule_uid: 'tw-exchange-down', severity: 'critical', fingerprint: 'fp-recent', labels: 'alertname="Exchange down",exchange="bybit"', starts_at: us(NOW - 6 * MINUTE), summary: 'bybit down', receiver: 'tradewatch-history' };
+  writer.write(schema.alertEvents, { ...incident, ts: us(NOW - 6 * MINUTE), status: 'firing', value: 'A=1', received_at: us(NOW - 6 * MINUTE) });
+  writer.write(schema.alertEvents, { ...incident, ts: us(NOW - 3 * MINUTE), status: 'resolved', ends_at: us(NOW - 3 * MINUTE), value: 'A=0', received_at: us(NOW - 3 * MINUTE) });
   monitor.error(new Error('socket hang up'), { component: 'websocket', exchange: 'bybit' });
 
   const run = monitor.strategy({ strategy: 'grid', runId: 'live-1', mode: 'live' });
