@@ -218,3 +218,32 @@ test('parsing: Grafana zero time, offsets and nanoseconds; rule uid from generat
   assert.equal(ruleUid('http://g/alerting/grafana/tw-daemon-down/view?orgId=1'), 'tw-daemon-down');
   assert.equal(ruleUid(''), '');
 });
+
+test('tradewatch alerts receive: the CLI applies the table, stores a notification, requires the env token, stops cleanly', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['packages/cli/bin/tradewatch.js', 'alerts', 'receive', '--port', '0', '--questdb-url', url], {
+    env: { ...process.env, TRADEWATCH_ALERTS_HISTORY_TOKEN: 'cli-token' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const deadline = Date.now() + 60_000;
+  let base: string | undefined;
+  while (!(base = /receiving Grafana webhooks on (http:\/\/[^ ]+?)\/ /.exec(out)?.[1]) && Date.now() < deadline && child.exitCode === null) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(base, `no listening line: ${out}`);
+  const name = `cli-${run}`;
+  const body = notification('firing', [alert(name, `fp-${run}-cli`, 'firing')]);
+  assert.equal((await post(base, body)).status, 401, 'the token from the environment is required');
+  assert.equal((await post(base, body, { authorization: 'Bearer cli-token' })).status, 200);
+  await waitForRows(sql, `SELECT * FROM tw_alert_events WHERE alertname = '${name}'`, (r) => r.length === 1);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, out);
+  assert.match(out, /stopped: 1 notification\(s\), 1 alert\(s\) stored, 1 refused/);
+});
