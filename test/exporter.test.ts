@@ -19,7 +19,7 @@ const run = Date.now().toString(36);
 type Cleanup = { after(fn: () => Promise<void> | void): void };
 
 function openWriter(t: Cleanup, service: string): Writer {
-  const writer = createWriter({ url, service, healthIntervalMs: 0, logger: memoryLogger(), retry: { initialDelayMs: 20, maxDelayMs: 50 } });
+  const writer = createWriter({ url, service, logger: memoryLogger(), retry: { initialDelayMs: 20, maxDelayMs: 50 } });
   t.after(() => writer.close());
   return writer;
 }

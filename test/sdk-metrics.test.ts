@@ -27,7 +27,6 @@ function open(t: { after(fn: () => Promise<void>): void }, name: string, extra: 
   const writer: Writer = createWriter({
     url: extra.writerUrl ?? url,
     service,
-    healthIntervalMs: 0,
     logger,
     requestTimeoutMs: 500,
     retry: { initialDelayMs: 20, maxDelayMs: 50 },
@@ -226,7 +225,7 @@ test('liquidation: the value series appears only with a positive valueUsd; folde
 
 test('the SDK never touches prom-client\'s global registry; monitors can share one registry', async (t) => {
   const registry = new Registry();
-  const writers = [0, 1].map((i) => createWriter({ url, service: `shared-${i}-${run}`, healthIntervalMs: 0 }));
+  const writers = [0, 1].map((i) => createWriter({ url, service: `shared-${i}-${run}` }));
   const monitors = writers.map((writer, i) => createMonitor({ service: `shared-${i}-${run}`, writer, registry, sampleIntervalMs: 0, logger: memoryLogger() }));
   t.after(async () => {
     for (const m of monitors) await m.shutdown();

@@ -26,7 +26,7 @@ interface Setup {
 function setup(t: { after(fn: () => Promise<void>): void }, name: string): Setup {
   const service = `sdk-${name}-${run}`;
   const logger = memoryLogger();
-  const writer = createWriter({ url, service, instance: 'test-1', healthIntervalMs: 0, logger });
+  const writer = createWriter({ url, service, instance: 'test-1', logger });
   const registry = new Registry();
   const monitor = createMonitor({ service, instance: 'test-1', version: '9.9.9', writer, registry, logger, sampleIntervalMs: 0 });
   t.after(async () => {
@@ -407,7 +407,7 @@ test('backpressure: a backtest that awaits drained() loses nothing where one tha
   const replay = async (runId: string, wait: boolean) => {
     const registry = new Registry();
     const service = `sdk-backpressure-${runId}-${run}`;
-    const monitor = createMonitor({ service, questdb: { url, maxBufferedBytes: 65_536, healthIntervalMs: 0 }, registry, logger: memoryLogger(), sampleIntervalMs: 0 });
+    const monitor = createMonitor({ service, questdb: { url, maxBufferedBytes: 65_536 }, writerHealthIntervalMs: 0, registry, logger: memoryLogger(), sampleIntervalMs: 0 });
     t.after(() => monitor.shutdown());
     const backtest = monitor.strategy({ strategy: `replay_${run}`, runId, mode: 'backtest' });
     const start = Date.UTC(2025, 0, 1);

@@ -88,7 +88,7 @@ test('(d) torn and corrupt spool records are reported and skipped; the good ones
   const table = await createTable(`f_torn_${run}`);
   const spoolDir = tempDir(t);
   // First writer: QuestDB "unreachable" (nothing listens), so each flushed batch becomes one spool record.
-  const offline = createWriter({ url: `http://127.0.0.1:${await closedPort()}`, service: 'faults', spoolDir, healthIntervalMs: 0, logger: quietLogger });
+  const offline = createWriter({ url: `http://127.0.0.1:${await closedPort()}`, service: 'faults', spoolDir, logger: quietLogger });
   const base = Date.now() * 1000;
   for (let batch = 0; batch < 10; batch++) {
     for (let i = 0; i < 100; i++) offline.write(table, { ts: base + batch * 100 + i, id: batch * 100 + i, px: i, venue: `v${batch}` });

@@ -12,7 +12,8 @@ import { classify } from '../src/storage/http-sender.js';
 import { encoderFor } from '../src/storage/ilp-encoder.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { sleep, tableDef, waitFor, waitForRows } from './helpers/rows.js';
-import { captureLogger, closedPort, forwardToQuestDb, listenForTest, sendAnswer, tempDir as tempDirOf, writerOpener } from './helpers/writer.js';
+import { WriterHealthRows } from '../src/sdk/writer-health.js';
+import { captureLogger, closedPort, forwardToQuestDb, listenForTest, quietLogger, sendAnswer, tempDir as tempDirOf, writerOpener } from './helpers/writer.js';
 
 // A real QuestDB for the whole file; started once, stopped and deleted afterwards. Never mocked, never skipped.
 const server = await useQuestDb();
@@ -164,11 +165,13 @@ test('validation errors are thrown synchronously, name column and value, and lea
   assert.deepEqual(await waitForRows(sql, table.name, 2), { rows: 2, ids: 2 });
 });
 
-test('rows are sent within the flush interval without an explicit flush, and the health row lands', async (t) => {
+test('rows are sent within the flush interval without an explicit flush, and the SDK\'s writer health row lands', async (t) => {
   const table = tableDef(`w_interval_${run}`, [['id', 'LONG'], ['px', 'DOUBLE']], ['ts', 'id']);
   await sql.execute(createTableSql(table));
   const service = `svc_${run}`;
-  const writer = openWriter(t, { healthIntervalMs: 200, service, flushIntervalMs: 100 });
+  const writer = openWriter(t, { service, flushIntervalMs: 100 });
+  const healthRows = new WriterHealthRows(writer, service, os.hostname(), 200, quietLogger);
+  t.after(() => healthRows.stop());
   writer.write(table, { ts: 1_700_000_000_000_000, id: 1, px: 1 });
   await waitFor(() => writer.stats().rowsWritten >= 1, 2_000, () => JSON.stringify(writer.stats()));
   await waitFor(
@@ -447,7 +450,7 @@ test('a spooled batch cut short by an outage while its rejected line is split ou
     }),
   );
   const spoolDir = tempDir(t);
-  const options = { url, service: 'storage-test', spoolDir, healthIntervalMs: 0, logger: captureLogger(), retry: { initialDelayMs: 50, maxDelayMs: 200 } };
+  const options = { url, service: 'storage-test', spoolDir, logger: captureLogger(), retry: { initialDelayMs: 50, maxDelayMs: 200 } };
   const first = createWriter(options);
   t.after(() => first.close());
   const base = 1_700_000_000_000_000;

@@ -88,5 +88,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       issues: result.error.issues,
     });
   }
-  return result.data;
+  // Frozen: one validated configuration, read by every part, changed by none.
+  return deepFreeze(result.data);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }

@@ -1,5 +1,5 @@
 import { renderSchemaDoc, SCHEMA_VERSION, tables, views } from '../schema/index.js';
-import { alertingFiles, defaultAlertsConfig } from '../grafana/alerting/index.js';
+import { alertingFiles, defaultAlertsConfig } from '../grafana/index.js';
 import { grafanaFiles } from '../grafana/index.js';
 import { renderMetricsDoc } from '../sdk/index.js';
 

@@ -28,6 +28,8 @@ export {
   type VariableSelection,
 } from './macros.js';
 export { RESOLUTION_MS, type Resolution } from './sql.js';
+// Alerting's public surface, for the config (its settings schema), the CLI and the generator.
+export { alertingFiles, alertsConfigSchema, defaultAlertsConfig, type AlertsConfig } from './alerting/index.js';
 
 /** Where the generated provisioning goes, relative to the repository root. */
 export const PROVISIONING_ROOT = 'deploy/grafana/provisioning';

@@ -27,7 +27,7 @@ export {
   setTtlSql,
   ttlSql,
 } from './ddl.js';
-export { ttlHours } from './ttl.js';
+export { ttlHours, sameTtl } from './ttl.js';
 export { renderSchemaDoc, rowBytes } from './docs.js';
 export { FETCH_STATUSES } from './tables/pipeline.js';
 export { CONNECTION_STATES } from './tables/exchange.js';

@@ -223,6 +223,11 @@ export interface MonitorOptions {
   readonly registry?: Registry;
   /** Diagnostics logger (pino or compatible). Default: pino, warn level, to stderr. */
   readonly logger?: SdkLogger;
+  /**
+   * The writer's health row (its stats, into tw_writer_stats) every this many ms, for the monitor's writer, owned or
+   * shared. Default 10 000; 0 disables. Give a writer shared by several monitors to one of them only.
+   */
+  readonly writerHealthIntervalMs?: number;
   /** Health and connection samples every this many ms. Default 5000; 0 disables the timer (call `sample()` yourself). */
   readonly sampleIntervalMs?: number;
   /** Label sets per metric before folding into `__other__`. Default 2000. */

@@ -1,5 +1,5 @@
 import { describeValue, ErrorCodes, TradewatchError } from '../common/errors.js';
-import type { ColumnDef, ColumnType, TableDef } from '../schema/types.js';
+import type { ColumnDef, ColumnType, TableDef } from '../schema/index.js';
 
 /**
  * InfluxDB Line Protocol (text, protocol version 1) encoding of tradewatch rows, compiled once per table.

@@ -11,8 +11,8 @@ import {
   views as allViews,
   type TableDef,
   type ViewDef,
+  sameTtl,
 } from '../schema/index.js';
-import { sameTtl } from '../schema/ttl.js';
 import type { SqlClient } from './sql.js';
 
 export interface SchemaChange {

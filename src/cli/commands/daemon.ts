@@ -80,12 +80,9 @@ export function registerDaemonCommand(program: Command): void {
       instance,
       version: process.env.npm_package_version,
       questdb: {
+        ...config.writer,
         url,
         spoolDir,
-        flushIntervalMs: config.writer.flushIntervalMs,
-        flushRows: config.writer.flushRows,
-        maxBufferedBytes: config.writer.maxBufferedBytes,
-        spool: { maxBytes: config.writer.spoolMaxBytes },
       },
     });
     // A daemon keeps running through whatever an exchange library leaves unhandled; it is reported, not fatal.

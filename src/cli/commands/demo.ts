@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import { createDaemon, daemonConfig } from '../../daemon/index.js';
-import { startPaperStrategy } from '../../demo/paper-strategy.js';
+import { startPaperStrategy } from '../../demo/index.js';
 import { createExporter } from '../../exporter/index.js';
 import { QUESTDB_VERSION, SMALL_FOOTPRINT_CONFIG, STANDARD_PORTS, startQuestDb, type QuestDbServer } from '../../questdb/index.js';
 import { createMonitor, startMetricsServer } from '../../sdk/index.js';

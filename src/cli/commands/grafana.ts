@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { alertingFiles } from '../../grafana/alerting/index.js';
+import { alertingFiles } from '../../grafana/index.js';
 import { grafanaFiles, PROVISIONING_ROOT } from '../../grafana/index.js';
 import { loadConfig } from '../../config/index.js';
 
