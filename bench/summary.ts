@@ -2,6 +2,7 @@
 // Run by `npm run bench` after the benchmarks; `node --import tsx bench/summary.ts` re-renders alone.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeChart } from './chart.js';
+import { renderSdkCosts, replaceSdkCosts } from './sdk-costs.js';
 
 interface Machine { cpu: string; cores: number; memoryGiB: number; node: string; os?: string; platform?: string }
 interface WriterResult {
@@ -379,5 +380,6 @@ out.push(
     : 'Parts of the capacity issue\'s list are missing from bench/results.',
   '',
 );
+if (sdk) writeFileSync('docs/sdk.md', replaceSdkCosts(readFileSync('docs/sdk.md', 'utf8'), renderSdkCosts(sdk)));
 writeFileSync('BENCHMARKS.md', out.filter((line, i, all) => !(line === '' && all[i - 1] === '')).join('\n'));
 console.log('wrote BENCHMARKS.md');

@@ -28,7 +28,8 @@ export {
   ttlSql,
 } from './ddl.js';
 export { ttlHours, sameTtl } from './ttl.js';
-export { renderSchemaDoc, rowBytes } from './docs.js';
+export { renderSchemaDoc } from './docs.js';
+export { rowBytes } from './estimate.js';
 export { FETCH_STATUSES } from './tables/pipeline.js';
 export { CONNECTION_STATES } from './tables/exchange.js';
 export { ORDER_STATUSES, SIDES } from './tables/trading.js';
