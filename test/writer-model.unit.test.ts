@@ -55,6 +55,7 @@ class World {
   readonly totals: Totals = { accepted: 0, badAccepted: 0, written: 0, rejected: 0, dropped: 0 };
   readonly goodIds = new Set<number>();
   writer: Writer;
+  private readonly closed = new Set<Writer>();
   private nextId = 1;
 
   constructor(
@@ -85,6 +86,8 @@ class World {
 
   /** Closes the writer, answering whatever it sends meanwhile and letting virtual time pass for its pauses. */
   async closeWriter(): Promise<void> {
+    if (this.closed.has(this.writer)) return;
+    this.closed.add(this.writer);
     while (this.transport.answerNext());
     this.transport.auto = true;
     let closed = false;
@@ -97,6 +100,7 @@ class World {
     this.totals.written += s.rowsWritten;
     this.totals.rejected += s.rowsRejected;
     this.totals.dropped += s.rowsDropped;
+    if (process.env.TW_MODEL_DEBUG) console.log('closed', JSON.stringify(this.totals), JSON.stringify(s));
   }
 
   async restart(): Promise<void> {
@@ -138,6 +142,7 @@ class World {
   /** The invariants that hold after every step. */
   check(where: string): void {
     const s = this.writer.stats();
+    if (process.env.TW_MODEL_DEBUG) console.log(where, JSON.stringify(this.totals), JSON.stringify(s));
     const t = this.totals;
     for (const [name, value] of Object.entries(s)) if (typeof value === 'number') assert.ok(value >= 0, `${where}: ${name} = ${value}`);
     assert.equal(
@@ -214,7 +219,13 @@ test('random accepts, failures, rejections, outages and restarts keep the accoun
           }
         },
       ),
-      { numRuns: Number(process.env.TW_MODEL_RUNS ?? 60), seed: process.env.TW_MODEL_SEED ? Number(process.env.TW_MODEL_SEED) : undefined },
+      {
+        numRuns: Number(process.env.TW_MODEL_RUNS ?? 60),
+        // To replay a failure: TW_MODEL_SEED and TW_MODEL_PATH from its report.
+        seed: process.env.TW_MODEL_SEED ? Number(process.env.TW_MODEL_SEED) : undefined,
+        path: process.env.TW_MODEL_PATH,
+        endOnFailure: true,
+      },
     );
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
