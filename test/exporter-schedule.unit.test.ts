@@ -80,6 +80,12 @@ test('scrapes run at the first scrape plus whole intervals; a slot missed by a s
   answer();
   await done;
 
+  // stop() leaves no timer behind: nothing can be scraped after it, however long one waits.
+  await exporter.stop();
+  assert.equal(clock.timerCount, 0);
+  await clock.advance(10 * INTERVAL);
+  assert.equal(held.length, 0, 'nothing after stop()');
+
   const slots = reports.map((r) => (r.ts / 1000 - t0) / INTERVAL);
   assert.deepEqual(slots, [0, 1, 2, 3, 4, 7]);
   assert.ok(reports.every((r) => r.up && r.samples === 1));
