@@ -3,9 +3,11 @@ import tseslint from 'typescript-eslint';
 
 /**
  * Layering: the parts of tradewatch and the parts each may import (docs/architecture.md draws the same graph).
- * A part is imported only through its public surface (index.js); `common` is a toolbox of leaf modules, imported
- * file by file, and imports nothing. A test (test/layering.unit.test.ts) checks that this table has no cycle and
- * that no module imports itself in a circle.
+ * A part is imported only through its public surface: its index.js (relative, inside a package) or
+ * `@tradewatch/sdk/<part>` (from the CLI package), plus the extra entry points listed in ENTRY_POINTS. `common`
+ * imports nothing, and inside the SDK package its leaf modules may be imported file by file.
+ * test/layering.unit.test.ts checks that this table has no cycle, that the real imports follow it, and that no
+ * module imports itself in a circle.
  */
 export const LAYERS = {
   common: [],
@@ -14,19 +16,27 @@ export const LAYERS = {
   sdk: ['common', 'schema', 'storage'],
   questdb: ['common'],
   simulator: ['common'],
-  grafana: ['common', 'schema'],
+  // Setting types shared by the CLI parts' zod schemas (imports only zod).
+  settings: [],
+  grafana: ['common', 'schema', 'settings'],
   demo: ['common', 'sdk'],
   // The daemon records through the sdk; it uses storage only to read (the SQL client measuring table sizes).
-  daemon: ['common', 'schema', 'sdk', 'storage'],
+  daemon: ['common', 'schema', 'sdk', 'storage', 'settings'],
   exporter: ['common', 'schema', 'sdk', 'storage'],
-  // The one configuration composes each part's own settings schema.
-  config: ['common', 'storage', 'daemon', 'grafana'],
-  generate: ['common', 'schema', 'sdk', 'grafana'],
-  cli: ['common', 'schema', 'storage', 'sdk', 'questdb', 'simulator', 'grafana', 'demo', 'daemon', 'exporter', 'config'],
+  // The one configuration composes each part's own settings schema (retention: one setting per schema table).
+  config: ['common', 'schema', 'storage', 'daemon', 'grafana', 'settings'],
+  // Generated files: docs, Grafana provisioning, the Python catalog (schema, storage limits, metric catalog).
+  generate: ['common', 'schema', 'storage', 'sdk', 'grafana'],
+  cli: ['common', 'schema', 'storage', 'sdk', 'settings', 'questdb', 'simulator', 'grafana', 'demo', 'daemon', 'exporter', 'config'],
 };
 
-/** Where the parts live: each root holds `<part>/` folders (npm workspaces: add `packages/sdk/src`, `packages/cli/src`). */
-const PART_ROOTS = ['src'];
+/** A part's public surfaces besides index.js. */
+export const ENTRY_POINTS = {
+  grafana: ['alerting/index.js'],
+};
+
+/** Where the parts live: each root holds `<part>/` folders. */
+export const PART_ROOTS = ['packages/sdk/src', 'packages/cli/src'];
 /** Package names under which a part is published too (`@tradewatch/sdk/<part>` subpath imports). */
 const PART_PACKAGES = ['@tradewatch/sdk', 'tradewatch'];
 
@@ -43,7 +53,8 @@ function layeringPatterns(part) {
     if (!allowed.has(other)) {
       patterns.push({ regex: [relative, ...packaged].join('|'), message: `${part} may not depend on ${other} (eslint.config.js LAYERS, docs/architecture.md).` });
     } else if (other !== 'common') {
-      const deep = `^(\\.\\.?/)+(\\.\\./)*${other}/(?!index\\.js$)`;
+      const entries = ['index.js', ...(ENTRY_POINTS[other] ?? [])].map(escape).join('|');
+      const deep = `^(\\.\\.?/)+(\\.\\./)*${other}/(?!(${entries})$)`;
       const packagedDeep = PART_PACKAGES.map((pkg) => `^${escape(pkg)}/${other}/.`);
       patterns.push({ regex: [deep, ...packagedDeep].join('|'), message: `import ${other} through its index.js, its public surface.` });
     }
@@ -57,7 +68,7 @@ const layering = Object.keys(LAYERS).map((part) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ['dist/', '.scratch/', 'node_modules/', '.cache/', 'deploy/', 'bench/results/', '.venv/'] },
+  { ignores: ['**/dist/', '.scratch/', '**/node_modules/', '.cache/', 'deploy/', 'bench/results/', '.venv/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { systemClock } from '../src/common/clock.js';
-import { Backoff, backoffDelay } from '../src/common/retry.js';
+import { systemClock } from '../packages/sdk/src/common/clock.js';
+import { Backoff, backoffDelay } from '../packages/sdk/src/common/retry.js';
 import { VirtualClock } from './helpers/virtual-clock.js';
 
 describe('retry policy (shared by the writer and the daemon)', () => {

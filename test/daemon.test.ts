@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SqlClient } from '../src/storage/index.js';
+import { SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { until } from './helpers/until.js';
 
@@ -18,8 +18,8 @@ const dir = mkdtempSync(join(tmpdir(), 'tw-daemon-'));
 /** The CLI command as `tradewatch daemon` runs it (registered on a program of its own, as src/cli/main.ts does). */
 const CLI = `
 import { Command } from 'commander';
-import { registerDaemonCommand } from './src/cli/commands/daemon.ts';
-import { isTradewatchError } from './src/common/errors.ts';
+import { registerDaemonCommand } from './packages/cli/src/cli/commands/daemon.ts';
+import { isTradewatchError } from './packages/sdk/src/common/errors.ts';
 const program = new Command('tradewatch').exitOverride();
 registerDaemonCommand(program);
 try {

@@ -5,11 +5,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ccxt from 'ccxt';
-import { isTradewatchError } from '../src/common/errors.js';
-import { loadConfig } from '../src/config/index.js';
-import { classify, createDaemon, credentialEnvNames, daemonConfig, readRateLimit, retryAfterSeconds } from '../src/daemon/index.js';
-import { backoffDelay } from '../src/daemon/backoff.js';
-import type { Monitor } from '../src/sdk/index.js';
+import { isTradewatchError } from '../packages/sdk/src/common/errors.js';
+import { loadConfig } from '../packages/cli/src/config/index.js';
+import { classify, createDaemon, credentialEnvNames, daemonConfig, readRateLimit, retryAfterSeconds } from '../packages/cli/src/daemon/index.js';
+import { backoffDelay } from '../packages/cli/src/daemon/backoff.js';
+import type { Monitor } from '../packages/sdk/src/sdk/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tw-daemon-'));
 const refused = (fn: () => unknown, ...patterns: RegExp[]) =>

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 import { renderSdkCosts, type SdkBenchResult } from '../bench/sdk-costs.js';
-import { ErrorCodes } from '../src/common/errors.js';
+import { ErrorCodes } from '../packages/sdk/src/common/errors.js';
 
 const read = (file: string) => fs.readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { createExporter, type ExporterWriter, type ScrapeReport } from '../src/exporter/index.js';
+import { createExporter, type ExporterWriter, type ScrapeReport } from '../packages/cli/src/exporter/index.js';
 import { VirtualClock } from './helpers/virtual-clock.js';
 
 const INTERVAL = 15_000;

@@ -1,7 +1,7 @@
 /** The exporter's parser and target specs: no QuestDB, no network. The scrape loop in virtual time is in exporter-schedule.unit.test.ts. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalLabels, createExporter, parsePrometheusText, parseTargetList, parseTargetSpec } from '../src/exporter/index.js';
+import { canonicalLabels, createExporter, parsePrometheusText, parseTargetList, parseTargetSpec } from '../packages/cli/src/exporter/index.js';
 
 /** Never contacted: the exporters below are refused before they would write. */
 const url = 'http://127.0.0.1:9000';

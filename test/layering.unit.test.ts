@@ -10,9 +10,11 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const srcRoot = path.join(root, 'src');
 const eslintConfig = '../eslint.config.js';
-const { LAYERS } = (await import(eslintConfig)) as { LAYERS: Record<string, string[]> };
+const { LAYERS, PART_ROOTS } = (await import(eslintConfig)) as { LAYERS: Record<string, string[]>; PART_ROOTS: string[] };
+const roots = PART_ROOTS.map((r) => path.join(root, r));
+/** `@tradewatch/sdk/<part>` as the CLI package imports it, resolved to the part's index. */
+const SDK_PACKAGE = '@tradewatch/sdk';
 
 function sourceFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -25,22 +27,29 @@ function sourceFiles(dir: string): string[] {
 function importsOf(file: string): { target: string; typeOnly: boolean }[] {
   const text = fs.readFileSync(file, 'utf8');
   const found: { target: string; typeOnly: boolean }[] = [];
-  for (const m of text.matchAll(/^\s*(import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?'(\.[^']+)'/gm)) {
-    const target = path.resolve(path.dirname(file), m[3]!).replace(/\.js$/, '.ts');
-    found.push({ target, typeOnly: m[2] !== undefined });
+  for (const m of text.matchAll(/^\s*(import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?'([^']+)'/gm)) {
+    const spec = m[3]!;
+    let target: string | undefined;
+    if (spec.startsWith('.')) target = path.resolve(path.dirname(file), spec).replace(/\.js$/, '.ts');
+    else if (spec === SDK_PACKAGE) target = path.join(root, 'packages/sdk/src/index.ts');
+    else if (spec.startsWith(`${SDK_PACKAGE}/`)) target = path.join(root, 'packages/sdk/src', spec.slice(SDK_PACKAGE.length + 1), 'index.ts');
+    if (target) found.push({ target, typeOnly: m[2] !== undefined });
   }
   return found;
 }
 
-const partOf = (file: string) => path.relative(srcRoot, file).split(path.sep)[0]!;
-const files = sourceFiles(srcRoot);
+const partOf = (file: string) => {
+  const base = roots.find((r) => file.startsWith(r + path.sep));
+  return base ? path.relative(base, file).split(path.sep)[0]! : '';
+};
+const files = roots.flatMap(sourceFiles);
 const parts = [...new Set(files.map(partOf).filter((p) => !p.endsWith('.ts')))];
 
 test('every part is in the layering table and on the architecture page', () => {
   const architecture = fs.readFileSync(path.join(root, 'docs', 'architecture.md'), 'utf8');
   for (const part of parts) {
     assert.ok(part in LAYERS, `src/${part} is not in eslint.config.js LAYERS`);
-    assert.ok(architecture.includes(`\`src/${part}\``), `docs/architecture.md does not list src/${part}`);
+    assert.ok(PART_ROOTS.some((r) => architecture.includes(`\`${r}/${part}\``)), `docs/architecture.md does not list ${part}`);
   }
   for (const [part, deps] of Object.entries(LAYERS)) for (const dep of deps) assert.ok(dep in LAYERS, `${part} → unknown part ${dep}`);
 });
@@ -79,7 +88,7 @@ test('no module imports itself in a circle', () => {
     state.set(file, 'open');
     stack.push(file);
     for (const next of graph.get(file) ?? []) {
-      if (state.get(next) === 'open') cycles.push([...stack.slice(stack.indexOf(next)), next].map((f) => path.relative(srcRoot, f)).join(' → '));
+      if (state.get(next) === 'open') cycles.push([...stack.slice(stack.indexOf(next)), next].map((f) => path.relative(root, f)).join(' → '));
       else if (!state.has(next)) visit(next);
     }
     stack.pop();

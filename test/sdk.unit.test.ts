@@ -1,7 +1,7 @@
 /** The SDK's pure parts: content negotiation for /metrics and the microsecond clock. No QuestDB. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MicrosClock, negotiateFormat } from '../src/sdk/index.js';
+import { MicrosClock, negotiateFormat } from '../packages/sdk/src/sdk/index.js';
 
 /** What a real Prometheus sends (scrape_protocols default), preferring OpenMetrics. */
 const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { after, afterEach, before, describe, test } from 'node:test';
 import ccxt from 'ccxt';
-import { isTradewatchError } from '../src/common/errors.js';
+import { isTradewatchError } from '../packages/sdk/src/common/errors.js';
 import {
   loadScenarioFile,
   parseScenario,
@@ -10,7 +10,7 @@ import {
   type ExchangeId,
   type FaultRecord,
   type Simulator,
-} from '../src/simulator/index.js';
+} from '../packages/cli/src/simulator/index.js';
 
 type Pro = InstanceType<typeof ccxt.pro.binanceusdm> | InstanceType<typeof ccxt.pro.bybit>;
 const BTC = 'BTC/USDT:USDT';
@@ -316,13 +316,13 @@ describe('simulator with real ccxt: websockets and faults', () => {
 
 describe('scenarios', () => {
   test('every shipped scenario is valid', async () => {
-    const files = (await readdir('scenarios')).filter((f) => f.endsWith('.yaml'));
+    const files = (await readdir('packages/cli/scenarios')).filter((f) => f.endsWith('.yaml'));
     assert.ok(files.length >= 7);
     for (const file of files) {
-      const scenario = await loadScenarioFile(`scenarios/${file}`);
+      const scenario = await loadScenarioFile(`packages/cli/scenarios/${file}`);
       assert.equal(`${scenario.name}.yaml`, file);
     }
-    const demo = await loadScenarioFile('scenarios/demo.yaml');
+    const demo = await loadScenarioFile('packages/cli/scenarios/demo.yaml');
     assert.equal(demo.loopEveryMs, 30 * 60_000);
     assert.ok(new Set(demo.steps.map((s) => s.fault.kind)).size >= 7);
   });

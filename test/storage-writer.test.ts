@@ -3,15 +3,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorCodes, isTradewatchError } from '../src/common/errors.js';
-import type { TableDef } from '../src/schema/types.js';
-import { createWriter, SqlClient, type QuarantineEntry, type WriterOptions } from '../src/storage/index.js';
+import { ErrorCodes, isTradewatchError } from '../packages/sdk/src/common/errors.js';
+import type { TableDef } from '../packages/sdk/src/schema/types.js';
+import { createWriter, SqlClient, type QuarantineEntry, type WriterOptions } from '../packages/sdk/src/storage/index.js';
 import http from 'node:http';
-import { batchBufferCounters } from '../src/storage/batch-buffer.js';
-import { encoderFor } from '../src/storage/ilp-encoder.js';
+import { batchBufferCounters } from '../packages/sdk/src/storage/batch-buffer.js';
+import { encoderFor } from '../packages/sdk/src/storage/ilp-encoder.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { sleep, tableDef, waitFor, waitForRows } from './helpers/rows.js';
-import { WriterHealthRows } from '../src/sdk/writer-health.js';
+import { WriterHealthRows } from '../packages/sdk/src/sdk/writer-health.js';
 import { captureLogger, closedPort, forwardToQuestDb, listenForTest, quietLogger, sendAnswer, tempDir as tempDirOf, writerOpener } from './helpers/writer.js';
 
 // A real QuestDB for the whole file; started once, stopped and deleted afterwards. Never mocked, never skipped.

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { createWriter, type Writer, type WriterOptions } from '../src/storage/index.js';
+import { createWriter, type Writer, type WriterOptions } from '../packages/sdk/src/storage/index.js';
 import { FakeTransport, type FakeMode } from './helpers/fake-transport.js';
 import { tableDef } from './helpers/rows.js';
 import { settle, VirtualClock } from './helpers/virtual-clock.js';

@@ -1,9 +1,9 @@
 /** The writer's pure parts: answer classification and the batch builder's buffer reuse. No QuestDB. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BATCH_POOL_SIZE, BatchBuilder, batchBufferCounters } from '../src/storage/batch-buffer.js';
-import { classify } from '../src/storage/http-sender.js';
-import { encoderFor } from '../src/storage/ilp-encoder.js';
+import { BATCH_POOL_SIZE, BatchBuilder, batchBufferCounters } from '../packages/sdk/src/storage/batch-buffer.js';
+import { classify } from '../packages/sdk/src/storage/http-sender.js';
+import { encoderFor } from '../packages/sdk/src/storage/ilp-encoder.js';
 import { tableDef } from './helpers/rows.js';
 
 test('QuestDB answers are classified: accepted, rejected data, unavailable, configuration', () => {

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ErrorCodes, isTradewatchError } from '../src/common/errors.js';
-import { loadConfig } from '../src/config/index.js';
-import { createWriter, writerSettingsSchema, type WriterOptions } from '../src/storage/index.js';
+import { ErrorCodes, isTradewatchError } from '../packages/sdk/src/common/errors.js';
+import { loadConfig } from '../packages/cli/src/config/index.js';
+import { createWriter, writerSettingsSchema, type WriterOptions } from '../packages/sdk/src/storage/index.js';
 import { FakeTransport } from './helpers/fake-transport.js';
 import { tableDef } from './helpers/rows.js';
 import { VirtualClock } from './helpers/virtual-clock.js';

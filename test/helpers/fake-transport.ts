@@ -1,4 +1,4 @@
-import type { SendOutcome, Transport } from '../../src/storage/index.js';
+import type { SendOutcome, Transport } from '../../packages/sdk/src/storage/index.js';
 
 export type FakeMode = 'up' | 'down' | 'config';
 

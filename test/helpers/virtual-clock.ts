@@ -1,4 +1,4 @@
-import { sleepOn, type Clock, type Timer, type TimerOptions } from '../../src/common/clock.js';
+import { sleepOn, type Clock, type Timer, type TimerOptions } from '../../packages/sdk/src/common/clock.js';
 
 interface Pending {
   readonly id: number;

@@ -1,2 +1,0 @@
-export { configSchema, type Config } from './schema.js';
-export { loadConfig, envName, flagName, configLeaves, DEFAULT_CONFIG_FILE, type LoadConfigOptions } from './load.js';
