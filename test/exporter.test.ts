@@ -201,9 +201,12 @@ test('start() keeps scraping on an interval; stop() flushes and closes an owned 
   await exporter.stop();
   const n = reports.length;
   assert.ok(n >= 3, `${n} scrapes in 10 s at 200 ms`);
-  // One schedule, not two (start() twice): scrapes are never closer than the interval; a late timer only widens gaps.
-  const gapsMs = reports.slice(1).map((r, i) => (r.ts - reports[i]!.ts) / 1000);
-  assert.ok(gapsMs.every((gap) => gap >= 190), `gaps ${gapsMs.join(', ')} ms`);
+  // One schedule, not two (start() twice): at most one scrape per interval slot, counted from the first scrape (which
+  // start() runs synchronously, so its ts is the schedule's origin). A late timer delays a scrape but the next one
+  // keeps to the grid (exporter-schedule.unit.test.ts checks the exact slots in virtual time), so gaps between
+  // single scrapes may be shorter than the interval while the count per elapsed time is not higher.
+  const elapsedMs = (reports[n - 1]!.ts - reports[0]!.ts) / 1000;
+  assert.ok(elapsedMs >= (n - 1) * 200 - 1, `${n} scrapes within ${elapsedMs} ms at a 200 ms interval`);
   // That nothing is scraped after stop() is shown in virtual time (exporter-schedule.unit.test.ts: no timer left).
   await waitForRows<{ n: number }>(sql, `SELECT count() n FROM tw_metrics WHERE service = '${service}' AND name = 'up'`, (rows) => rows[0]?.n === n);
 });
