@@ -33,6 +33,8 @@ export const LAYERS = {
 /** A part's public surfaces besides index.js. */
 export const ENTRY_POINTS = {
   grafana: ['alerting/index.js'],
+  // The pinned version alone, so that top-level help loads nothing but commander.
+  questdb: ['version.js'],
 };
 
 /** Where the parts live: each root holds `<part>/` folders. */

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { ErrorCodes, TradewatchError, describeValue } from '../common/errors.js';
 import { createWriter } from '../storage/index.js';
 import { MicrosClock } from './clock.js';
 import { RecorderContext, type MonitorWriter, type TimeInput } from './context.js';
+import { defaultLogger } from './default-logger.js';
 import { Diagnostics, type SdkLogger } from './diagnostics.js';
 import { CustomRecorder } from './domains/custom.js';
 import { ExchangeRecorder } from './domains/exchange.js';
@@ -96,7 +96,7 @@ class MonitorImpl implements Monitor {
 
     this.service = service;
     this.instance = instance;
-    this.logger = options.logger ?? pino({ name: 'tradewatch-sdk', level: 'warn' }, pino.destination(2));
+    this.logger = options.logger ?? defaultLogger();
     // Never the global registry: what a process exposes is decided by whoever serves it.
     this.registry = options.registry ?? new Registry();
     if (options.writer) {
