@@ -28,7 +28,7 @@ export {
   ttlSql,
 } from './ddl.js';
 export { ttlHours, sameTtl } from './ttl.js';
-export { renderSchemaDoc } from './docs.js';
+export { renderSchemaDoc, type DashboardVariableSource } from './docs.js';
 export { rowBytes } from './estimate.js';
 export { FETCH_STATUSES } from './tables/pipeline.js';
 export { CONNECTION_STATES } from './tables/exchange.js';
