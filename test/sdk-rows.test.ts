@@ -215,7 +215,7 @@ test('exchange: state changes with downtime on reconnect, aggregated message sam
   assert.equal(await metricSum(registry, 'tradewatch_connection_state_changes_total', { ...labels, state: 'reconnecting' }), 2);
   assert.ok((await metricSum(registry, 'tradewatch_last_message_timestamp_seconds', labels)) >= sent / 1000);
   assert.equal(await metricSum(registry, 'tradewatch_rate_limit_used', { service }), 2400);
-  assert.equal(await metricSum(registry, 'tradewatch_rate_limit_throttled', { service }), 1);
+  assert.equal(await metricSum(registry, 'tradewatch_rate_limit_throttling', { service }), 1);
   assert.equal(await metricSum(registry, 'tradewatch_rate_limit_throttled_total', { service }), 1);
 });
 

@@ -1,11 +1,16 @@
 import { Command, CommanderError } from 'commander';
 import { isTradewatchError } from '../common/errors.js';
+import { redactProcessOutput, registerSecretsFrom } from '../common/redact.js';
 import { registerCommands } from './commands/index.js';
 
 const program = new Command('tradewatch')
   .description('Production monitoring for crypto trading infrastructure on QuestDB and Grafana')
   .showHelpAfterError()
   .exitOverride();
+
+// Credentials never reach the terminal or a log, whoever prints them: URL passwords and secret variables are masked.
+registerSecretsFrom(process.env, process.argv.flatMap((arg) => arg.split('=')));
+redactProcessOutput();
 
 registerCommands(program);
 

@@ -1,7 +1,9 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ErrorCodes, TradewatchError } from '../../common/errors.js';
 import { createExporter, parseTargetList, parseTargetSpec, type ExporterTarget, type ScrapeReport } from '../../exporter/index.js';
+import { displayUrl } from '../../common/redact.js';
 import { defaultDataRoot, questDbStatus } from '../../questdb/index.js';
+import { createWriter } from '../../storage/index.js';
 
 interface ExporterFlags {
   target?: ExporterTarget[];
@@ -49,9 +51,11 @@ export function registerExporterCommand(program: Command): void {
       if (!questdbUrl) {
         throw new TradewatchError(ErrorCodes.INVALID_CONFIG, 'exporter: no QuestDB to write to: give --questdb-url (or TRADEWATCH_QUESTDB_URL), or start one with `tradewatch questdb start`');
       }
+      // The command owns the writer, so that its accounting decides the exit status of --once.
+      const writer = createWriter({ url: questdbUrl, service: 'tradewatch-exporter' });
       const exporter = createExporter({
         targets,
-        questdbUrl,
+        writer,
         intervalMs: flags.intervalMs,
         timeoutMs: flags.timeoutMs,
         onScrape: flags.once ? undefined : printChanges(),
@@ -60,11 +64,21 @@ export function registerExporterCommand(program: Command): void {
       if (flags.once) {
         const reports = await exporter.scrapeOnce();
         await exporter.stop();
+        await writer.close();
         reports.forEach(printReport);
         if (reports.some((r) => !r.up)) process.exitCode = 1;
+        // A scrape is only done once QuestDB stored it: a refused write (401, say) loses the rows of a memory-only writer.
+        const w = writer.stats();
+        if (w.rowsWritten < w.rowsAccepted) {
+          process.stderr.write(
+            `tradewatch: QuestDB at ${displayUrl(questdbUrl)} stored ${w.rowsWritten} of ${w.rowsAccepted} rows ` +
+              `(${w.rowsRejected} refused, ${w.rowsDropped} lost): ${w.lastError ?? 'no error recorded'}\n`,
+          );
+          process.exitCode = 1;
+        }
         return;
       }
-      out(`scraping ${targets.length} target(s) every ${flags.intervalMs} ms into ${questdbUrl}; Ctrl-C stops`);
+      out(`scraping ${targets.length} target(s) every ${flags.intervalMs} ms into ${displayUrl(questdbUrl)}; Ctrl-C stops`);
       exporter.start();
       await new Promise<void>((resolve) => {
         const onSignal = () => {
@@ -76,6 +90,7 @@ export function registerExporterCommand(program: Command): void {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
       });
+      await writer.close();
       const s = exporter.stats();
       out(`stopped: ${s.scrapes} scrapes, ${s.failures} failed, ${s.rowsWritten} rows`);
     });

@@ -89,7 +89,7 @@ export const METRICS = {
   lastMessage: def('exchange', 'gauge', 'tradewatch_last_message_timestamp_seconds', EC, EC_FOLD, 'message', 'When the last message was received, seconds since the epoch.'),
   rateLimitUsed: def('exchange', 'gauge', 'tradewatch_rate_limit_used', ['exchange'], ['exchange'], 'rateLimit', 'Rate-limit weight or requests used in the current window.'),
   rateLimitQuota: def('exchange', 'gauge', 'tradewatch_rate_limit_quota', ['exchange'], ['exchange'], 'rateLimit', 'Rate-limit weight or requests allowed per window.'),
-  rateLimitThrottled: def('exchange', 'gauge', 'tradewatch_rate_limit_throttled', ['exchange'], ['exchange'], 'rateLimit', '1 while requests are being throttled, else 0.'),
+  rateLimitThrottled: def('exchange', 'gauge', 'tradewatch_rate_limit_throttling', ['exchange'], ['exchange'], 'rateLimit', '1 while requests are being throttled, else 0 (not _throttled: OpenMetrics names the counter below tradewatch_rate_limit_throttled).'),
   rateLimitThrottledTotal: def('exchange', 'counter', 'tradewatch_rate_limit_throttled_total', ['exchange'], ['exchange'], 'rateLimit', 'Rate-limit reports that said requests were throttled.'),
 
   // Trading: live, paper and backtest runs, told apart by mode and run_id.
