@@ -22,5 +22,7 @@ try {
     process.stderr.write(`tradewatch: ${err.message} [${err.code}]\n`);
     process.exit(2);
   }
-  throw err;
+  // Printed here rather than rethrown: Node's own report of an uncaught error bypasses process.stderr (and redaction).
+  process.stderr.write(`tradewatch: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
 }

@@ -7,6 +7,8 @@ const MASK = '***';
 const secrets = new Set<string>();
 /** user:password@ in any scheme://; the user name is kept (it tells which account), the password is not. */
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s/@:'"]*):([^\s/@'"]*)@/gi;
+/** user:password@host in a value that is not a well-formed URL (a missing colon after the scheme, say). */
+const LOOSE_CREDENTIALS = /([^\s/@:'"]+):([^\s/@'"]+)@[^\s@]/;
 /** Secrets shorter than this would mask ordinary words; such passwords are still removed from URLs. */
 const MIN_SECRET_LENGTH = 4;
 
@@ -22,7 +24,7 @@ export function registerSecret(value: string | undefined): void {
 export function registerSecretsFrom(env: NodeJS.ProcessEnv, urls: readonly (string | undefined)[] = []): void {
   for (const [key, value] of Object.entries(env)) {
     if (/PASSWORD|SECRET|TOKEN|API_KEY/i.test(key)) registerSecret(value);
-    if (value && /^[a-z][a-z0-9+.-]*:\/\/[^/\s]*:[^/\s]*@/i.test(value)) registerSecret(passwordOf(value));
+    if (value && value.includes('@')) registerSecret(passwordOf(value));
   }
   for (const url of urls) if (url) registerSecret(passwordOf(url));
 }
@@ -30,10 +32,11 @@ export function registerSecretsFrom(env: NodeJS.ProcessEnv, urls: readonly (stri
 function passwordOf(url: string): string | undefined {
   try {
     const password = new URL(url).password;
-    return password ? decodeURIComponent(password) : undefined;
+    if (password) return decodeURIComponent(password);
   } catch {
-    return undefined;
+    // not a URL: see below
   }
+  return LOOSE_CREDENTIALS.exec(url)?.[2];
 }
 
 export function redact(text: string): string {
