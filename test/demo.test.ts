@@ -123,17 +123,21 @@ test('Ctrl-C to the process group of `npm run demo`: producers flushed first, Qu
 
   // Nothing lost: the final rows (stop events, the final scrape) are in QuestDB and no spool holds a pending row.
   const server = await startQuestDb({ dataRoot, extraConfig: SMALL_FOOTPRINT_CONFIG });
-  t.after(() => server.stop());
-  const sql = new SqlClient({ url: server.httpUrl });
-  for (const service of ['ccxt-daemon', 'demo-strategy']) {
-    const rows = await sql.rows<{ n: number }>(`SELECT count() n FROM tw_process_events WHERE service = '${service}' AND event = 'stop'`);
-    assert.equal(Number(rows[0]?.n), 1, `${service} stop row`);
-  }
-  for (const name of ['daemon', 'strategy', 'exporter']) {
-    const probe = createWriter({ url: server.httpUrl, service: 'probe', spoolDir: join(spoolDir, 'demo', name) });
-    const pending = probe.stats().spoolRows;
-    await probe.close();
-    assert.equal(pending, 0, `${name} spool holds no pending row`);
+  try {
+    const sql = new SqlClient({ url: server.httpUrl });
+    const stops = async (service: string) =>
+      Number((await sql.rows<{ n: number }>(`SELECT count() n FROM tw_process_events WHERE service = '${service}' AND event = 'stop'`))[0]?.n);
+    // The restarted server applies its WAL on its own schedule: awaited, not read once.
+    for (const service of ['ccxt-daemon', 'demo-strategy']) await waitFor(async () => (await stops(service)) >= 1, 60_000, () => `${service} stop row`);
+    for (const service of ['ccxt-daemon', 'demo-strategy']) assert.equal(await stops(service), 1, `${service} stop row once`);
+    for (const name of ['daemon', 'strategy', 'exporter']) {
+      const probe = createWriter({ url: server.httpUrl, service: 'probe', healthIntervalMs: 0, spoolDir: join(spoolDir, 'demo', name) });
+      const pending = probe.stats().spoolRows;
+      await probe.close();
+      assert.equal(pending, 0, `${name} spool holds no pending row`);
+    }
+  } finally {
+    await server.stop(); // before the data root is removed
   }
 });
 

@@ -156,6 +156,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     say('QuestDB is being restarted; waiting for it to take the last rows', { timeoutMs: FINAL_DELIVERY_MS });
     await supervisor.whenUp(FINAL_DELIVERY_MS);
   }
+  // flush() counts a row as safe once it is in the spool; the demo wants it in QuestDB, so it waits for the replay of
+  // what an outage spooled too (bounded: with QuestDB gone for good, what is left stays pending and is reported).
+  const reachable = supervisor ? supervisor.up : await sql.query('select 1').then(() => true, () => false);
+  await deliverEverything(writers.map(({ writer }) => writer), reachable ? FINAL_DELIVERY_MS : 0);
   await Promise.all(writers.map(({ writer }) => writer.close()));
   stage = 'closing servers';
   await Promise.all([daemonMetrics.close(), strategyMetrics.close(), simulator.close()]);
@@ -175,6 +179,19 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   }
   demoLog.warn({}, verdict.clean ? 'stopped; every row is stored, but QuestDB had to be killed' : 'stopped, NOT cleanly: see the lines above for the rows pending and where they are');
   return 1;
+}
+
+async function deliverEverything(writers: readonly Writer[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await Promise.all(writers.map((w) => w.flush()));
+    const pending = writers.some((w) => {
+      const s = w.stats();
+      return s.queueRows + s.spoolRows > 0;
+    });
+    if (!pending || Date.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Standard ports when they are free (the web console at :9000, as users expect), any free ports otherwise. */
