@@ -1,10 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { isTradewatchError } from '../common/errors.js';
+import { TRADEWATCH_VERSION } from '../common/version.js';
 import { redactProcessOutput, registerSecretsFrom } from '../common/redact.js';
 import { registerCommands } from './commands/index.js';
 
 const program = new Command('tradewatch')
   .description('Production monitoring for crypto trading infrastructure on QuestDB and Grafana')
+  .version(TRADEWATCH_VERSION)
   .showHelpAfterError()
   .exitOverride();
 

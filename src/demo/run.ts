@@ -11,6 +11,7 @@ import { startPaperStrategy } from './paper-strategy.js';
 import { superviseQuestDb, type QuestDbSupervisor } from './supervisor.js';
 import { terminalLog } from './terminal-log.js';
 import { displayUrl } from '../common/redact.js';
+import { TRADEWATCH_VERSION } from '../common/version.js';
 
 export interface DemoOptions {
   readonly config: Config;
@@ -90,7 +91,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     return writer;
   };
 
-  const monitor = createMonitor({ service: daemonSettings.service, writer: writerFor('daemon', daemonSettings.service), logger: log.component('sdk daemon') });
+  const monitor = createMonitor({ service: daemonSettings.service, version: TRADEWATCH_VERSION, writer: writerFor('daemon', daemonSettings.service), logger: log.component('sdk daemon') });
   const daemon = createDaemon({
     config: daemonSettings,
     monitor,
@@ -100,7 +101,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const daemonMetrics = await startMetricsServer({ registry: monitor.registry, port: options.metricsPort, ready: () => monitor.readiness() });
   daemon.start();
 
-  const traderMonitor = createMonitor({ service: 'demo-strategy', writer: writerFor('strategy', 'demo-strategy'), logger: log.component('sdk strategy') });
+  const traderMonitor = createMonitor({ service: 'demo-strategy', version: TRADEWATCH_VERSION, writer: writerFor('strategy', 'demo-strategy'), logger: log.component('sdk strategy') });
   const strategyMetrics = await startMetricsServer({ registry: traderMonitor.registry, port: options.strategyMetricsPort, ready: () => traderMonitor.readiness() });
   const strategy = startPaperStrategy(traderMonitor);
 

@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ErrorCodes, TradewatchError } from '../../common/errors.js';
 import { createExporter, parseTargetList, parseTargetSpec, type ExporterTarget, type ScrapeReport } from '../../exporter/index.js';
 import { displayUrl } from '../../common/redact.js';
+import { parsePositiveInt } from '../options.js';
 import { defaultDataRoot, questDbStatus } from '../../questdb/index.js';
 import { createWriter } from '../../storage/index.js';
 
@@ -16,12 +17,6 @@ interface ExporterFlags {
 }
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
-
-function parsePositiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 function collectTarget(value: string, previous: ExporterTarget[] | undefined): ExporterTarget[] {
   try {
@@ -41,8 +36,8 @@ export function registerExporterCommand(program: Command): void {
     )
     .addOption(new Option('--questdb-url <url>', 'QuestDB HTTP URL to write to (default: the local managed QuestDB)').env('TRADEWATCH_QUESTDB_URL'))
     .addOption(new Option('--questdb-data-root <dir>', 'data root of the local managed QuestDB').env('TRADEWATCH_QUESTDB_DATA_ROOT'))
-    .addOption(new Option('--interval-ms <n>', 'scrape interval').default(15_000).argParser(parsePositiveInt))
-    .addOption(new Option('--timeout-ms <n>', 'per-scrape timeout (default: min(10000, interval))').argParser(parsePositiveInt))
+    .addOption(new Option('--interval-ms <n>', 'scrape interval').default(15_000).argParser(parsePositiveInt('--interval-ms')))
+    .addOption(new Option('--timeout-ms <n>', 'per-scrape timeout (default: min(10000, interval))').argParser(parsePositiveInt('--timeout-ms')))
     .option('--once', 'scrape every target once, print the result and exit (exit 1 when one is down)')
     .action(async (flags: ExporterFlags) => {
       const local = await localQuestDb(flags);
