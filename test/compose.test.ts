@@ -312,6 +312,20 @@ describe('deploy/docker-compose.yml: services', () => {
     assert.equal(env.QDB_LINE_TCP_ENABLED, 'false', 'ILP over TCP is unauthenticated in QuestDB OSS');
   });
 
+  it('questdb: ILP may not create tables or columns (the schema service creates them)', () => {
+    const env = environmentOf(service('questdb'));
+    assert.equal(env.QDB_LINE_AUTO_CREATE_NEW_TABLES, 'false');
+    assert.equal(env.QDB_LINE_AUTO_CREATE_NEW_COLUMNS, 'false');
+  });
+
+  it('alerting: least privilege, no QuestDB URL or password (it never talks to QuestDB)', () => {
+    const env = environmentOf(service('alerting'));
+    assert.equal(env.TRADEWATCH_QUESTDB_URL, undefined);
+    const raw = JSON.stringify(environmentOf(rawDoc.services.alerting!));
+    assert.doesNotMatch(raw, /QUESTDB/);
+    assert.equal(env.TZ, 'UTC');
+  });
+
   it('grafana: admin password required, no anonymous access or sign-up, provisioning read-only, data volume', () => {
     const grafana = service('grafana');
     const env = environmentOf(grafana);
