@@ -439,6 +439,20 @@ function parseDockerfile(text: string): Instruction[][] {
   return stages;
 }
 
+describe('docs/operations.md', () => {
+  const ops = readFileSync(join(deployDir, '..', 'docs', 'operations.md'), 'utf8');
+  it('names every volume of the compose file in its volume list', () => {
+    const list = /Volumes are named after the compose project[\s\S]*?\./.exec(ops)?.[0] ?? '';
+    for (const volume of Object.keys(rawDoc.volumes ?? {})) assert.ok(list.includes(`tradewatch_${volume}`), `tradewatch_${volume} in: ${list}`);
+  });
+  it('names the host settings QuestDB needs, and how to set them', () => {
+    assert.match(ops, /vm\.max_map_count=1048576/);
+    assert.match(ops, /sysctl --system/);
+    assert.match(ops, /LimitNOFILE=1048576/);
+    assert.match(ops, /fs\.file-max=1048576/);
+  });
+});
+
 describe('Dockerfile', () => {
   const stages = parseDockerfile(readFileSync(dockerfilePath, 'utf8'));
   const final = stages.at(-1)!;
