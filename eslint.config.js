@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', '.scratch/', 'node_modules/', '.cache/', 'deploy/', 'bench/results/', '.venv/'] },
+  { ignores: ['**/dist/', '.scratch/', '**/node_modules/', '.cache/', 'deploy/', 'bench/results/', '.venv/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

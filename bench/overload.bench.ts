@@ -14,9 +14,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { startQuestDb } from '../src/questdb/index.js';
-import { schema } from '../src/schema/index.js';
-import { applySchema, createWriter, SqlClient, type Writer, type WriterLogger, type WriterStats } from '../src/storage/index.js';
+import { startQuestDb } from '../packages/cli/src/questdb/index.js';
+import { schema } from '../packages/sdk/src/schema/index.js';
+import { applySchema, createWriter, SqlClient, type Writer, type WriterLogger, type WriterStats } from '../packages/sdk/src/storage/index.js';
 import { describeMachine } from './machine.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);

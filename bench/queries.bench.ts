@@ -5,9 +5,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { buildDashboards, expandQuery, grafanaIntervalMs, type QuestDbQuery, type VariableSelection } from '../src/grafana/index.js';
-import { schema } from '../src/schema/index.js';
-import { tableSizes, type SqlClient } from '../src/storage/index.js';
+import { buildDashboards, expandQuery, grafanaIntervalMs, type QuestDbQuery, type VariableSelection } from '../packages/cli/src/grafana/index.js';
+import { schema } from '../packages/sdk/src/schema/index.js';
+import { tableSizes, type SqlClient } from '../packages/sdk/src/storage/index.js';
 import { describeMachine } from './machine.js';
 import { compactWorkload, openWorkload, PARQUET_AFTER_DAYS, rowsPerDay, SYMBOLS, WORKLOAD_DEFINITION } from './workload.js';
 

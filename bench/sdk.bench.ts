@@ -15,8 +15,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Counter, Registry } from 'prom-client';
-import { createMonitor, renderMetrics, type Monitor } from '../src/sdk/index.js';
-import { createWriter } from '../src/storage/index.js';
+import { createMonitor, renderMetrics, type Monitor } from '../packages/sdk/src/sdk/index.js';
+import { createWriter } from '../packages/sdk/src/storage/index.js';
 
 /** Rounds per measurement; each figure is the median of them (at least 7, so one noisy round cannot move it). */
 const RUNS = Math.max(7, Number(process.env.BENCH_RUNS ?? 9));

@@ -5,8 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tables, views, ttlHours, type Ttl } from '../src/schema/index.js';
-import { estimateStorage, REFERENCE_WORKLOAD } from '../src/schema/estimate.js';
+import { tables, views, ttlHours, type Ttl } from '../packages/sdk/src/schema/index.js';
+import { estimateStorage, REFERENCE_WORKLOAD } from '../packages/sdk/src/schema/estimate.js';
 import { describeMachine } from './machine.js';
 import { compactWorkload, openWorkload, PARQUET_AFTER_DAYS, rowsPerDay, WORKLOAD_DEFINITION } from './workload.js';
 

@@ -6,12 +6,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startQuestDb, type QuestDbServer } from '../src/questdb/index.js';
-import { schema, tables, views } from '../src/schema/index.js';
-import { REFERENCE_WORKLOAD } from '../src/schema/estimate.js';
-import type { TableDef } from '../src/schema/index.js';
-import { configSchema } from '../src/config/schema.js';
-import { applySchema, compactPartitions, createWriter, SqlClient, waitForParquet, type ConvertedPartition, type Row } from '../src/storage/index.js';
+import { startQuestDb, type QuestDbServer } from '../packages/cli/src/questdb/index.js';
+import { schema, tables, views } from '../packages/sdk/src/schema/index.js';
+import { REFERENCE_WORKLOAD } from '../packages/sdk/src/schema/estimate.js';
+import type { TableDef } from '../packages/sdk/src/schema/index.js';
+import { configSchema } from '../packages/cli/src/config/schema.js';
+import { applySchema, compactPartitions, createWriter, SqlClient, waitForParquet, type ConvertedPartition, type Row } from '../packages/sdk/src/storage/index.js';
 
 export const EXCHANGES = ['binanceusdm', 'bybit', 'okx', 'bitget', 'hyperliquid'] as const;
 export const SYMBOLS = Array.from({ length: 50 }, (_, i) => `C${String(i).padStart(2, '0')}/USDT:USDT`);

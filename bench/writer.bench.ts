@@ -7,9 +7,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Sender } from '@questdb/nodejs-client';
-import { startQuestDb, type QuestDbServer } from '../src/questdb/index.js';
-import { schema } from '../src/schema/index.js';
-import { applySchema, createWriter, SqlClient } from '../src/storage/index.js';
+import { startQuestDb, type QuestDbServer } from '../packages/cli/src/questdb/index.js';
+import { schema } from '../packages/sdk/src/schema/index.js';
+import { applySchema, createWriter, SqlClient } from '../packages/sdk/src/storage/index.js';
 import { describeMachine, percentile } from './machine.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);

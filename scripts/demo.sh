@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund
 # Progress of a first download is shown; the path it prints is not needed here.
 bash scripts/fetch-questdb.sh >/dev/null
-exec node bin/tradewatch.js demo "$@"
+exec node packages/cli/bin/tradewatch.js demo "$@"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fetches the pinned QuestDB server jar into the cache (.cache/questdb/, or $TRADEWATCH_CACHE_DIR/questdb/)
-# and prints its path. The version, Maven call and sha1 check live in src/questdb/ (one place); this is
+# Fetches the pinned QuestDB server jar into the cache (~/.cache/tradewatch/questdb/, or $TRADEWATCH_CACHE_DIR/questdb/)
+# and prints its path. The version, Maven call and sha1 check live in packages/cli/src/questdb/ (one place); this is
 # the entry point for setup scripts. Needs: node_modules installed (npm ci), Maven, Java 17+ at run time.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -8,4 +8,4 @@ if [[ ! -d "$repo_root/node_modules/tsx" ]]; then
   echo "fetch-questdb: run 'npm ci' in $repo_root first" >&2
   exit 1
 fi
-exec node "$repo_root/bin/tradewatch.js" questdb fetch "$@"
+exec node "$repo_root/packages/cli/bin/tradewatch.js" questdb fetch "$@"

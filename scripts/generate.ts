@@ -2,7 +2,7 @@
 // fails when a checked-in file differs from what this would write.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { generatedFiles } from '../src/generate/index.js';
+import { generatedFiles } from '../packages/cli/src/generate/index.js';
 
 for (const file of generatedFiles()) {
   mkdirSync(dirname(file.path), { recursive: true });

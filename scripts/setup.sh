@@ -25,7 +25,7 @@ need_root_pkg python3 python3
 need_root_pkg prometheus prometheus
 need_root_pkg promtool prometheus
 
-# The QuestDB server jar, through Maven, cached under .cache/questdb.
+# The QuestDB server jar, through Maven, cached under ~/.cache/tradewatch/questdb (or $TRADEWATCH_CACHE_DIR).
 bash scripts/fetch-questdb.sh >/dev/null
 
 # The Compose Specification's JSON schema (from the Go module that Docker Compose itself loads files with),
@@ -34,10 +34,15 @@ bash scripts/fetch-questdb.sh >/dev/null
 need_root_pkg go golang-go
 bash scripts/fetch-compose-schema.sh >/dev/null
 
-# The Python QuestDB client, for the cross-language contract test.
-PY_CLIENT_VERSION=6.0.0
-if ! .venv/bin/python -c "import questdb.ingress" >/dev/null 2>&1; then
-  say "installing the Python questdb client ${PY_CLIENT_VERSION} into .venv"
-  python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check "questdb==${PY_CLIENT_VERSION}"
+# The Python side: the official questdb client (cross-language contract test) and the Python SDK in editable mode
+# with its pinned test tooling (pytest, mypy), pandas (backtests) and ccxt (instrumentation). Re-installed only when
+# packages/python/requirements-dev.txt or pyproject.toml change.
+PY_REQS=packages/python/requirements-dev.txt
+PY_STAMP=.venv/.tradewatch-python-stamp
+py_want="$(cat "$PY_REQS" packages/python/pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [ ! -x .venv/bin/python ] || [ "$(cat "$PY_STAMP" 2>/dev/null)" != "$py_want" ] || ! .venv/bin/python -c "import tradewatch, questdb.ingress" >/dev/null 2>&1; then
+  say "installing the Python SDK (editable) and its pinned tooling into .venv"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r "$PY_REQS" -e packages/python
+  echo "$py_want" > "$PY_STAMP"
 fi

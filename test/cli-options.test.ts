@@ -6,17 +6,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { SqlClient } from '../src/storage/index.js';
+import { SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { waitFor } from './helpers/rows.js';
 
 /** Issue 13 items 14 (option errors are configuration errors) and 17 (the version comes from the package). */
 const run = promisify(execFile);
-const PACKAGE_VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+const PACKAGE_VERSION = (JSON.parse(readFileSync('packages/cli/package.json', 'utf8')) as { version: string }).version;
 
 async function tradewatch(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('node', ['bin/tradewatch.js', ...args], { env, timeout: 120_000 });
+    const { stdout, stderr } = await run('node', ['packages/cli/bin/tradewatch.js', ...args], { env, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { SqlClient } from '../src/storage/index.js';
+import { SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { sleep, waitFor } from './helpers/rows.js';
 
@@ -11,7 +11,7 @@ const server = await useQuestDb();
 const sql = new SqlClient({ url: server.httpUrl });
 const env = { ...process.env, TRADEWATCH_QUESTDB_URL: server.httpUrl, TRADEWATCH_WRITER_SPOOL_DIR: `${server.dataRoot ?? '/tmp'}-spool` };
 
-const tradewatch = (...args: string[]) => run('node', ['bin/tradewatch.js', ...args], { env, timeout: 60_000 });
+const tradewatch = (...args: string[]) => run('node', ['packages/cli/bin/tradewatch.js', ...args], { env, timeout: 60_000 });
 
 test('schema apply creates everything once, then reports nothing to change', async () => {
   const first = await tradewatch('schema', 'apply');
@@ -37,7 +37,7 @@ test('storage compact converts nothing young, names a bad age, and usage lists e
 
 test('a bad setting is refused with its name and value, exit status 2', async () => {
   await assert.rejects(
-    run('node', ['bin/tradewatch.js', 'schema', 'apply'], { env: { ...env, TRADEWATCH_QUESTDB_URL: 'not a url' } }),
+    run('node', ['packages/cli/bin/tradewatch.js', 'schema', 'apply'], { env: { ...env, TRADEWATCH_QUESTDB_URL: 'not a url' } }),
     (err: { code: number; stderr: string }) => {
       assert.equal(err.code, 2);
       assert.match(err.stderr, /questdb\.url.*TRADEWATCH_QUESTDB_URL.*--questdb-url.*"not a url".*\[TW_INVALID_CONFIG\]/s);

@@ -12,7 +12,7 @@ import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
-import { ALERT_ENV } from '../src/grafana/alerting/index.js';
+import { ALERT_ENV } from '../packages/cli/src/grafana/alerting/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const deployDir = join(root, 'deploy');
@@ -398,7 +398,7 @@ describe('deploy/docker-compose.yml: services', () => {
       assert.match(env.TRADEWATCH_QUESTDB_URL ?? '', /^http:\/\/[^:]+:[^@]+@questdb:9000$/, `${name}: TRADEWATCH_QUESTDB_URL`);
       const command = service(name).command;
       const sub = Array.isArray(command) ? command[0] : undefined;
-      assert.ok(sub && existsSync(join(root, 'src', 'cli', 'commands', `${sub}.ts`)), `${name}: no CLI command ${String(sub)}`);
+      assert.ok(sub && existsSync(join(root, 'packages', 'cli', 'src', 'cli', 'commands', `${sub}.ts`)), `${name}: no CLI command ${String(sub)}`);
     }
     const daemon = service('daemon');
     assert.ok(
@@ -494,15 +494,15 @@ describe('Dockerfile', () => {
       assert.doesNotMatch(i.args, /\b(npm|npx|yarn|pnpm)\b/, `line ${i.line}: nothing is installed or fetched at run time`);
     }
     const entrypoint = final.find((i) => i.keyword === 'ENTRYPOINT');
-    assert.deepEqual(JSON.parse(entrypoint?.args ?? 'null'), ['node', 'bin/tradewatch.js']);
+    assert.deepEqual(JSON.parse(entrypoint?.args ?? 'null'), ['node', 'packages/cli/bin/tradewatch.js']);
     const copies = final.filter((i) => i.keyword === 'COPY').map((i) => i.args);
-    assert.ok(!copies.some((c) => /(^|\s)(\.\/)?src(\/|\s|$)/.test(c.replace(/^--from=\S+\s+/, ''))), 'the runtime image ships dist/, not src/');
+    assert.ok(!copies.some((c) => /(^|\s|\/)src(\/|\s|$)/.test(c.replace(/^--from=\S+\s+/, ''))), 'the runtime image ships dist/, not src/');
   });
 
   it('the build context leaves out node_modules, .git, caches and .env files', () => {
     const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
     for (const entry of ['**/node_modules', '.git', '.cache', '**/.env']) assert.ok(ignored.includes(entry), `.dockerignore lacks ${entry}`);
-    for (const needed of ['src', 'bin', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) {
+    for (const needed of ['packages', 'package.json', 'package-lock.json', 'tsconfig.json']) {
       assert.ok(!ignored.includes(needed), `.dockerignore excludes ${needed}, which the build needs`);
     }
   });

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, envName, flagName } from '../src/config/index.js';
-import { isTradewatchError } from '../src/common/errors.js';
+import { loadConfig, envName, flagName } from '../packages/cli/src/config/index.js';
+import { isTradewatchError } from '../packages/sdk/src/common/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tw-config-'));
 const file = (name: string, text: string) => {

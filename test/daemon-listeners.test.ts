@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
-import { sleep } from '../src/daemon/backoff.js';
+import { sleep } from '../packages/cli/src/daemon/backoff.js';
 
 /**
  * Issue 13 item 6: "MaxListenersExceededWarning: 11 abort listeners added to [AbortSignal]". The daemon's windows

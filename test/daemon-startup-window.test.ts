@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ProExchange } from '../src/daemon/ccxt-exchange.js';
-import { RestClient } from '../src/daemon/rest.js';
-import { WindowSchedule } from '../src/daemon/schedule.js';
-import type { Monitor } from '../src/sdk/index.js';
+import type { ProExchange } from '../packages/cli/src/daemon/ccxt-exchange.js';
+import { RestClient } from '../packages/cli/src/daemon/rest.js';
+import { WindowSchedule } from '../packages/cli/src/daemon/schedule.js';
+import type { Monitor } from '../packages/sdk/src/sdk/index.js';
 import { waitFor } from './helpers/rows.js';
 
 /**

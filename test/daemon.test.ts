@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import ccxt from 'ccxt';
-import { isTradewatchError } from '../src/common/errors.js';
-import { loadConfig } from '../src/config/index.js';
-import { classify, createDaemon, credentialEnvNames, daemonConfig, readRateLimit, retryAfterSeconds } from '../src/daemon/index.js';
-import { backoffDelay } from '../src/daemon/backoff.js';
-import type { Monitor } from '../src/sdk/index.js';
-import { SqlClient } from '../src/storage/index.js';
+import { isTradewatchError } from '../packages/sdk/src/common/errors.js';
+import { loadConfig } from '../packages/cli/src/config/index.js';
+import { classify, createDaemon, credentialEnvNames, daemonConfig, readRateLimit, retryAfterSeconds } from '../packages/cli/src/daemon/index.js';
+import { backoffDelay } from '../packages/cli/src/daemon/backoff.js';
+import type { Monitor } from '../packages/sdk/src/sdk/index.js';
+import { SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { until } from './helpers/until.js';
 
@@ -96,8 +96,8 @@ test('ccxt errors map to fetch statuses; Retry-After and rate-limit headers are 
 /** The CLI command as `tradewatch daemon` runs it (registered on a program of its own, as src/cli/main.ts does). */
 const CLI = `
 import { Command } from 'commander';
-import { registerDaemonCommand } from './src/cli/commands/daemon.ts';
-import { isTradewatchError } from './src/common/errors.ts';
+import { registerDaemonCommand } from './packages/cli/src/cli/commands/daemon.ts';
+import { isTradewatchError } from './packages/sdk/src/common/errors.ts';
 const program = new Command('tradewatch').exitOverride();
 registerDaemonCommand(program);
 try {

@@ -14,8 +14,8 @@ import {
   QueryFormat,
   sampleByInterval,
   type QuestDbQuery,
-} from '../src/grafana/index.js';
-import { tables, views } from '../src/schema/index.js';
+} from '../packages/cli/src/grafana/index.js';
+import { tables, views } from '../packages/sdk/src/schema/index.js';
 
 // The generated provisioning without Grafana: checked-in files current, dashboards structurally valid, every SQL
 // name from the schema, and the macro expander following the QuestDB plugin's documented semantics.

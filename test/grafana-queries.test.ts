@@ -8,10 +8,10 @@ import {
   QueryFormat,
   type QuestDbQuery,
   type VariableSelection,
-} from '../src/grafana/index.js';
-import { schema } from '../src/schema/index.js';
-import { createMonitor, type Monitor } from '../src/sdk/index.js';
-import { createWriter, type SqlClient, type SqlResult, type Writer } from '../src/storage/index.js';
+} from '../packages/cli/src/grafana/index.js';
+import { schema } from '../packages/sdk/src/schema/index.js';
+import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
+import { createWriter, type SqlClient, type SqlResult, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
 

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { schema } from '../src/schema/index.js';
-import type { TableDef } from '../src/schema/types.js';
-import { applySchema, createWriter, SqlClient } from '../src/storage/index.js';
+import { schema } from '../packages/sdk/src/schema/index.js';
+import type { TableDef } from '../packages/sdk/src/schema/types.js';
+import { applySchema, createWriter, SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { waitFor } from './helpers/rows.js';
 
@@ -82,7 +82,7 @@ test('schema apply --dry-run reports the tables and columns a producer created t
   assert.equal(stats.rowsRejected, 0, 'auto-creation accepted everything');
   await waitFor(async () => (await sql.rows("SELECT 1 FROM tables() WHERE table_name = 'tw_fetchez'")).length === 1, 30_000, () => 'tw_fetchez created');
   const env = { ...process.env, TRADEWATCH_QUESTDB_URL: server.httpUrl };
-  const result = await run('node', ['bin/tradewatch.js', 'schema', 'apply', '--dry-run'], { env, timeout: 60_000 }).then(
+  const result = await run('node', ['packages/cli/bin/tradewatch.js', 'schema', 'apply', '--dry-run'], { env, timeout: 60_000 }).then(
     () => assert.fail('drift must make the dry run exit 1'),
     (err: { code: number; stdout: string }) => err,
   );

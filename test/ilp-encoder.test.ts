@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sender } from '@questdb/nodejs-client';
-import { seededRandom } from '../src/common/random.js';
-import { describeValue, ErrorCodes, TradewatchError } from '../src/common/errors.js';
-import type { TableDef } from '../src/schema/types.js';
-import { ByteSink, encoderFor, formatNumber, MAX_PREFIX_NODES, MAX_SYMBOL_CHARS, MAX_VARCHAR_CHARS, RowEncoder } from '../src/storage/ilp-encoder.js';
+import { seededRandom } from '../packages/sdk/src/common/random.js';
+import { describeValue, ErrorCodes, TradewatchError } from '../packages/sdk/src/common/errors.js';
+import type { TableDef } from '../packages/sdk/src/schema/types.js';
+import { ByteSink, encoderFor, formatNumber, MAX_PREFIX_NODES, MAX_SYMBOL_CHARS, MAX_VARCHAR_CHARS, RowEncoder } from '../packages/sdk/src/storage/ilp-encoder.js';
 
 /** Every column type, symbols interleaved with fields, so schema order vs. ILP order is exercised. */
 const allTypes: TableDef = {

@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { Registry } from 'prom-client';
-import { createMonitor, renderMetrics } from '../src/sdk/index.js';
-import { METRICS, type MetricDef } from '../src/sdk/prometheus/catalog.js';
-import { RegistryMetrics } from '../src/sdk/prometheus/families.js';
-import type { HistogramSeries, Series } from '../src/sdk/prometheus/instruments.js';
-import { createWriter } from '../src/storage/index.js';
+import { createMonitor, renderMetrics } from '../packages/sdk/src/sdk/index.js';
+import { METRICS, type MetricDef } from '../packages/sdk/src/sdk/prometheus/catalog.js';
+import { RegistryMetrics } from '../packages/sdk/src/sdk/prometheus/families.js';
+import type { HistogramSeries, Series } from '../packages/sdk/src/sdk/prometheus/instruments.js';
+import { createWriter } from '../packages/sdk/src/storage/index.js';
 
 /**
  * Item 4 of issue 13: every registry the SDK builds must be valid in both exposition formats. promtool (the real
@@ -72,7 +72,7 @@ for (const [label, make] of [
       try {
         const { body } = await renderMetrics(registry, format);
         if (format === 'openmetrics') assert.match(body, /# EOF\n$/);
-        assert.match(body, /tradewatch_rate_limit_throttled_total/);
+        assert.match(body, /tradewatch_rate_limit_throttle_reports_total/);
         const findings = promtool(body).split('\n').filter(Boolean);
         // promtool 2.x reads the body with the classic text parser. It parses OpenMetrics (a parse error, such as a
         // second TYPE line for one family, fails the check) but lints an OpenMetrics counter's `_total` sample as a

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Registry } from 'prom-client';
-import { canonicalLabels, createExporter, parsePrometheusText } from '../src/exporter/index.js';
-import { createMonitor, renderMetrics, startMetricsServer } from '../src/sdk/index.js';
-import { createWriter } from '../src/storage/index.js';
+import { canonicalLabels, createExporter, parsePrometheusText } from '../packages/cli/src/exporter/index.js';
+import { createMonitor, renderMetrics, startMetricsServer } from '../packages/sdk/src/sdk/index.js';
+import { createWriter } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl, waitForRows } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
 

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { tables, type ColumnDef, type TableDef } from '../src/schema/index.js';
-import { applySchema, createWriter, SqlClient } from '../src/storage/index.js';
+import { tables, type ColumnDef, type TableDef } from '../packages/sdk/src/schema/index.js';
+import { applySchema, createWriter, SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 
 // The schema is the contract for producers in any language: the official Python client writes every table.

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { ErrorCodes, isTradewatchError } from '../src/common/errors.js';
+import { ErrorCodes, isTradewatchError } from '../packages/sdk/src/common/errors.js';
 import {
   QUESTDB_VERSION,
   connectQuestDb,
@@ -12,7 +12,7 @@ import {
   resolveQuestDb,
   startQuestDb,
   type QuestDbServer,
-} from '../src/questdb/index.js';
+} from '../packages/cli/src/questdb/index.js';
 import { sql, useQuestDb } from './helpers/questdb.js';
 
 /** Listening TCP sockets on `port` as dotted IPv4 / hex IPv6 addresses, read from /proc (no `ss` needed). */

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { applySchema, SqlClient } from '../src/storage/index.js';
+import { applySchema, SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { listenForTest } from './helpers/writer.js';
 
@@ -55,7 +55,7 @@ interface Outcome {
 
 async function tradewatch(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Outcome> {
   try {
-    const { stdout, stderr } = await run('node', ['bin/tradewatch.js', ...args], { env, timeout: 120_000 });
+    const { stdout, stderr } = await run('node', ['packages/cli/bin/tradewatch.js', ...args], { env, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

@@ -6,10 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDaemon, daemonConfig } from '../src/daemon/index.js';
-import { createMonitor } from '../src/sdk/index.js';
-import { startSimulator } from '../src/simulator/index.js';
-import { applySchema, SqlClient } from '../src/storage/index.js';
+import { createDaemon, daemonConfig } from '../packages/cli/src/daemon/index.js';
+import { createMonitor } from '../packages/sdk/src/sdk/index.js';
+import { startSimulator } from '../packages/cli/src/simulator/index.js';
+import { applySchema, SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { until } from './helpers/until.js';
 

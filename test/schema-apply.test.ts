@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildViews, createTableSql, parquetSql, schema, tables, views, type TableDef } from '../src/schema/index.js';
-import { applySchema, createWriter, SqlClient } from '../src/storage/index.js';
+import { buildViews, createTableSql, parquetSql, schema, tables, views, type TableDef } from '../packages/sdk/src/schema/index.js';
+import { applySchema, createWriter, SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 
 const server = await useQuestDb();

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { tables, views, getTable } from '../src/schema/index.js';
-import { isTradewatchError } from '../src/common/errors.js';
-import { generatedFiles } from '../src/generate/index.js';
+import { tables, views, getTable } from '../packages/sdk/src/schema/index.js';
+import { isTradewatchError } from '../packages/sdk/src/common/errors.js';
+import { generatedFiles } from '../packages/cli/src/generate/index.js';
 
 test('every table keeps the storage rules: designated ts first, WAL-able dedup keys that exist, labels as SYMBOL', () => {
   for (const table of tables) {

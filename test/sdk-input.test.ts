@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
-import { createMonitor } from '../src/sdk/index.js';
-import { createWriter } from '../src/storage/index.js';
+import { createMonitor } from '../packages/sdk/src/sdk/index.js';
+import { createWriter } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { memoryLogger, metricSum, prepareSchema, questDbUrl, waitForRows } from './fixtures/sdk-helpers.js';
 

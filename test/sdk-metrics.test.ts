@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { Registry, register as globalRegistry } from 'prom-client';
-import { createMonitor, MicrosClock, negotiateFormat, startMetricsServer, type MetricsServer, type Monitor } from '../src/sdk/index.js';
-import { createWriter, type Writer } from '../src/storage/index.js';
+import { createMonitor, MicrosClock, negotiateFormat, startMetricsServer, type MetricsServer, type Monitor } from '../packages/sdk/src/sdk/index.js';
+import { createWriter, type Writer } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { waitFor } from './helpers/rows.js';
 import { memoryLogger, metricSum, parseSamples, prepareSchema, questDbUrl, waitForRows } from './fixtures/sdk-helpers.js';
@@ -160,7 +160,7 @@ test('label sets beyond the per-metric limit fold into __other__, counted and lo
   for (let round = 0; round < 3; round++) {
     for (const symbol of symbols) monitor.liquidation({ exchange: 'bybit', symbol, side: 'sell', price: 1, amount: 1, valueUsd: 2 });
   }
-  const { body } = await (await import('../src/sdk/index.js')).renderMetrics(registry, 'prometheus');
+  const { body } = await (await import('../packages/sdk/src/sdk/index.js')).renderMetrics(registry, 'prometheus');
   const series = parseSamples(body).get('tradewatch_liquidations_total')!;
   // The first five label sets keep their series; the other seven share one with symbol="__other__".
   assert.equal(series.length, 6);
@@ -186,7 +186,7 @@ test('liquidation: the value series appears only with a positive valueUsd; folde
   // liquidation() looks both series up at once for unfolded label sets; this pins what that must not change.
   const { monitor, service, registry } = open(t, 'liq-lazy', { maxSeriesPerMetric: 3 });
   const symbols = Array.from({ length: 5 }, (_, i) => `LZ${i}/USDT:USDT`);
-  const samples = async () => parseSamples((await (await import('../src/sdk/index.js')).renderMetrics(registry, 'prometheus')).body);
+  const samples = async () => parseSamples((await (await import('../packages/sdk/src/sdk/index.js')).renderMetrics(registry, 'prometheus')).body);
   const overflow = (metric: string) => metricSum(registry, 'tradewatch_sdk_series_overflow_total', { service, metric });
   // Twice each without a value: counts only. LZ0..LZ2 get series, LZ3 and LZ4 fold into __other__.
   for (let round = 0; round < 2; round++) {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Registry } from 'prom-client';
-import { createMonitor, type Monitor } from '../src/sdk/index.js';
-import { createWriter, type Writer } from '../src/storage/index.js';
+import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
+import { createWriter, type Writer } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { sleep, waitFor } from './helpers/rows.js';
 import { isoToMicros, memoryLogger, metricSum, prepareSchema, questDbUrl, waitForRows } from './fixtures/sdk-helpers.js';
@@ -215,8 +215,8 @@ test('exchange: state changes with downtime on reconnect, aggregated message sam
   assert.equal(await metricSum(registry, 'tradewatch_connection_state_changes_total', { ...labels, state: 'reconnecting' }), 2);
   assert.ok((await metricSum(registry, 'tradewatch_last_message_timestamp_seconds', labels)) >= sent / 1000);
   assert.equal(await metricSum(registry, 'tradewatch_rate_limit_used', { service }), 2400);
-  assert.equal(await metricSum(registry, 'tradewatch_rate_limit_throttling', { service }), 1);
-  assert.equal(await metricSum(registry, 'tradewatch_rate_limit_throttled_total', { service }), 1);
+  assert.equal(await metricSum(registry, 'tradewatch_rate_limit_throttled', { service }), 1);
+  assert.equal(await metricSum(registry, 'tradewatch_rate_limit_throttle_reports_total', { service }), 1);
 });
 
 test('trading: pnl, order lifecycle, fills, positions and open orders, with mode and run_id', async (t) => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { after, afterEach, before, describe, test } from 'node:test';
 import ccxt from 'ccxt';
-import { isTradewatchError } from '../src/common/errors.js';
+import { isTradewatchError } from '../packages/sdk/src/common/errors.js';
 import {
   loadScenarioFile,
   parseScenario,
@@ -10,7 +10,7 @@ import {
   type ExchangeId,
   type FaultRecord,
   type Simulator,
-} from '../src/simulator/index.js';
+} from '../packages/cli/src/simulator/index.js';
 
 type Pro = InstanceType<typeof ccxt.pro.binanceusdm> | InstanceType<typeof ccxt.pro.bybit>;
 const BTC = 'BTC/USDT:USDT';

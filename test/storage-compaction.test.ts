@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { schema } from '../src/schema/index.js';
-import { applySchema, compactPartitions, createWriter, SqlClient, waitForParquet } from '../src/storage/index.js';
+import { schema } from '../packages/sdk/src/schema/index.js';
+import { applySchema, compactPartitions, createWriter, SqlClient, waitForParquet } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { waitFor } from './helpers/rows.js';
 

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorCodes, isTradewatchError } from '../src/common/errors.js';
-import { crc32 } from '../src/storage/crc32.js';
-import { splitLines, tableOfLine } from '../src/storage/ilp-lines.js';
-import type { WriterLogger } from '../src/storage/logger.js';
-import { Spool, SPOOL_HEADER_BYTES, type SpoolOptions } from '../src/storage/spool.js';
+import { ErrorCodes, isTradewatchError } from '../packages/sdk/src/common/errors.js';
+import { crc32 } from '../packages/sdk/src/storage/crc32.js';
+import { splitLines, tableOfLine } from '../packages/sdk/src/storage/ilp-lines.js';
+import type { WriterLogger } from '../packages/sdk/src/storage/logger.js';
+import { Spool, SPOOL_HEADER_BYTES, type SpoolOptions } from '../packages/sdk/src/storage/spool.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-spool-'));

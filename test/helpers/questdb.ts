@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { ErrorCodes, TradewatchError, isTradewatchError } from '../../src/common/errors.js';
-import { SqlClient, type SqlResult } from '../../src/storage/index.js';
-import { ILP_AUTO_CREATE_CONFIG, resolveQuestDb, SMALL_FOOTPRINT_CONFIG, startQuestDb, type QuestDbServer } from '../../src/questdb/index.js';
+import { ErrorCodes, TradewatchError, isTradewatchError } from '../../packages/sdk/src/common/errors.js';
+import { SqlClient, type SqlResult } from '../../packages/sdk/src/storage/index.js';
+import { ILP_AUTO_CREATE_CONFIG, resolveQuestDb, SMALL_FOOTPRINT_CONFIG, startQuestDb, type QuestDbServer } from '../../packages/cli/src/questdb/index.js';
 
 /** Anything with node:test's `after(fn)`, such as the TestContext `t` of a test. */
 export interface CleanupRegistrar {

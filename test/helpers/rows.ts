@@ -1,5 +1,5 @@
-import type { ColumnDef, TableDef } from '../../src/schema/index.js';
-import type { SqlClient } from '../../src/storage/index.js';
+import type { ColumnDef, TableDef } from '../../packages/sdk/src/schema/index.js';
+import type { SqlClient } from '../../packages/sdk/src/storage/index.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createWriter, type Writer, type WriterLogger, type WriterOptions } from '../../src/storage/index.js';
+import { createWriter, type Writer, type WriterLogger, type WriterOptions } from '../../packages/sdk/src/storage/index.js';
 import type { CleanupRegistrar } from './questdb.js';
 
 /** Helpers the writer tests share: writers closed after their test, loggers, temp dirs and proxies in front of QuestDB. */

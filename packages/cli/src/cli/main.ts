@@ -1,0 +1,27 @@
+import { Command, CommanderError } from 'commander';
+import { isTradewatchError } from '@tradewatch/sdk/common';
+import { MissingDependencyError, registerCommand, registerSummaries, selectCommand } from './commands/index.js';
+
+const program = new Command('tradewatch')
+  .description('Production monitoring for crypto trading infrastructure on QuestDB and Grafana')
+  .showHelpAfterError()
+  .exitOverride();
+
+try {
+  // Only the command being run is imported; top-level help lists the others by their summaries.
+  const selected = selectCommand(process.argv.slice(2));
+  if (selected) await registerCommand(program, selected);
+  else registerSummaries(program);
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (err instanceof MissingDependencyError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  if (isTradewatchError(err)) {
+    process.stderr.write(`tradewatch: ${err.message} [${err.code}]\n`);
+    process.exit(2);
+  }
+  throw err;
+}

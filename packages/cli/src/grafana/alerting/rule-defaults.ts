@@ -1,0 +1,47 @@
+/** Default severity, pending period and thresholds of every tradewatch alert rule (overridable under `alerts.rules`). */
+
+export interface RuleDefaults {
+  readonly severity: 'critical' | 'warning';
+  /** Pending period (Grafana `for`). */
+  readonly for: string;
+  readonly threshold: number;
+  /** Unit of the threshold, for docs and annotations. */
+  readonly unit: string;
+  /** Extra numeric parameters of the rule, with their default and minimum. */
+  readonly extras?: Readonly<Record<string, { value: number; min: number; description: string }>>;
+}
+
+export const RULE_DEFAULTS = {
+  daemonDown: { severity: 'critical', for: '0s', threshold: 20, unit: 's' },
+  memoryHigh: { severity: 'warning', for: '5m', threshold: 2048, unit: 'MiB' },
+  cpuHigh: { severity: 'warning', for: '5m', threshold: 90, unit: '%' },
+  errorRateSpike: {
+    severity: 'critical',
+    for: '0s',
+    threshold: 50,
+    unit: '% of requests',
+    extras: { minRequests: { value: 10, min: 1, description: 'requests in the 10-minute window before the ratio counts' } },
+  },
+  exchangeDisconnected: { severity: 'warning', for: '0s', threshold: 10, unit: 's' },
+  exchangeDown: { severity: 'critical', for: '0s', threshold: 300, unit: 's' },
+  staleData: { severity: 'critical', for: '0s', threshold: 180, unit: 's' },
+  dataGaps: { severity: 'warning', for: '0s', threshold: 0, unit: 'gaps' },
+  liquidationBurst: { severity: 'warning', for: '0s', threshold: 60, unit: 'events/min' },
+  rateLimit: { severity: 'warning', for: '1m', threshold: 90, unit: '%' },
+  websocketLatency: { severity: 'warning', for: '2m', threshold: 2000, unit: 'ms' },
+  writerLag: { severity: 'warning', for: '1m', threshold: 60_000, unit: 'ms' },
+  spoolGrowth: { severity: 'warning', for: '1m', threshold: 1, unit: 'MiB' },
+  questdbUnreachable: { severity: 'critical', for: '0s', threshold: 1, unit: 'tables' },
+  drawdown: { severity: 'critical', for: '0s', threshold: 10, unit: '%' },
+  orderRejectRate: {
+    severity: 'warning',
+    for: '1m',
+    threshold: 20,
+    unit: '%',
+    extras: { minOrders: { value: 10, min: 1, description: 'orders in the window before the rate counts' } },
+  },
+  watchdog: { severity: 'warning', for: '0s', threshold: 0, unit: '' },
+} as const satisfies Record<string, RuleDefaults>;
+
+export type RuleId = keyof typeof RULE_DEFAULTS;
+export const RULE_IDS = Object.keys(RULE_DEFAULTS) as RuleId[];

@@ -1,0 +1,434 @@
+/**
+ * The tradewatch alert rules: what each one queries (QuestDB SQL through the provisioned datasource, with the
+ * plugin's macros), how Grafana reduces and compares the result, and what it says when it fires. Every table,
+ * column and vocabulary value is looked up in src/schema.
+ */
+import { schema } from '@tradewatch/sdk/schema';
+import { QueryFormat } from '../datasource.js';
+import { tableRef } from '../sql.js';
+import type { RuleSettings } from './config.js';
+import { RULE_DEFAULTS, type RuleId } from './rule-defaults.js';
+
+export type Reducer = 'last' | 'mean' | 'max' | 'min' | 'sum' | 'count';
+/** Grafana's reduce modes: strict (NaN/null in, NaN out), drop non-numbers, replace non-numbers. */
+export type ReduceMode = { mode: 'strict' } | { mode: 'dropNN' } | { mode: 'replaceNN'; replaceWithValue: number };
+export type ThresholdOp = 'gt' | 'lt' | 'gte' | 'lte' | 'eq' | 'ne' | 'within_range' | 'outside_range';
+/** What Grafana sets an alert instance to when the query returns nothing, or fails. */
+export type NoDataState = 'OK' | 'Alerting' | 'NoData' | 'KeepLast';
+export type ExecErrState = 'OK' | 'Alerting' | 'Error' | 'KeepLast';
+
+export interface QuerySpec {
+  readonly refId: string;
+  readonly sql: string;
+  readonly format: QueryFormat;
+  /** Relative time range of the query: from now − lookback to now (Grafana's `relativeTimeRange.from`, seconds). */
+  readonly lookbackS: number;
+}
+
+export type ConditionSpec =
+  | {
+      readonly kind: 'threshold';
+      /** Reduce step (series → number) before the threshold; on numbers it only applies the mode. */
+      readonly reduce?: { readonly reducer: Reducer } & ReduceMode;
+      readonly op: ThresholdOp;
+      readonly params: readonly number[];
+    }
+  | { readonly kind: 'math'; readonly expression: string };
+
+export interface RuleSpec {
+  readonly id: RuleId;
+  readonly title: string;
+  /** Evaluated in the fast group even as a warning (criticals always are). */
+  readonly fast?: boolean;
+  readonly queries: readonly QuerySpec[];
+  readonly condition: ConditionSpec;
+  readonly noDataState: NoDataState;
+  readonly execErrState: ExecErrState;
+  /** Annotation templates (Go templates over $labels / $values; never `${...}`, which Grafana would expand). */
+  readonly summary: string;
+  readonly description: string;
+}
+
+const samples = tableRef(schema.processSamples);
+const events = tableRef(schema.processEvents);
+const connEvents = tableRef(schema.connectionEvents);
+const connSamples = tableRef(schema.connectionSamples);
+const fetches = tableRef(schema.fetches);
+const gaps = tableRef(schema.dataGaps);
+const liquidations = tableRef(schema.liquidations);
+const limits = tableRef(schema.rateLimits);
+const writer = tableRef(schema.writerStats);
+const pnl = tableRef(schema.strategyPnl);
+const orders = tableRef(schema.orders);
+
+/** Seconds from a timestamp expression to the end of the query's range. */
+const secondsUntilTo = (ts: string) => `(cast($__toTime AS LONG) - cast(${ts} AS LONG)) / 1000000.0`;
+const MIB = 1_048_576;
+const table = (refId: string, sql: string, lookbackS: number): QuerySpec => ({ refId, sql, format: QueryFormat.Table, lookbackS });
+const series = (refId: string, sql: string, lookbackS: number): QuerySpec => ({ refId, sql, format: QueryFormat.TimeSeries, lookbackS });
+const above = (threshold: number): ConditionSpec => ({ kind: 'threshold', op: 'gt', params: [threshold] });
+const value = (ref: string) => `{{ printf "%.1f" $values.${ref}.Value }}`;
+
+/** Lookbacks: long enough that a source that stopped reporting is still seen (and keeps its alert firing). */
+const DAY_S = 86_400;
+const TTL_UNIT_S = { HOURS: 3600, DAYS: DAY_S, WEEKS: 7 * DAY_S, MONTHS: 30 * DAY_S, YEARS: 365 * DAY_S } as const;
+/**
+ * Evidence lookback: the table's whole retention. A source that stops reporting keeps its last row (and its
+ * alert) for as long as QuestDB holds it, so an alert resolves on new evidence (a healthy row, a clean stop),
+ * never because the evidence aged out of a shorter window.
+ */
+const retentionS = (t: { def: { ttl: { value: number; unit: keyof typeof TTL_UNIT_S } } }) => t.def.ttl.value * TTL_UNIT_S[t.def.ttl.unit];
+
+/** The latest process event per service/instance in the range, to tell a clean stop from a crash. */
+const latestEvent = () =>
+  `(SELECT ${events.ts}, ${events.col('service')}, ${events.col('instance')}, ${events.col('event')} FROM ${events.name} WHERE $__timeFilter(${events.ts})\n` +
+  `  LATEST ON ${events.ts} PARTITION BY ${events.col('service')}, ${events.col('instance')}) e`;
+const stopped = `e.${events.col('event')} = ${events.lit('event', 'stop')}`;
+
+type Builder = (s: RuleSettings) => Omit<RuleSpec, 'id'>;
+
+const BUILDERS: { readonly [K in RuleId]: Builder } = {
+  daemonDown: (s) => ({
+    title: 'Daemon down or heartbeat missing',
+    queries: [
+      table(
+        'A',
+        // A clean stop (its latest event is `stop`) gives 0: resolved on that evidence, kept as an instance.
+        `SELECT s.${samples.col('service')}, s.${samples.col('instance')},\n` +
+          `  CASE WHEN ${stopped} THEN 0.0 ELSE ${secondsUntilTo(`s.${samples.ts}`)} END AS seconds_since_sample\n` +
+          `FROM (SELECT ${samples.ts}, ${samples.col('service')}, ${samples.col('instance')} FROM ${samples.name} WHERE $__timeFilter(${samples.ts})\n` +
+          `  LATEST ON ${samples.ts} PARTITION BY ${samples.col('service')}, ${samples.col('instance')}) s\n` +
+          `LEFT JOIN ${latestEvent()}\n` +
+          `  ON s.${samples.col('service')} = e.${events.col('service')} AND s.${samples.col('instance')} = e.${events.col('instance')}`,
+        retentionS(samples),
+      ),
+    ],
+    condition: above(s.threshold),
+    // No rows at all: nothing new is known, so nothing changes (a firing instance keeps firing).
+    noDataState: 'KeepLast',
+    execErrState: 'KeepLast',
+    summary: '{{ $labels.service }}/{{ $labels.instance }}: no heartbeat for {{ printf "%.0f" $values.A.Value }} s',
+    description: `No process sample from {{ $labels.service }}/{{ $labels.instance }} for more than ${s.threshold} s and no clean stop: the process crashed, hangs, or cannot reach QuestDB. Resolves on its next sample or a clean stop.`,
+  }),
+
+  memoryHigh: (s) => ({
+    title: 'Memory high',
+    queries: [
+      table(
+        'A',
+        // The latest sample per process, kept while the process is dead (no evidence it recovered); 0 after a clean stop.
+        `SELECT s.${samples.col('service')}, s.${samples.col('instance')},\n` +
+          `  CASE WHEN ${stopped} THEN 0.0 ELSE s.${samples.col('rss_bytes')} / ${MIB}.0 END AS rss_mib\n` +
+          `FROM (SELECT ${samples.ts}, ${samples.col('service')}, ${samples.col('instance')}, ${samples.col('rss_bytes')} FROM ${samples.name} WHERE $__timeFilter(${samples.ts})\n` +
+          `  LATEST ON ${samples.ts} PARTITION BY ${samples.col('service')}, ${samples.col('instance')}) s\n` +
+          `LEFT JOIN ${latestEvent()}\n` +
+          `  ON s.${samples.col('service')} = e.${events.col('service')} AND s.${samples.col('instance')} = e.${events.col('instance')}`,
+        retentionS(samples),
+      ),
+    ],
+    condition: above(s.threshold),
+    noDataState: 'KeepLast',
+    execErrState: 'KeepLast',
+    summary: `{{ $labels.service }}/{{ $labels.instance }}: RSS {{ printf "%.0f" $values.A.Value }} MiB`,
+    description: `Resident memory of {{ $labels.service }}/{{ $labels.instance }} above ${s.threshold} MiB for ${s.for}: a leak or an unbounded buffer. If the process died meanwhile it stays firing until a new sample or a clean stop.`,
+  }),
+
+  cpuHigh: (s) => ({
+    title: 'CPU high',
+    queries: [
+      series(
+        'A',
+        `SELECT ${samples.ts} AS time, ${samples.col('service')}, ${samples.col('instance')}, ${samples.col('cpu_percent')}\n` +
+          `FROM ${samples.name} WHERE $__timeFilter(${samples.ts}) ORDER BY time`,
+        300,
+      ),
+    ],
+    condition: { kind: 'threshold', reduce: { reducer: 'mean', mode: 'dropNN' }, op: 'gt', params: [s.threshold] },
+    noDataState: 'OK',
+    execErrState: 'KeepLast',
+    summary: `{{ $labels.service }}/{{ $labels.instance }}: CPU ${value('B')} % (5 min mean)`,
+    description: `CPU of {{ $labels.service }}/{{ $labels.instance }} averaged above ${s.threshold} % (100 = one core) over 5 minutes, for ${s.for}.`,
+  }),
+
+  errorRateSpike: (s) => {
+    const failed = `sum(CASE WHEN ${fetches.col('status')} = ${fetches.lit('status', 'ok')} THEN 0 ELSE 1 END)`;
+    return {
+      title: 'Request failure ratio high',
+      queries: [
+        table(
+          'A',
+          // A ratio of requests, not a rate: it fires at the daemon's real request rate, and has no baseline that
+          // a sustained storm could absorb. Below the minimum count there is no verdict (0).
+          `SELECT ${fetches.col('service')}, ${fetches.col('exchange')},\n` +
+            `  CASE WHEN count() >= ${Number(s.minRequests)} THEN ${failed} * 100.0 / count() ELSE 0.0 END AS failed_percent\n` +
+            `FROM ${fetches.name} WHERE $__timeFilter(${fetches.ts}) GROUP BY ${fetches.col('service')}, ${fetches.col('exchange')}`,
+          600,
+        ),
+      ],
+      condition: above(s.threshold),
+      noDataState: 'KeepLast',
+      execErrState: 'KeepLast',
+      summary: `{{ $labels.service }} → {{ $labels.exchange }}: {{ printf "%.0f" $values.A.Value }} % of requests failed (10 min)`,
+      description: `More than ${s.threshold} % of the requests of {{ $labels.service }} to {{ $labels.exchange }} failed in the last 10 minutes (at least ${Number(s.minRequests)} requests): errors, timeouts or rate limiting.`,
+    };
+  },
+
+  exchangeDisconnected: (s) => ({
+    title: 'Exchange disconnected',
+    fast: true,
+    queries: [disconnectedQuery()],
+    condition: above(s.threshold),
+    noDataState: 'OK',
+    execErrState: 'KeepLast',
+    summary: '{{ $labels.exchange }} {{ $labels.channel }} disconnected for {{ printf "%.0f" $values.A.Value }} s ({{ $labels.service }}/{{ $labels.instance }})',
+    description: `The {{ $labels.channel }} connection of {{ $labels.service }}/{{ $labels.instance }} to {{ $labels.exchange }} has been down for more than ${s.threshold} s.`,
+  }),
+
+  exchangeDown: (s) => ({
+    title: 'Exchange down',
+    fast: true,
+    queries: [disconnectedQuery()],
+    condition: above(s.threshold),
+    noDataState: 'OK',
+    execErrState: 'KeepLast',
+    summary: '{{ $labels.exchange }} {{ $labels.channel }} down for {{ printf "%.0f" $values.A.Value }} s ({{ $labels.service }}/{{ $labels.instance }})',
+    description: `The {{ $labels.channel }} connection of {{ $labels.service }}/{{ $labels.instance }} to {{ $labels.exchange }} has not recovered for ${s.threshold} s.`,
+  }),
+
+  staleData: (s) => {
+    const keys = ['service', 'instance', 'exchange', 'dataset'].map((k) => fetches.col(k));
+    const latest = (where: string) =>
+      `(SELECT ${fetches.ts}, ${keys.join(', ')} FROM ${fetches.name} WHERE $__timeFilter(${fetches.ts})${where}\n` +
+      `  LATEST ON ${fetches.ts} PARTITION BY ${keys.join(', ')})`;
+    const on = (a: string, b: string, cols: string[]) => cols.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
+    return {
+      title: 'Stale data',
+      queries: [
+        table(
+          'A',
+          // Per dataset fetched in the retention: seconds since its last `ok` (since the range start if none), 0
+          // once its process stopped cleanly. A fetcher that stops entirely keeps its dataset stale.
+          `SELECT a.${fetches.col('service')}, a.${fetches.col('exchange')}, a.${fetches.col('dataset')},\n` +
+            `  max(CASE WHEN ${stopped} THEN 0.0 ELSE ${secondsUntilTo(`coalesce(o.${fetches.ts}, $__fromTime)`)} END) AS seconds_since_ok\n` +
+            `FROM ${latest('')} a\n` +
+            `LEFT JOIN ${latest(` AND ${fetches.col('status')} = ${fetches.lit('status', 'ok')}`)} o ON ${on('a', 'o', keys)}\n` +
+            `LEFT JOIN ${latestEvent()} ON ${on('a', 'e', [fetches.col('service'), fetches.col('instance')])}\n` +
+            `GROUP BY a.${fetches.col('service')}, a.${fetches.col('exchange')}, a.${fetches.col('dataset')}`,
+          retentionS(fetches),
+        ),
+      ],
+      condition: above(s.threshold),
+      noDataState: 'KeepLast',
+      execErrState: 'KeepLast',
+      summary: '{{ $labels.exchange }} {{ $labels.dataset }}: no successful fetch for {{ printf "%.0f" $values.A.Value }} s',
+      description: `{{ $labels.service }} has not fetched {{ $labels.dataset }} from {{ $labels.exchange }} successfully for more than ${s.threshold} s (failing, or not fetching at all). Resolves on the next successful fetch or a clean stop.`,
+    };
+  },
+
+  dataGaps: (s) => ({
+    title: 'Data gaps',
+    queries: [
+      table(
+        'A',
+        `SELECT ${gaps.col('service')}, ${gaps.col('exchange')}, ${gaps.col('dataset')}, count() AS gaps\n` +
+          `FROM ${gaps.name} WHERE $__timeFilter(${gaps.ts}) GROUP BY ${gaps.col('service')}, ${gaps.col('exchange')}, ${gaps.col('dataset')}`,
+        900,
+      ),
+    ],
+    condition: above(s.threshold),
+    noDataState: 'OK',
+    execErrState: 'KeepLast',
+    summary: '{{ $labels.exchange }} {{ $labels.dataset }}: {{ printf "%.0f" $values.A.Value }} data gap(s) in 15 min',
+    description: `{{ $labels.service }} detected data gaps in {{ $labels.dataset }} from {{ $labels.exchange }} in the last 15 minutes (more than ${s.threshold}); see the Pipeline dashboard for their extent.`,
+  }),
+
+  liquidationBurst: (s) => ({
+    title: 'Liquidation burst',
+    queries: [
+      table(
+        'A',
+        `SELECT ${liquidations.col('exchange')}, count() AS per_minute\n` +
+          `FROM ${liquidations.name} WHERE $__timeFilter(${liquidations.ts}) GROUP BY ${liquidations.col('exchange')}`,
+        60,
+      ),
+    ],
+    condition: above(s.threshold),
+    noDataState: 'OK',
+    execErrState: 'KeepLast',
+    summary: '{{ $labels.exchange }}: {{ printf "%.0f" $values.A.Value }} liquidations in the last minute',
+    description: `More than ${s.threshold} liquidations per minute on {{ $labels.exchange }}: a liquidation cascade is under way.`,
+  }),
+
+  rateLimit: (s) => ({
+    title: 'Rate limit near exhaustion',
+    queries: [
+      table(
+        'A',
+        `SELECT ${limits.col('service')}, ${limits.col('instance')}, ${limits.col('exchange')},\n` +
+          `  CASE WHEN ${limits.col('throttled')} THEN 100.0 ELSE ${limits.col('used')} * 100.0 / ${limits.col('quota')} END AS used_percent\n` +
+          `FROM ${limits.name} WHERE $__timeFilter(${limits.ts})\n` +
+          `LATEST ON ${limits.ts} PARTITION BY ${limits.col('service')}, ${limits.col('instance')}, ${limits.col('exchange')}`,
+        300,
+      ),
+    ],
+    // A sample without a quota has no percentage: dropped, not an error.
+    condition: { kind: 'threshold', reduce: { reducer: 'last', mode: 'dropNN' }, op: 'gt', params: [s.threshold] },
+    noDataState: 'OK',
+    execErrState: 'KeepLast',
+    summary: `{{ $labels.exchange }}: ${value('B')} % of the rate limit used ({{ $labels.service }}/{{ $labels.instance }})`,
+    description: `{{ $labels.service }}/{{ $labels.instance }} uses more than ${s.threshold} % of its {{ $labels.exchange }} rate limit, or is being throttled (HTTP 429/418 next).`,
+  }),
+
+  websocketLatency: (s) => ({
+    title: 'Websocket latency high',
+    queries: [
+      series(
+        'A',
+        `SELECT ${connSamples.ts} AS time, ${connSamples.col('service')}, ${connSamples.col('instance')}, ${connSamples.col('exchange')}, ${connSamples.col('channel')}, ${connSamples.col('latency_ms_avg')}\n` +
+          `FROM ${connSamples.name} WHERE $__timeFilter(${connSamples.ts}) ORDER BY time`,
+        300,
+      ),
+    ],
+    // Intervals without messages have no latency: dropped from the mean.
+    condition: { kind: 'threshold', reduce: { reducer: 'mean', mode: 'dropNN' }, op: 'gt', params: [s.threshold] },
+    noDataState: 'OK',
+    execErrState: 'KeepLast',
+    summary: `{{ $labels.exchange }} {{ $labels.channel }}: websocket latency ${value('B')} ms (5 min mean)`,
+    description: `Messages from {{ $labels.exchange }} ({{ $labels.channel }}) reach {{ $labels.service }}/{{ $labels.instance }} more than ${s.threshold} ms after the exchange sent them, on average over 5 minutes.`,
+  }),
+
+  writerLag: (s) => ({
+    title: 'Writer lag',
+    queries: [
+      table(
+        'A',
+        `SELECT ${writer.col('service')}, ${writer.col('instance')}, coalesce(${writer.col('lag_ms')}, 0.0) AS lag_ms\n` +
+          `FROM ${writer.name} WHERE $__timeFilter(${writer.ts}) LATEST ON ${writer.ts} PARTITION BY ${writer.col('service')}, ${writer.col('instance')}`,
+        300,
+      ),
+    ],
+    condition: above(s.threshold),
+    noDataState: 'OK',
+    execErrState: 'KeepLast',
+    summary: '{{ $labels.service }}/{{ $labels.instance }}: oldest unacknowledged row is {{ printf "%.0f" $values.A.Value }} ms old',
+    description: `The tradewatch writer of {{ $labels.service }}/{{ $labels.instance }} has rows older than ${s.threshold} ms that QuestDB has not acknowledged: QuestDB is slow or refusing writes.`,
+  }),
+
+  spoolGrowth: (s) => ({
+    title: 'Writer spool growing',
+    queries: [
+      table(
+        'A',
+        `SELECT ${writer.col('service')}, ${writer.col('instance')},\n` +
+          `  coalesce((last(${writer.col('spool_bytes')}) - first(${writer.col('spool_bytes')})) / ${MIB}.0, 0.0) AS spool_growth_mib\n` +
+          `FROM ${writer.name} WHERE $__timeFilter(${writer.ts}) GROUP BY ${writer.col('service')}, ${writer.col('instance')}`,
+        600,
+      ),
+    ],
+    condition: above(s.threshold),
+    noDataState: 'OK',
+    execErrState: 'KeepLast',
+    summary: '{{ $labels.service }}/{{ $labels.instance }}: spool grew {{ printf "%.1f" $values.A.Value }} MiB in 10 min',
+    description: `The on-disk spool of {{ $labels.service }}/{{ $labels.instance }} grew by more than ${s.threshold} MiB in 10 minutes: rows are not reaching QuestDB and will be replayed later.`,
+  }),
+
+  questdbUnreachable: (s) => ({
+    title: 'QuestDB unreachable',
+    queries: [
+      table(
+        'A',
+        // Reachable and the tradewatch schema in place: one of its tables is listed.
+        `SELECT count() AS tradewatch_tables FROM tables() WHERE table_name = '${samples.name}'`,
+        60,
+      ),
+    ],
+    condition: { kind: 'threshold', op: 'lt', params: [s.threshold] },
+    // The point of this rule: a failing query (QuestDB down, wrong credentials) fires it.
+    noDataState: 'Alerting',
+    execErrState: 'Alerting',
+    summary: 'QuestDB cannot be queried by Grafana, or the tradewatch schema is missing',
+    description:
+      'The QuestDB datasource fails (QuestDB down, network, credentials) or tw_process_samples does not exist. Other rules keep their last state meanwhile; see docs/alerting.md.',
+  }),
+
+  drawdown: (s) => ({
+    title: 'Trading drawdown',
+    queries: [
+      table(
+        'A',
+        `SELECT ${pnl.col('strategy')}, ${pnl.col('run_id')}, ${pnl.col('mode')},\n` +
+          `  (max(${pnl.col('equity')}) - last(${pnl.col('equity')})) * 100.0 / max(${pnl.col('equity')}) AS drawdown_percent\n` +
+          `FROM ${pnl.name} WHERE $__timeFilter(${pnl.ts}) AND ${pnl.col('mode')} != ${pnl.lit('mode', 'backtest')} AND ${pnl.col('equity')} > 0\n` +
+          `GROUP BY ${pnl.col('strategy')}, ${pnl.col('run_id')}, ${pnl.col('mode')}`,
+        DAY_S,
+      ),
+    ],
+    condition: above(s.threshold),
+    noDataState: 'OK',
+    execErrState: 'KeepLast',
+    summary: '{{ $labels.strategy }} ({{ $labels.run_id }}, {{ $labels.mode }}): drawdown {{ printf "%.1f" $values.A.Value }} %',
+    description: `Equity of {{ $labels.strategy }} run {{ $labels.run_id }} is more than ${s.threshold} % below its peak of the last 24 hours.`,
+  }),
+
+  orderRejectRate: (s) => {
+    const submitted = `count_distinct(${orders.col('order_id')})`;
+    const rejected = `sum(CASE WHEN ${orders.col('status')} = ${orders.lit('status', 'rejected')} THEN 1 ELSE 0 END)`;
+    return {
+      title: 'Order reject rate',
+      queries: [
+        table(
+          'A',
+          `SELECT ${orders.col('strategy')}, ${orders.col('run_id')}, ${orders.col('exchange')},\n` +
+            `  CASE WHEN ${submitted} >= ${Number(s.minOrders)} THEN ${rejected} * 100.0 / ${submitted} ELSE 0.0 END AS reject_percent\n` +
+            `FROM ${orders.name} WHERE $__timeFilter(${orders.ts}) AND ${orders.col('mode')} != ${orders.lit('mode', 'backtest')}\n` +
+            `GROUP BY ${orders.col('strategy')}, ${orders.col('run_id')}, ${orders.col('exchange')}`,
+          900,
+        ),
+      ],
+      condition: above(s.threshold),
+      noDataState: 'OK',
+      execErrState: 'KeepLast',
+      summary: '{{ $labels.strategy }} ({{ $labels.run_id }}) on {{ $labels.exchange }}: {{ printf "%.0f" $values.A.Value }} % of orders rejected',
+      description: `More than ${s.threshold} % of the orders of {{ $labels.strategy }} run {{ $labels.run_id }} on {{ $labels.exchange }} were rejected in 15 minutes (at least ${Number(s.minOrders)} orders): balance, limits, or a broken order path.`,
+    };
+  },
+
+  watchdog: () => ({
+    title: 'Watchdog',
+    queries: [table('A', 'SELECT 1.0 AS alive', 60)],
+    condition: above(0),
+    // Always firing, whatever QuestDB does: its absence at the dead-man's switch means Grafana's alerting is down.
+    noDataState: 'Alerting',
+    execErrState: 'Alerting',
+    summary: 'tradewatch alerting is alive',
+    description: "Always firing. Routed only to the dead-man's-switch webhook, which alarms when these stop arriving.",
+  }),
+};
+
+/**
+ * Seconds each (service, instance, exchange, channel) has been disconnected at the end of the range: 0 when its
+ * latest state change is `connected`, else since the first loss after its last `connected` (reconnect attempts
+ * do not restart the clock); never connected in the range: since the first event.
+ */
+function disconnectedQuery(): QuerySpec {
+  const keys = ['service', 'instance', 'exchange', 'channel'].map((k) => connEvents.col(k));
+  const on = keys.map((k) => `e.${k} = u.${k}`).join(' AND ');
+  const epoch = 'cast(0 AS TIMESTAMP)';
+  return table(
+    'A',
+    `SELECT ${keys.map((k) => `e.${k}`).join(', ')},\n` +
+      `  CASE WHEN max(e.${connEvents.ts}) = max(u.up_ts) THEN 0.0\n` +
+      `  ELSE ${secondsUntilTo(`min(CASE WHEN e.${connEvents.ts} > coalesce(u.up_ts, ${epoch}) THEN e.${connEvents.ts} END)`)} END AS disconnected_s\n` +
+      `FROM ${connEvents.name} e\n` +
+      `LEFT JOIN (SELECT ${keys.join(', ')}, max(${connEvents.ts}) AS up_ts FROM ${connEvents.name}\n` +
+      `  WHERE $__timeFilter(${connEvents.ts}) AND ${connEvents.col('state')} = ${connEvents.lit('state', 'connected')}) u ON ${on}\n` +
+      `WHERE $__timeFilter(e.${connEvents.ts})\n` +
+      `GROUP BY ${keys.map((k) => `e.${k}`).join(', ')}`,
+    DAY_S,
+  );
+}
+
+/** Every rule as configured (disabled ones too: they are provisioned paused). */
+export function ruleSpecs(rules: Readonly<Record<RuleId, RuleSettings>>): (RuleSpec & { settings: RuleSettings })[] {
+  return (Object.keys(RULE_DEFAULTS) as RuleId[]).map((id) => ({ id, settings: rules[id], ...BUILDERS[id](rules[id]) }));
+}

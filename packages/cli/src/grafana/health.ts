@@ -1,0 +1,223 @@
+/** Health dashboard: is every process up, how much memory and CPU does it use, does it restart, does it fail? */
+import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { schema } from '@tradewatch/sdk/schema';
+import { dashboardSkeleton, queryVariable, row, statPanel, tablePanel, thresholdsUpTo, timeseriesPanel } from './panels.js';
+import { anyOf, perUnit, seriesByResolution, tableRef, totalByResolution, viewOf } from './sql.js';
+
+export const HEALTH_UID = 'tradewatch-health';
+
+const samples = tableRef(schema.processSamples);
+const events = tableRef(schema.processEvents);
+const errors = tableRef(schema.errors);
+const writer = tableRef(schema.writerStats);
+
+/** Seconds without a process sample after which an instance counts as stale (SDK default: one sample per 5 s). */
+export const STALE_AFTER_S = 30;
+
+const service = samples.col('service');
+const instance = samples.col('instance');
+const byService = (column = service) => anyOf(column, 'service');
+
+export function serviceVariable() {
+  // The hourly rollup keeps service: a tiny table, current hour included.
+  const view = viewOf(samples, '1h');
+  return queryVariable({
+    name: 'service',
+    label: 'Service',
+    description: 'Services that reported process samples (tradewatch SDK).',
+    sql: `SELECT DISTINCT ${service} FROM ${view} ORDER BY 1`,
+  });
+}
+
+export function healthDashboard(): dashboard.Dashboard {
+  const instanceLabel = `${service} || '/' || ${instance}`;
+  const latestSample = `WHERE $__timeFilter(${samples.ts}) AND ${byService()}\nLATEST ON ${samples.ts} PARTITION BY ${service}, ${instance}`;
+
+  return dashboardSkeleton({
+    uid: HEALTH_UID,
+    title: 'tradewatch / Health',
+    description: 'Process health of every service that runs the tradewatch SDK: uptime, memory, CPU, restarts, errors.',
+    refresh: '30s',
+    from: 'now-6h',
+    variables: [serviceVariable()],
+  })
+    .withRow(row('Now'))
+    .withPanel(
+      statPanel({
+        title: 'Uptime',
+        description: 'Seconds since each instance started, from its latest process sample in the range.',
+        sql: `SELECT ${instanceLabel} AS instance, ${samples.col('uptime_s')}\nFROM ${samples.name}\n${latestSample}`,
+        unit: 's',
+        perRow: true,
+        span: 8,
+      }),
+    )
+    .withPanel(
+      statPanel({
+        title: 'Memory (RSS) now',
+        description: 'Resident set size of each instance at its latest sample.',
+        sql: `SELECT ${instanceLabel} AS instance, ${samples.col('rss_bytes')}\nFROM ${samples.name}\n${latestSample}`,
+        unit: 'bytes',
+        perRow: true,
+        span: 8,
+      }),
+    )
+    .withPanel(
+      statPanel({
+        title: 'Restarts',
+        description:
+          'Process starts in the range, not counting an instance\'s first start ever: each is a restart (a crash when no `stop` preceded it; see the lifecycle table).',
+        sql:
+          `SELECT sum(restarts) AS restarts FROM (\n` +
+          `  SELECT ${events.col('service')}, ${events.col('instance')},\n` +
+          `    sum(CASE WHEN ${events.ts} >= $__fromTime THEN 1 ELSE 0 END) - CASE WHEN min(${events.ts}) >= $__fromTime THEN 1 ELSE 0 END AS restarts\n` +
+          `  FROM ${events.name}\n` +
+          `  WHERE ${events.col('event')} = ${events.lit('event', 'start')} AND ${events.ts} <= $__toTime AND ${byService(events.col('service'))}\n` +
+          `  GROUP BY ${events.col('service')}, ${events.col('instance')}\n)`,
+        thresholds: thresholdsUpTo(1, 3),
+        span: 4,
+      }),
+    )
+    .withPanel(
+      statPanel({
+        title: 'Last error',
+        description: 'When each service last reported an error (in the range).',
+        sql:
+          `SELECT ${errors.col('service')} AS service, cast(${errors.ts} AS long) / 1000 AS last_error\n` +
+          `FROM ${errors.name}\nWHERE $__timeFilter(${errors.ts}) AND ${byService(errors.col('service'))}\n` +
+          `LATEST ON ${errors.ts} PARTITION BY ${errors.col('service')}`,
+        unit: 'dateTimeAsIso',
+        perRow: true,
+        noValue: 'no errors in range',
+        span: 4,
+      }),
+    )
+    .withPanel(
+      tablePanel({
+        title: 'Instances',
+        description: `Latest sample of every instance seen in the range; \`stale\` when it has not reported for ${STALE_AFTER_S} s (down, or cannot reach QuestDB).`,
+        sql:
+          `SELECT ${service}, ${instance}, ${samples.col('pid')},\n` +
+          `  CASE WHEN ${samples.ts} >= dateadd('s', -${STALE_AFTER_S}, now()) THEN 'up' ELSE 'stale' END AS status,\n` +
+          `  ${samples.ts} AS last_sample, ${samples.col('uptime_s')}, ${samples.col('rss_bytes')}, ${samples.col('heap_used_bytes')},\n` +
+          `  ${samples.col('cpu_percent')}, ${samples.col('event_loop_lag_ms')}\n` +
+          `FROM ${samples.name}\n${latestSample}`,
+        height: 6,
+      }),
+    )
+    .withRow(row('Trends'))
+    .withPanel(
+      timeseriesPanel({
+        title: 'Memory',
+        description: 'Mean and peak RSS and peak JavaScript heap per instance: a steady climb is a leak.',
+        unit: 'bytes',
+        sql: seriesByResolution(samples, {
+          labels: [service, instance],
+          series: (l) => `${l.col(service)} || '/' || ${l.col(instance)}`,
+          where: (l) => [byService(l.col(service))],
+          raw: (l) => [`avg(${l.col('rss_bytes')}) AS rss_avg`, `max(${l.col('rss_bytes')}) AS rss_max`, `max(${l.col('heap_used_bytes')}) AS heap_used_max`],
+          rollup: (l) => [
+            `sum(${l.m('rss_bytes_sum')}) / sum(${l.m('samples')}) AS rss_avg`,
+            `max(${l.m('rss_bytes_max')}) AS rss_max`,
+            `max(${l.m('heap_used_bytes_max')}) AS heap_used_max`,
+          ],
+        }),
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'CPU',
+        description: 'Mean and peak CPU per instance; 100 % = one full core.',
+        unit: 'percent',
+        sql: seriesByResolution(samples, {
+          labels: [service, instance],
+          series: (l) => `${l.col(service)} || '/' || ${l.col(instance)}`,
+          where: (l) => [byService(l.col(service))],
+          raw: (l) => [`avg(${l.col('cpu_percent')}) AS cpu_avg`, `max(${l.col('cpu_percent')}) AS cpu_max`],
+          rollup: (l) => [`sum(${l.m('cpu_percent_sum')}) / sum(${l.m('samples')}) AS cpu_avg`, `max(${l.m('cpu_percent_max')}) AS cpu_max`],
+        }),
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Event-loop lag',
+        description: 'Worst event-loop delay per instance: a blocked process answers late to everything.',
+        unit: 'ms',
+        sql: seriesByResolution(samples, {
+          labels: [service, instance],
+          series: (l) => `${l.col(service)} || '/' || ${l.col(instance)}`,
+          where: (l) => [byService(l.col(service))],
+          raw: (l) => [`max(${l.col('event_loop_lag_ms')}) AS lag_max`],
+          rollup: (l) => [`max(${l.m('event_loop_lag_ms_max')}) AS lag_max`],
+        }),
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Error rate',
+        description: 'Errors per minute by service, component and kind: a spike means an endpoint or stream is failing.',
+        unit: 'short',
+        stacked: true,
+        bars: true,
+        sql: seriesByResolution(errors, {
+          labels: [errors.col('service'), errors.col('component'), errors.col('kind')],
+          series: (l) => `${l.col('service')} || ' ' || ${l.col('component')} || ' ' || ${l.col('kind')}`,
+          where: (l) => [byService(l.col('service'))],
+          raw: () => [`${perUnit('count()', 60_000)} AS errors_per_min`],
+          rollup: (l) => [`${perUnit(`sum(${l.m('errors')})`, 60_000)} AS errors_per_min`],
+        }),
+      }),
+    )
+    .withPanel(
+      statPanel({
+        title: 'Errors in range',
+        description: 'All errors reported in the range by the selected services.',
+        sql: totalByResolution(errors, {
+          labels: [errors.col('service')],
+          where: (l) => [byService(l.col('service'))],
+          raw: () => ['count() AS errors'],
+          rollup: (l) => [`sum(${l.m('errors')}) AS errors`],
+          outer: ['sum(errors) AS errors'],
+        }),
+        thresholds: thresholdsUpTo(1, 100),
+        span: 4,
+        height: 8,
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'tradewatch writer backlog',
+        description:
+          'Rows waiting for QuestDB in memory and bytes in the on-disk spool, per writer: they grow while QuestDB is unreachable and drain when it is back.',
+        unit: 'short',
+        span: 20,
+        sql:
+          `SELECT ${writer.ts} AS time, ${writer.col('service')} || '/' || ${writer.col('instance')} AS series,\n` +
+          `  max(${writer.col('queue_rows')}) AS queue_rows, max(${writer.col('spool_bytes')}) AS spool_bytes, max(${writer.col('rows_rejected')}) AS rows_rejected\n` +
+          `FROM ${writer.name}\nWHERE $__timeFilter(${writer.ts}) AND ${byService(writer.col('service'))}\n` +
+          `SAMPLE BY $__sampleByInterval ORDER BY time`,
+      }),
+    )
+    .withRow(row('Events'))
+    .withPanel(
+      tablePanel({
+        title: 'Process lifecycle',
+        description: 'Starts and clean stops in the range, newest first; a start not preceded by a stop is a crash.',
+        sql:
+          `SELECT ${events.ts}, ${events.col('service')}, ${events.col('instance')}, ${events.col('event')}, ${events.col('pid')}, ${events.col('version')}, ${events.col('reason')}\n` +
+          `FROM ${events.name}\nWHERE $__timeFilter(${events.ts}) AND ${byService(events.col('service'))}\nORDER BY ${events.ts} DESC LIMIT 200`,
+        span: 12,
+      }),
+    )
+    .withPanel(
+      tablePanel({
+        title: 'Recent errors',
+        description: 'The latest errors in the range, newest first, with where they happened.',
+        sql:
+          `SELECT ${errors.ts}, ${errors.col('service')}, ${errors.col('instance')}, ${errors.col('component')}, ${errors.col('exchange')}, ${errors.col('kind')}, ${errors.col('message')}\n` +
+          `FROM ${errors.name}\nWHERE $__timeFilter(${errors.ts}) AND ${byService(errors.col('service'))}\nORDER BY ${errors.ts} DESC LIMIT 200`,
+        span: 12,
+      }),
+    )
+    .build();
+}

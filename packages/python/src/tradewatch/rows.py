@@ -1,0 +1,237 @@
+"""Row validation and ILP encoding, per table of the catalog.
+
+The same rules as the TypeScript writer (src/storage/ilp-encoder.ts): types, closed vocabularies, required columns,
+symbol and text limits, no NaN/Infinity, no U+0000 or lone surrogates, integer ranges. Two more rules for the
+designated timestamp, because QuestDB would accept such rows (HTTP 204) and then silently lose them or misfile them:
+before 2000-01-01 (a unit mix-up: seconds or milliseconds where microseconds belong), or older than the table's TTL.
+A refused row raises :class:`InvalidRowError` naming the table, the column and the value; nothing reaches the buffer.
+Encoding itself is the official ``questdb`` client's ``Buffer.row``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+import time
+from typing import Any, Callable, Mapping
+
+from ._qdb import Buffer, TimestampMicros, TimestampNanos
+
+from .catalog import CATALOG, Column, Table
+
+#: Latest timestamp QuestDB's designated timestamp can travel as (int64 nanoseconds), in microseconds.
+MAX_TIMESTAMP_MICROS = 9_223_372_036_854_775
+#: Event times further ahead than this are unit mix-ups (a clock may run a little ahead, not a day).
+MAX_FUTURE_MICROS = 86_400_000_000
+_LONG_MAX = 9_223_372_036_854_775_807
+_SAFE_INT = 2**53 - 1
+_FLOAT32_MAX = struct.unpack("f", b"\xff\xff\x7f\x7f")[0]
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+_TEXT_RULE = "contains U+0000 or a lone surrogate (QuestDB rejects or mangles both)"
+_TIMESTAMP_RULE = "must be whole microseconds since 1970-01-01 (an int, not after 2262-04-11)"
+
+Row = Mapping[str, Any]
+
+
+class InvalidRowError(ValueError):
+    """A row the writer refuses; ``column`` names the offending column (None for the row as a whole)."""
+
+    def __init__(self, table: str, column: str | None, value: object, message: str) -> None:
+        super().__init__(message)
+        self.table = table
+        self.column = column
+        self.value = value
+
+
+def describe(value: object) -> str:
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+Check = Callable[[Table, Column, Any], Any]
+
+
+def _invalid(t: Table, c: Column, v: object, rule: str) -> InvalidRowError:
+    return InvalidRowError(t.name, c.name, v, f"{t.name}.{c.name} ({c.type}) {rule}, got {describe(v)}")
+
+
+def _text(t: Table, c: Column, v: Any, limit: int, allow_empty: bool) -> str:
+    if type(v) is not str:
+        raise _invalid(t, c, v, "must be a string")
+    if not v and not allow_empty:
+        raise _invalid(t, c, v, "must not be empty")
+    if len(v) > limit:
+        raise _invalid(t, c, v, f"is longer than {limit} characters")
+    if c.values is not None and v not in c.values:
+        raise _invalid(t, c, v, f"must be one of {', '.join(sorted(c.values))}")
+    if _BAD_TEXT.search(v):
+        raise _invalid(t, c, v, _TEXT_RULE)
+    return v
+
+
+def _symbol(t: Table, c: Column, v: Any) -> str:
+    return _text(t, c, v, CATALOG.limits.max_symbol_chars, False)
+
+
+def _varchar(t: Table, c: Column, v: Any) -> str:
+    return _text(t, c, v, CATALOG.limits.max_varchar_chars, True)
+
+
+def _double(t: Table, c: Column, v: Any) -> float:
+    if type(v) is float:
+        if v - v != 0.0:  # NaN or ±Infinity: QuestDB would store NULL, almost always an upstream bug.
+            raise _invalid(t, c, v, "must be finite (NaN and Infinity are rejected)")
+        return v
+    if type(v) is int:
+        return float(v)
+    raise _invalid(t, c, v, "must be a number")
+
+
+def _float(t: Table, c: Column, v: Any) -> float:
+    f = _double(t, c, v)
+    if abs(f) > _FLOAT32_MAX:
+        raise _invalid(t, c, v, "is outside the 32-bit FLOAT range")
+    return f
+
+
+def _integer(t: Table, c: Column, v: Any, bound: int, rule: str) -> int:
+    if type(v) is int:
+        i = v
+    elif type(v) is float and v.is_integer() and abs(v) <= _SAFE_INT:
+        i = int(v)
+    else:
+        raise _invalid(t, c, v, "must be an integer")
+    if i > bound or i < -bound:
+        raise _invalid(t, c, v, rule)
+    return i
+
+
+def _long(t: Table, c: Column, v: Any) -> int:
+    return _integer(t, c, v, _LONG_MAX, "is outside the LONG range")
+
+
+def _int(t: Table, c: Column, v: Any) -> int:
+    return _integer(t, c, v, CATALOG.limits.int_max, f"must be an integer within ±{CATALOG.limits.int_max}")
+
+
+def _boolean(t: Table, c: Column, v: Any) -> bool:
+    if type(v) is not bool:
+        raise _invalid(t, c, v, "must be a boolean")
+    return v
+
+
+def _timestamp(t: Table, c: Column, v: Any) -> TimestampMicros:
+    if type(v) is not int or v < 0 or v > MAX_TIMESTAMP_MICROS:
+        raise _invalid(t, c, v, _TIMESTAMP_RULE)
+    return TimestampMicros(v)
+
+
+_CHECKS: dict[str, Check] = {
+    "SYMBOL": _symbol,
+    "VARCHAR": _varchar,
+    "DOUBLE": _double,
+    "FLOAT": _float,
+    "LONG": _long,
+    "INT": _int,
+    "BOOLEAN": _boolean,
+    "TIMESTAMP": _timestamp,
+}
+
+
+class TableEncoder:
+    """Validates rows of one table and appends them to a ``questdb`` Buffer. Reusable; one per table."""
+
+    def __init__(self, table: Table, now_micros: Callable[[], int] | None = None) -> None:
+        self.table = table
+        self._now = now_micros or (lambda: time.time_ns() // 1000)
+        self._ttl_micros = table.ttl_hours * 3_600_000_000
+        self._symbols = [(c, _CHECKS[c.type]) for c in table.columns if c.type == "SYMBOL"]
+        self._fields = [(c, _CHECKS[c.type]) for c in table.columns if c.type != "SYMBOL" and c.name != table.timestamp]
+        self._known = frozenset(c.name for c in table.columns)
+        self._ts = table.timestamp
+
+    def check_time(self, ts: Any) -> int:
+        """The designated timestamp, checked: whole µs, not before 2000, not older than the TTL, not a day ahead."""
+        t = self.table
+        now = self._now()
+        if type(ts) is int and ts > now + MAX_FUTURE_MICROS:
+            raise InvalidRowError(
+                t.name, t.timestamp, ts,
+                f"{t.name}.{t.timestamp}: {ts} µs is more than a day in the future, a unit mix-up (microseconds or "
+                "nanoseconds given where the SDK expects milliseconds?); QuestDB's TTL would then drop every older row",
+            )
+        if type(ts) is not int or ts < 0:
+            if ts is None:
+                raise InvalidRowError(t.name, t.timestamp, ts, f"{t.name}.{t.timestamp} (designated timestamp, microseconds) is required, got no value")
+            raise InvalidRowError(t.name, t.timestamp, ts, f"{t.name}.{t.timestamp}: {_TIMESTAMP_RULE}, got {describe(ts)}")
+        if ts < CATALOG.limits.min_event_time_micros:
+            raise InvalidRowError(
+                t.name, t.timestamp, ts,
+                f"{t.name}.{t.timestamp}: {ts} µs is before 2000-01-01, a unit mix-up (seconds or milliseconds given "
+                "where the SDK expects a datetime or milliseconds, or µs expected by the row)",
+            )
+        oldest = now - self._ttl_micros
+        if ts < oldest:
+            raise InvalidRowError(
+                t.name, t.timestamp, ts,
+                f"{t.name}.{t.timestamp}: {_iso(ts)} is older than the table's TTL ({t.ttl_value} {t.ttl_unit}, "
+                f"oldest accepted now {_iso(oldest)}); QuestDB would accept the row and then drop it",
+            )
+        return ts
+
+    def validate(self, row: Row) -> tuple[dict[str, str | None], dict[str, Any], int]:
+        """(symbols, columns, ts µs) ready for ``Buffer.row``; raises InvalidRowError."""
+        t = self.table
+        if not isinstance(row, Mapping):
+            raise InvalidRowError(t.name, None, row, f"{t.name}: a row must be a mapping, got {describe(row)}")
+        seen = 1
+        ts = self.check_time(row.get(self._ts))
+        symbols: dict[str, str | None] = {}
+        columns: dict[str, Any] = {}
+        for c, check in self._symbols:
+            v = row.get(c.name)
+            if v is None:
+                if c.name in row:
+                    seen += 1
+                if c.required:
+                    raise InvalidRowError(t.name, c.name, None, f"{t.name}.{c.name} ({c.type}) is required, got no value")
+                continue
+            seen += 1
+            symbols[c.name] = check(t, c, v)
+        for c, check in self._fields:
+            v = row.get(c.name)
+            if v is None:
+                if c.name in row:
+                    seen += 1
+                if c.required:
+                    raise InvalidRowError(t.name, c.name, None, f"{t.name}.{c.name} ({c.type}) is required, got no value")
+                continue
+            seen += 1
+            columns[c.name] = check(t, c, v)
+        if seen != len(row):
+            for key in row:
+                if key not in self._known:
+                    raise InvalidRowError(
+                        t.name, str(key), row[key],
+                        f"{t.name}: unknown column {key!r} (value {describe(row[key])}); columns are: "
+                        + ", ".join(c.name for c in t.columns),
+                    )
+        if not symbols and not columns:
+            raise InvalidRowError(t.name, None, row, f"{t.name}: a row needs at least one column besides {t.timestamp}")
+        return symbols, columns, ts
+
+    def encode(self, row: Row, buffer: Buffer) -> None:
+        symbols, columns, ts = self.validate(row)
+        buffer.row(self.table.name, symbols=symbols, columns=columns, at=TimestampNanos(ts * 1000))
+
+
+def _iso(micros: int) -> str:
+    secs, us = divmod(micros, 1_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{us:06d}Z"
+
+
+def finite(value: float) -> bool:
+    return math.isfinite(value)

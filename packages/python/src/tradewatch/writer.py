@@ -1,0 +1,512 @@
+"""The writer: rows are validated and encoded on the caller's thread (by the official client's ``Buffer``), batched,
+and delivered from a background thread. The guarantees are the TypeScript writer's (docs/writer.md):
+
+* while QuestDB is unreachable, sealed batches go to a bounded on-disk spool (``spool_dir``) and are replayed in
+  order when it is back; a restarted writer replays what an earlier process left;
+* a row QuestDB rejects is quarantined with QuestDB's error (``<spool_dir>/quarantine/rejected-DAY.jsonl``) and the
+  rest of its batch is delivered;
+* accounting is exact at every instant: ``accepted + recovered == written + dropped + rejected + pending``;
+* ``write`` raises only ``InvalidRowError`` (refused input) or ``WriterClosedError``; delivery problems never reach
+  the caller. The monitor turns both into counted, logged refusals.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ._qdb import Buffer, TimestampNanos
+
+from .catalog import Table, table as table_named
+from .ilp import split_lines, table_of_line
+from .rows import InvalidRowError, TableEncoder
+from .spool import Spool
+from .transport import HttpTransport, Outcome
+
+__all__ = ["Writer", "WriterStats", "WriterClosedError", "InvalidRowError"]
+
+log = logging.getLogger("tradewatch.writer")
+
+
+class WriterClosedError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class WriterStats:
+    rows_accepted: int
+    #: Rows found in the spool at start (left by an earlier process); they are delivered like accepted rows.
+    rows_recovered: int
+    rows_written: int
+    rows_dropped: int
+    rows_rejected: int
+    #: In memory (buffer and sealed batches) plus in the spool.
+    rows_pending: int
+    queue_rows: int
+    spool_rows: int
+    spool_bytes: int
+    rows_spooled: int
+    rows_replayed: int
+    connected: bool
+    lag_ms: float
+    last_error: str | None
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_accepted + self.rows_recovered == (
+            self.rows_written + self.rows_dropped + self.rows_rejected + self.rows_pending
+        )
+
+
+@dataclass
+class _Batch:
+    payload: bytes
+    rows: int
+    created_ms: float
+
+
+class Writer:
+    def __init__(
+        self,
+        url: str = "http://127.0.0.1:9000",
+        *,
+        spool_dir: str | None = None,
+        quarantine_dir: str | None = None,
+        flush_interval: float = 0.25,
+        flush_rows: int = 5000,
+        max_batch_bytes: int = 4 << 20,
+        max_buffered_bytes: int = 16 << 20,
+        max_spool_bytes: int = 1 << 30,
+        request_timeout: float = 10.0,
+        retry_initial: float = 0.25,
+        retry_max: float = 5.0,
+        service: str | None = None,
+        instance: str | None = None,
+        stats_interval: float = 10.0,
+    ) -> None:
+        if flush_interval <= 0 or flush_rows < 1 or max_buffered_bytes < 1 or max_spool_bytes < 1:
+            raise ValueError("flush_interval, flush_rows, max_buffered_bytes and max_spool_bytes must be positive")
+        self._transport = HttpTransport(url, request_timeout)
+        self._spool = Spool(spool_dir, max_spool_bytes) if spool_dir else None
+        qdir = quarantine_dir or (os.path.join(spool_dir, "quarantine") if spool_dir else None)
+        self._quarantine_dir = qdir
+        self._flush_interval = flush_interval
+        self._flush_rows = flush_rows
+        self._max_batch_bytes = max_batch_bytes
+        self._max_buffered = max_buffered_bytes
+        self._retry_initial = retry_initial
+        self._retry_max = retry_max
+        self._encoders: dict[str, TableEncoder] = {}
+
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._buf = Buffer(protocol_version=1)
+        self._buf_rows = 0
+        self._buf_oldest_ms = 0.0
+        self._batches: deque[_Batch] = deque()
+        self._mem_bytes = 0
+        self._accepted = 0
+        self._recovered = self._spool.rows if self._spool else 0
+        self._written = 0
+        self._dropped = 0
+        self._rejected = 0
+        self._spool_rows = self._recovered
+        self._spooled = 0
+        self._replayed = 0
+        self._mem_out = 0  # rows that left memory (written, rejected, dropped, spooled): FIFO, so flush can wait on it
+        self._flush_wanted = False
+        self._closing = False
+        self._closed = False
+        self._connected = True
+        self._last_error: str | None = None
+        self._head_rest: tuple[int, int, list[bytes]] | None = None  # (segment, offset, lines) of a split spool head
+        self._service, self._instance = service, instance
+        self._stats_interval = stats_interval
+        self._next_stats = time.monotonic() + stats_interval
+        if self._spool and self._spool.rows:
+            log.warning("tradewatch: %d rows found in the spool %s; replaying them", self._spool.rows, spool_dir)
+        self._thread = threading.Thread(target=self._run, name="tradewatch-writer", daemon=True)
+        self._thread.start()
+        atexit.register(self._at_exit)
+
+    # -- the caller's side ----------------------------------------------------------------------------------------
+    def encoder(self, table: str | Table) -> TableEncoder:
+        name = table if isinstance(table, str) else table.name
+        enc = self._encoders.get(name)
+        if enc is None:
+            enc = self._encoders[name] = TableEncoder(table_named(name))
+        return enc
+
+    def write(self, table: str | Table, row: Mapping[str, Any]) -> None:
+        """Validates and queues one row. Raises InvalidRowError (nothing queued) or WriterClosedError."""
+        enc = self._encoders.get(table) if isinstance(table, str) else None
+        if enc is None:
+            enc = self.encoder(table)
+        symbols, columns, ts = enc.validate(row)
+        with self._lock:
+            if self._closing:
+                raise WriterClosedError("the writer is closed; the row was not recorded")
+            self._buf.row(enc.table.name, symbols=symbols, columns=columns, at=TimestampNanos(ts * 1000))
+            if self._buf_rows == 0:
+                self._buf_oldest_ms = time.time() * 1000
+            self._buf_rows += 1
+            self._accepted += 1
+            if self._buf_rows >= self._flush_rows or len(self._buf) >= self._max_batch_bytes:
+                self._cond.notify()
+
+    def write_payload(self, payload: bytes, rows: int) -> None:
+        """Queues an already validated ILP batch (text protocol, ns timestamps, ``rows`` lines): the backtest path."""
+        with self._lock:
+            if self._closing:
+                raise WriterClosedError("the writer is closed; the rows were not recorded")
+            self._seal_locked()
+            self._accepted += rows
+            self._batches.append(_Batch(payload, rows, time.time() * 1000))
+            self._mem_bytes += len(payload)
+            self._cond.notify()
+
+    @property
+    def need_drain(self) -> bool:
+        """True while the in-memory backlog is above half its bound (a backtest should wait: see ``drained``)."""
+        return self._mem_bytes + len(self._buf) > self._max_buffered // 2
+
+    def drained(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._mem_bytes + len(self._buf) > self._max_buffered // 4 and not self._closed:
+                self._flush_wanted = True
+                self._cond.notify_all()
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._cond.wait(0.05 if left is None else min(left, 0.05))
+        return True
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Waits until every row accepted so far is acknowledged by QuestDB, spooled, rejected or dropped.
+        Returns False on timeout. Never raises."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            target = self._accepted
+            while self._mem_out < target and not self._closed:
+                self._flush_wanted = True
+                self._cond.notify_all()
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._cond.wait(0.05 if left is None else min(left, 0.05))
+            return self._mem_out >= target
+
+    def close(self, timeout: float = 30.0) -> WriterStats:
+        """Flushes (at most ``timeout`` s), stops the thread, and returns the final accounting. Rows still in memory
+        when QuestDB stays unreachable and there is no spool are counted as dropped (and logged). Idempotent."""
+        self.flush(timeout)
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join(timeout + 5)
+        with self._lock:
+            lost = self._buf_rows + sum(b.rows for b in self._batches)
+            if lost:
+                self._dropped += lost
+                self._mem_out += lost
+                self._buf_rows = 0
+                self._buf = Buffer(protocol_version=1)
+                self._batches.clear()
+                self._mem_bytes = 0
+                log.error("tradewatch: %d rows dropped at close: QuestDB unreachable (%s) and no spool", lost, self._last_error)
+            self._closed = True
+            self._cond.notify_all()
+        self._transport.close()
+        if self._spool:
+            self._spool.close()
+        return self.stats()
+
+    def stats(self) -> WriterStats:
+        with self._lock:
+            queue = self._buf_rows + sum(b.rows for b in self._batches)
+            oldest = self._batches[0].created_ms if self._batches else (self._buf_oldest_ms if self._buf_rows else 0.0)
+            if self._spool and self._spool.records:
+                oldest = min(oldest or float("inf"), self._spool.records[0].created_ms)
+            return WriterStats(
+                rows_accepted=self._accepted,
+                rows_recovered=self._recovered,
+                rows_written=self._written,
+                rows_dropped=self._dropped,
+                rows_rejected=self._rejected,
+                rows_pending=queue + self._spool_rows,
+                queue_rows=queue,
+                spool_rows=self._spool_rows,
+                spool_bytes=self._spool.bytes if self._spool else 0,
+                rows_spooled=self._spooled,
+                rows_replayed=self._replayed,
+                connected=self._connected,
+                lag_ms=max(0.0, time.time() * 1000 - oldest) if oldest else 0.0,
+                last_error=self._last_error,
+            )
+
+    def _at_exit(self) -> None:
+        if not self._closing:
+            self.close(timeout=5.0)
+
+    # -- the thread ---------------------------------------------------------------------------------------------
+    def _seal_locked(self) -> None:
+        if self._buf_rows == 0:
+            return
+        old = self._buf
+        self._buf = Buffer(protocol_version=1)
+        payload = bytes(old)
+        self._batches.append(_Batch(payload, self._buf_rows, self._buf_oldest_ms))
+        self._mem_bytes += len(payload)
+        self._buf_rows = 0
+        # Memory bound without a spool (or with a spool that cannot take it): the oldest batches go first.
+        while self._mem_bytes > self._max_buffered and len(self._batches) > 1:
+            self._drop_oldest_locked("the in-memory bound (max_buffered_bytes)")
+
+    def _drop_oldest_locked(self, why: str) -> None:
+        b = self._batches.popleft()
+        self._mem_bytes -= len(b.payload)
+        self._dropped += b.rows
+        self._mem_out += b.rows
+        self._note(f"{b.rows} rows dropped: {why} was reached while QuestDB was unreachable ({self._last_error})")
+
+    def _run(self) -> None:
+        backoff = 0.0
+        while True:
+            with self._cond:
+                wait = backoff if backoff else self._flush_interval
+                if not (self._closing or self._flush_wanted or self._buf_rows >= self._flush_rows):
+                    self._cond.wait(wait)
+                self._flush_wanted = False
+                self._seal_locked()
+                closing = self._closing
+            try:
+                delivered = self._deliver()
+            except Exception as err:  # never let the thread die: count, log, retry
+                self._note(f"writer thread error: {type(err).__name__}: {err}")
+                delivered = False
+            self._maybe_write_stats()
+            with self._cond:
+                self._cond.notify_all()
+            if delivered:
+                backoff = 0.0
+            else:
+                backoff = min(self._retry_max, max(self._retry_initial, backoff * 2))
+            if closing:
+                with self._lock:
+                    idle = not self._batches and not self._buf_rows
+                if idle or not delivered:
+                    return
+
+    def _deliver(self) -> bool:
+        """Replays the spool, then the in-memory batches, in order. False when QuestDB is unreachable."""
+        spool = self._spool
+        while spool is not None and spool.records:
+            head = spool.head()
+            assert head is not None
+            record, payload = head
+            if self._head_rest and self._head_rest[:2] == (record.segment, record.offset):
+                lines = self._head_rest[2]
+            else:
+                lines = None
+            outcome = self._transport.send(payload if lines is None else b"".join(lines))
+            if outcome.kind == "ok":
+                self._connected_again()
+                with self._lock:
+                    n = record.rows if lines is None else len(lines)  # a split head settled its other lines earlier
+                    self._written += n
+                    self._replayed += n
+                    self._spool_rows -= n
+                    spool.ack_head()
+                self._head_rest = None
+                continue
+            if outcome.kind == "rejected":
+                w, r, rest = self._around_rejection(lines if lines is not None else split_lines(payload), outcome)
+                with self._lock:
+                    self._written += w
+                    self._replayed += w
+                    self._rejected += r
+                    self._spool_rows -= w + r
+                if rest is None:
+                    with self._lock:
+                        spool.ack_head()
+                    self._head_rest = None
+                    continue
+                self._head_rest = (record.segment, record.offset, rest)
+                return False
+            self._down(outcome)
+            self._spool_new_batches()
+            return False
+
+        while True:
+            with self._lock:
+                if not self._batches:
+                    return True
+                batch = self._batches[0]
+            outcome = self._transport.send(batch.payload)
+            if outcome.kind == "ok":
+                self._connected_again()
+                with self._lock:
+                    self._batches.popleft()
+                    self._mem_bytes -= len(batch.payload)
+                    self._written += batch.rows
+                    self._mem_out += batch.rows
+                continue
+            if outcome.kind == "rejected":
+                w, r, rest = self._around_rejection(split_lines(batch.payload), outcome)
+                with self._lock:
+                    self._written += w
+                    self._rejected += r
+                    self._mem_out += w + r
+                    if rest is None:
+                        self._batches.popleft()
+                        self._mem_bytes -= len(batch.payload)
+                    else:
+                        new_payload = b"".join(rest)
+                        self._mem_bytes -= len(batch.payload) - len(new_payload)
+                        batch.payload = new_payload
+                        batch.rows = len(rest)
+                if rest is None:
+                    continue
+                self._spool_new_batches()
+                return False
+            self._down(outcome)
+            self._spool_new_batches()
+            return False
+
+    def _around_rejection(self, lines: list[bytes], rejection: Outcome) -> tuple[int, int, list[bytes] | None]:
+        """QuestDB refused a request as a whole, naming its first bad line. Quarantines the named line and resends
+        the rest; without a usable line number, halves the group until the bad line stands alone. Returns (written,
+        rejected, rest): rest is None when every line was settled, else the lines an outage left undelivered."""
+        written = rejected = 0
+        groups: list[list[bytes]] = [lines]
+        outcome = rejection
+        first = True
+        while groups:
+            group = groups.pop(0)
+            if not first:
+                outcome = self._transport.send(b"".join(group))
+            first = False
+            if outcome.kind == "ok":
+                written += len(group)
+                continue
+            if outcome.kind != "rejected":
+                self._down(outcome)
+                rest = [ln for g in [group, *groups] for ln in g]
+                return written, rejected, rest
+            line = outcome.line
+            if line is not None and 1 <= line <= len(group):
+                self._quarantine(group[line - 1], outcome)
+                rejected += 1
+                before, after = group[: line - 1], group[line:]
+                # Lines before the named one were fine as far as QuestDB read; both parts go again (nothing was committed).
+                groups[:0] = [g for g in (before, after) if g]
+            elif len(group) == 1:
+                self._quarantine(group[0], outcome)
+                rejected += 1
+            else:
+                mid = len(group) // 2
+                groups[:0] = [group[:mid], group[mid:]]
+        return written, rejected, None
+
+    def _spool_new_batches(self) -> None:
+        """QuestDB is unreachable: move the in-memory batches to the spool, in order (full spool: oldest go)."""
+        spool = self._spool
+        if spool is None:
+            return
+        while True:
+            with self._lock:
+                if not self._batches:
+                    return
+                batch = self._batches[0]
+            while not spool.fits(len(batch.payload)) and spool.records:
+                with self._lock:
+                    head = spool.records[0]
+                    split = self._head_rest
+                    n = len(split[2]) if split and split[:2] == (head.segment, head.offset) else head.rows
+                    spool.ack_head()
+                    self._spool_rows -= n
+                    self._dropped += n
+                self._head_rest = None
+                self._note(f"{n} rows dropped: the spool is full ({spool.max_bytes} bytes); oldest batch given up")
+            try:
+                if not spool.fits(len(batch.payload)):
+                    raise OSError(f"batch of {len(batch.payload)} bytes exceeds the whole spool")
+                spool.append(batch.payload, batch.rows, batch.created_ms)
+            except OSError as err:
+                self._note(f"cannot spool: {err}; the batch stays in memory")
+                return
+            with self._lock:
+                self._batches.popleft()
+                self._mem_bytes -= len(batch.payload)
+                self._spool_rows += batch.rows
+                self._spooled += batch.rows
+                self._mem_out += batch.rows
+
+    def _down(self, outcome: Outcome) -> None:
+        if self._connected:
+            log.warning("tradewatch: QuestDB unreachable (%s); %s", outcome.message, "spooling" if self._spool else "buffering in memory")
+        self._connected = False
+        self._last_error = f"QuestDB {outcome.kind}: {outcome.message}"
+
+    def _connected_again(self) -> None:
+        if not self._connected:
+            log.warning("tradewatch: QuestDB reachable again; delivering")
+        self._connected = True
+
+    def _note(self, message: str) -> None:
+        self._last_error = message
+        log.error("tradewatch: %s", message)
+
+    def _quarantine(self, line: bytes, outcome: Outcome) -> None:
+        text = line.decode("utf-8", "replace").rstrip("\n")
+        self._last_error = f"QuestDB rejected a row: {outcome.message}"
+        log.error("tradewatch: QuestDB rejected a row; quarantined: %s (%s)", outcome.message, text[:500])
+        if not self._quarantine_dir:
+            return
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z",
+            "table": table_of_line(line),
+            "line": text,
+            "error": outcome.message,
+            "errorId": outcome.error_id,
+            "status": outcome.status,
+        }
+        try:
+            os.makedirs(self._quarantine_dir, exist_ok=True)
+            day = time.strftime("%Y-%m-%d", time.gmtime())
+            with open(os.path.join(self._quarantine_dir, f"rejected-{day}.jsonl"), "a", encoding="utf-8") as f:
+                f.write(json.dumps(entry) + "\n")
+        except OSError as err:
+            log.error("tradewatch: cannot write the quarantine file (%s); the rejected row is only in this log", err)
+
+    def _maybe_write_stats(self) -> None:
+        if not self._service or not self._instance or self._stats_interval <= 0 or time.monotonic() < self._next_stats:
+            return
+        self._next_stats = time.monotonic() + self._stats_interval
+        s = self.stats()
+        try:
+            self.write("tw_writer_stats", {
+                "ts": time.time_ns() // 1000,
+                "service": self._service,
+                "instance": self._instance,
+                "queue_rows": s.queue_rows,
+                "queue_bytes": self._mem_bytes + len(self._buf),
+                "spool_bytes": s.spool_bytes,
+                "rows_written": s.rows_written,
+                "rows_rejected": s.rows_rejected,
+                "rows_dropped": s.rows_dropped,
+                "rows_spooled": s.rows_spooled,
+                "rows_replayed": s.rows_replayed,
+                "lag_ms": s.lag_ms,
+                "last_error": (s.last_error or "")[:4096] or None,
+            })
+        except (InvalidRowError, WriterClosedError):
+            pass

@@ -1,0 +1,113 @@
+"""A real QuestDB for the Python tests, started through the project's CLI (``tradewatch questdb start``) on free
+loopback ports and a throwaway data root, with the schema applied (``tradewatch schema apply``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+CLI = [shutil.which("node") or "node", os.path.join(REPO, "packages", "cli", "bin", "tradewatch.js")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(*args: str, timeout: float = 180) -> str:
+    done = subprocess.run([*CLI, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"tradewatch {' '.join(args)} failed ({done.returncode}): {done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+@dataclass
+class QuestDb:
+    data_root: str
+    http_port: int
+    pg_port: int
+    ilp_port: int
+    min_port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def start(self) -> None:
+        cli("questdb", "start", "--questdb-data-root", self.data_root, "--http-port", str(self.http_port),
+            "--pg-port", str(self.pg_port), "--ilp-tcp-port", str(self.ilp_port), "--min-http-port", str(self.min_port),
+            "--heap", "512m")
+
+    def stop(self) -> None:
+        cli("questdb", "stop", "--questdb-data-root", self.data_root)
+
+    def pid(self) -> int:
+        out = cli("questdb", "status", "--questdb-data-root", self.data_root)
+        found = re.search(r"\(pid (\d+)", out)
+        if not found:
+            raise RuntimeError(f"no pid in: {out}")
+        return int(found.group(1))
+
+    def sql(self, query: str) -> list[dict[str, Any]]:
+        url = f"{self.url}/exec?" + urllib.parse.urlencode({"query": query})
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            body = json.loads(resp.read())
+        names = [c["name"] for c in body.get("columns", [])]
+        return [dict(zip(names, row)) for row in body.get("dataset", [])]
+
+    def wait_applied(self, table: str, timeout: float = 60) -> None:
+        """Waits until QuestDB applied every committed WAL transaction of ``table`` (rows are then visible)."""
+        until(lambda: bool(self.sql(f"SELECT suspended, writerTxn, sequencerTxn FROM wal_tables() WHERE name = '{table}'"))
+              and all(r["writerTxn"] == r["sequencerTxn"] for r in self.sql(
+                  f"SELECT writerTxn, sequencerTxn FROM wal_tables() WHERE name = '{table}'")), timeout, f"{table} applied")
+
+    def count(self, table: str, where: str = "true") -> int:
+        return int(self.sql(f"SELECT count() n FROM {table} WHERE {where}")[0]["n"])
+
+
+def until(cond: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if cond():
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def questdb() -> Iterator[QuestDb]:
+    root = tempfile.mkdtemp(prefix="tradewatch-pytest-questdb-")
+    q = QuestDb(root, free_port(), free_port(), free_port(), free_port())
+    q.start()
+    try:
+        cli("schema", "apply", "--questdb-url", q.url)
+        yield q
+    finally:
+        try:
+            q.stop()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def run_id(request: pytest.FixtureRequest) -> str:
+    """A value unique to the test, for rows that must not meet other tests' rows."""
+    return f"{request.node.name[:40]}-{time.time_ns()}"

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { expandQuery } from '../packages/cli/src/grafana/index.js';
+import { buildRules, defaultAlertsConfig, durationMs, EXPRESSION_DATASOURCE_UID, type BuiltRule, type RuleId } from '../packages/cli/src/grafana/alerting/index.js';
+import { schema } from '../packages/sdk/src/schema/index.js';
+import { createWriter, type Writer } from '../packages/sdk/src/storage/index.js';
+import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
+import { useQuestDb } from './helpers/questdb.js';
+import { evaluateRule, type QueryOutcome } from './support/grafana-model/evaluate.js';
+import { StateManager } from './support/grafana-model/state-manager.js';
+
+// Recoveries only on evidence: faults are written to a real QuestDB with backdated timestamps, and each rule is
+// evaluated as Grafana would at chosen instants (its relative range resolved at that instant, macros expanded as
+// the plugin does) and stepped through the model of Grafana 12.3's state manager. A rule must keep firing while
+// the fault lasts, however long, and resolve on positive evidence (a healthy row, a clean stop).
+
+const S = 1000;
+const MIN = 60 * S;
+const H = 60 * MIN;
+const us = (ms: number) => Math.round(ms * 1000);
+const server = await useQuestDb();
+const sql = await prepareSchema(server);
+const rules = buildRules(defaultAlertsConfig());
+const ruleOf = (id: RuleId) => rules.find((r) => r.id === id)!;
+let writer: Writer;
+/** Every fault starts 50 hours ago: each test evaluates at instants between then and now. */
+const T0 = Date.now() - 50 * H;
+
+async function evaluateAt(rule: BuiltRule, now: number) {
+  const results: Record<string, QueryOutcome> = {};
+  for (const d of rule.data.filter((x) => x.datasourceUid !== EXPRESSION_DATASOURCE_UID)) {
+    const text = expandQuery(String(d.model.rawSql), { from: now - d.relativeTimeRange.from! * 1000, to: now - d.relativeTimeRange.to! * 1000, intervalMs: Number(d.model.intervalMs) });
+    try {
+      results[d.refId] = await sql.query(text);
+    } catch (err) {
+      results[d.refId] = { error: (err as Error).message };
+    }
+  }
+  return evaluateRule(rule, results);
+}
+
+/** Steps a rule through evaluations at `instants` (ms, ascending) and returns the state manager. */
+async function run(rule: BuiltRule, instants: readonly number[]): Promise<StateManager> {
+  const manager = new StateManager({ forMs: durationMs(rule.for), noDataState: rule.noDataState, execErrState: rule.execErrState });
+  for (const at of instants) manager.step(at, await evaluateAt(rule, at));
+  return manager;
+}
+/** Consecutive evaluations of the fast group (every 10 s) starting at `from`. */
+const ticks = (from: number, count: number, every = 10 * S) => Array.from({ length: count }, (_, i) => from + i * every);
+const firingFor = (m: StateManager, key: string, value: string) => m.firing().filter((i) => i.labels[key] === value);
+
+async function applied(): Promise<void> {
+  await writer.flush();
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const lagging = await sql.query("SELECT name FROM wal_tables() WHERE writerTxn < sequencerTxn AND name LIKE 'tw_%'");
+    if (lagging.dataset.length === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('WAL apply did not catch up');
+}
+
+const sample = (instance: string, at: number, rssMiB = 200) =>
+  writer.write(schema.processSamples, { ts: us(at), service: 'tw-rec', instance, pid: 1, uptime_s: 60, rss_bytes: rssMiB * 1_048_576, heap_used_bytes: 1e7, heap_total_bytes: 2e7, cpu_percent: 5, event_loop_lag_ms: 1 });
+const processEvent = (instance: string, at: number, event: 'start' | 'stop') => writer.write(schema.processEvents, { ts: us(at), service: 'tw-rec', instance, event, pid: 1 });
+const fetch = (instance: string, exchange: string, dataset: string, at: number, status: 'ok' | 'error' | 'timeout') =>
+  writer.write(schema.fetches, { ts: us(at), service: 'tw-rec', instance, exchange, dataset, symbol: 'BTC/USDT:USDT', status, latency_ms: 40, records: status === 'ok' ? 1 : 0 });
+
+/** Evaluation instants: the first minutes of the fault at every tick, then three ticks at each later hour mark. */
+const probes = (start: number, hours: readonly number[]) => [...ticks(start, 12), ...hours.flatMap((h) => ticks(start + h * H, 3))];
+const LONG = [1, 2, 23, 24, 25, 47, 48];
+
+describe('recoveries only on evidence (Grafana 12.3 state manager model, real QuestDB)', () => {
+  before(async () => {
+    writer = createWriter({ url: questDbUrl(server), service: 'tw-rec', instance: 'writer', healthIntervalMs: 0, logger: memoryLogger() });
+    // A healthy neighbour at every probe, so the results are never empty (a vanishing series would be "missing").
+    const instants = [...probes(T0, LONG), ...ticks(T0 + 30 * MIN, 3), ...ticks(T0 + 40 * MIN, 6)];
+    for (const at of instants) sample('alive', at - 2 * S);
+    // dead: samples every 5 s for a minute, then a crash at T0 (no stop event); 3 GiB at its last sample.
+    processEvent('dead', T0 - 2 * MIN, 'start');
+    for (let t = T0 - MIN; t <= T0; t += 5 * S) sample('dead', t, 3000);
+    // stopped: crashes at T0, later stops cleanly (its stop event arrives at T0 + 30 min).
+    processEvent('stopped', T0 - 2 * MIN, 'start');
+    for (let t = T0 - MIN; t <= T0; t += 5 * S) sample('stopped', t);
+    processEvent('stopped', T0 + 30 * MIN, 'stop');
+    // restarted: crashes at T0, is back at T0 + 40 min and samples again.
+    for (let t = T0 - MIN; t <= T0; t += 5 * S) sample('restarted', t);
+    for (let t = T0 + 40 * MIN; t <= T0 + 42 * MIN; t += 5 * S) sample('restarted', t);
+    // An exchange whose funding endpoint fails from T0 on and never recovers; open interest recovers at T0 + 40 min.
+    for (let t = T0 - 10 * MIN; t < T0; t += MIN) {
+      fetch('alive', 'bybit', 'funding_rate', t, 'ok');
+      fetch('alive', 'bybit', 'open_interest', t, 'ok');
+    }
+    for (let t = T0; t <= T0 + 2 * H; t += 30 * S) fetch('alive', 'bybit', 'funding_rate', t, 'timeout');
+    for (let t = T0; t < T0 + 40 * MIN; t += 30 * S) fetch('alive', 'bybit', 'open_interest', t, 'error');
+    fetch('alive', 'bybit', 'open_interest', T0 + 40 * MIN, 'ok');
+    await applied();
+  });
+  after(async () => {
+    await writer.close();
+  });
+
+  test('daemon down: fires within the budget, stays firing through 48 h of silence; no false resolve, no missing series', async () => {
+    const m = await run(ruleOf('daemonDown'), probes(T0, LONG));
+    const firstFiring = m.transitions.find((t) => t.to === 'Alerting' && t.key.includes('"dead"'))!;
+    assert.ok(firstFiring, JSON.stringify(m.transitions));
+    assert.ok(firstFiring.at - T0 <= 30 * S, `fires ${(firstFiring.at - T0) / 1000} s after the last sample`);
+    assert.equal(firingFor(m, 'instance', 'dead').length, 1, 'still firing at 48 h');
+    assert.deepEqual(m.resolves().filter((t) => t.key.includes('"dead"')), []);
+    assert.equal(firingFor(m, 'instance', 'alive').length, 0);
+  });
+
+  test('daemon down resolves on evidence: a clean stop, or new samples', async () => {
+    const instants = [...ticks(T0, 6), ...ticks(T0 + 30 * MIN, 3), ...ticks(T0 + 40 * MIN, 6)];
+    const m = await run(ruleOf('daemonDown'), instants);
+    const resolved = (name: string) => m.resolves().find((t) => t.key.includes(`"${name}"`));
+    assert.ok(resolved('stopped') && resolved('stopped')!.at >= T0 + 30 * MIN && resolved('stopped')!.at < T0 + 31 * MIN, 'stop event → resolved');
+    assert.ok(resolved('restarted') && resolved('restarted')!.at >= T0 + 40 * MIN, 'new samples → resolved');
+    assert.equal(resolved('stopped')!.reason, '', 'a Normal result, not MissingSeries or NoData');
+    assert.equal(firingFor(m, 'instance', 'dead').length, 1);
+  });
+
+  test('memory high: a process that dies with high memory keeps the alert firing until evidence', async () => {
+    const rule = ruleOf('memoryHigh');
+    const interval = 60 * S; // the normal group
+    const m = await run(rule, [...ticks(T0 + 10 * S, 8, interval), ...ticks(T0 + 24 * H, 3, interval)]);
+    assert.equal(firingFor(m, 'instance', 'dead').length, 1, 'still firing after 24 h');
+    assert.deepEqual(m.resolves(), []);
+  });
+
+  test('stale data: a dataset failing for 2 h and then not fetched at all stays stale for 48 h; recovers on an ok fetch', async () => {
+    const instants = [...probes(T0, LONG), ...ticks(T0 + 30 * MIN, 3), ...ticks(T0 + 40 * MIN, 3)].sort((x, y) => x - y);
+    const m = await run(ruleOf('staleData'), instants);
+    assert.equal(firingFor(m, 'dataset', 'funding_rate').length, 1, 'still firing at 48 h');
+    const oi = m.transitions.filter((t) => t.key.includes('open_interest'));
+    // Fails from T0, one ok fetch at T0 + 40 min (resolved), then nothing: stale again 3 minutes later.
+    assert.deepEqual(oi.map((t) => t.to), ['Alerting', 'Normal', 'Alerting'], JSON.stringify(oi));
+    assert.ok(oi[1]!.at >= T0 + 40 * MIN && oi[1]!.at < T0 + 41 * MIN, 'resolved by the ok fetch');
+    assert.equal(m.resolves().filter((t) => t.key.includes('funding_rate')).length, 0);
+  });
+
+  test('request failure ratio: a 2-hour storm at the daemon rate fires and is not absorbed by a baseline', async () => {
+    const m = await run(ruleOf('errorRateSpike'), [...ticks(T0, 30), ...ticks(T0 + 30 * MIN, 3), ...ticks(T0 + 90 * MIN, 3)]);
+    const storm = m.transitions.filter((t) => t.key.includes('bybit'));
+    assert.equal(storm[0]?.to, 'Alerting', JSON.stringify(storm));
+    assert.ok(storm[0]!.at - T0 <= 5 * MIN, `fires ${(storm[0]!.at - T0) / 1000} s into the storm at 2 failed requests/min per dataset`);
+    assert.equal(firingFor(m, 'exchange', 'bybit').length, 1, 'still firing 90 minutes in');
+    assert.deepEqual(m.resolves(), []);
+  });
+});
