@@ -4,10 +4,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expandQuery, grafanaIntervalMs } from '../packages/cli/src/grafana/index.js';
 import { startQuestDb } from '../packages/cli/src/questdb/index.js';
 import { PARQUET_CODEC, schema, setParquetSql } from '../packages/sdk/src/schema/index.js';
 import { applySchema, SqlClient } from '../packages/sdk/src/storage/index.js';
+import { expandQuery, grafanaIntervalMs } from '../test/support/grafana-model/macros.js';
 import { describeMachine } from './machine.js';
 import { compactWorkload, SYMBOLS, waitApplied, writeWorkload } from './workload.js';
 

@@ -5,9 +5,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { buildDashboards, expandQuery, grafanaIntervalMs, type QuestDbQuery, type VariableSelection } from '../packages/cli/src/grafana/index.js';
+import { buildDashboards, type QuestDbQuery } from '../packages/cli/src/grafana/index.js';
 import { schema } from '../packages/sdk/src/schema/index.js';
 import { tableSizes, type SqlClient } from '../packages/sdk/src/storage/index.js';
+import { expandQuery, grafanaIntervalMs, type VariableSelection } from '../test/support/grafana-model/macros.js';
 import { describeMachine } from './machine.js';
 import { compactWorkload, openWorkload, PARQUET_AFTER_DAYS, rowsPerDay, SYMBOLS, WORKLOAD_DEFINITION } from './workload.js';
 
@@ -84,7 +85,9 @@ try {
   }
   const [oiSize] = await tableSizes(sql, [schema.openInterest]);
   const results: QueryResult[] = [];
-  const dashboards = buildDashboards();
+  // BENCH_DASHBOARDS=market,trading: only those (a quick look at one dashboard; the summary needs all of them).
+  const only = process.env.BENCH_DASHBOARDS?.split(',').filter(Boolean);
+  const dashboards = buildDashboards().filter((d) => !only || only.includes(d.file));
   for (const range of Object.keys(RANGES) as RangeName[]) {
     const rangeMs = RANGES[range];
     const intervalMs = grafanaIntervalMs(rangeMs);
@@ -99,10 +102,14 @@ try {
         return expanded;
       };
       // Variables first, in dashboard order, each with All of the ones before it (how Grafana loads a dashboard).
+      // Fixed (custom) variables have no query: their options are the comma-separated list. A single-value variable
+      // holds its first value (Grafana's default), a multi-value one without All every value.
       for (const variable of model.templating?.list ?? []) {
-        const expanded = await run('variable', `$${variable.name}`, String(variable.query));
-        const list = (await sql.query(expanded)).dataset.map((r) => String(r[0]));
-        values[variable.name!] = { all: list };
+        const list =
+          variable.type === 'custom'
+            ? String(variable.query).split(',')
+            : (await sql.query(await run('variable', `$${variable.name}`, String(variable.query)))).dataset.map((r) => String(r[0]));
+        values[variable.name!] = !variable.multi ? list[0] ?? '' : variable.includeAll ? { all: list } : list;
       }
       for (const panel of (model.panels ?? []).filter((p): p is dashboard.Panel => p.type !== 'row')) {
         const targets = (panel.targets ?? []) as QuestDbQuery[];
@@ -116,8 +123,8 @@ try {
     }
   }
 
-  // Open interest over 30 days: no dashboard panel plots it (the pipeline dashboard shows OI *fetches*), so the query is
-  // the historical read a user runs: one market on every exchange, hourly, from the raw table and from the hourly view.
+  // Open interest over 30 days, the historical read a user runs (the Market dashboard's panel reads the raw table at
+  // 30 days): one market on every exchange, from the raw table and from the hourly view, and every market raw.
   const to = Date.now();
   const from = to - RANGES['30d'];
   const market = SYMBOLS[0]!;
@@ -198,7 +205,9 @@ try {
     profiles,
   };
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync(`bench/results/${TIER === 'tiered' ? 'queries-tiered' : 'queries'}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  // A partial run (BENCH_DASHBOARDS) goes to its own file: the summary reads only complete runs.
+  const name = `${TIER === 'tiered' ? 'queries-tiered' : 'queries'}${only ? `-only-${only.join('-')}` : ''}`;
+  writeFileSync(`bench/results/${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
   console.table(Object.fromEntries(dashboardTotals.map((d) => [d.file, Object.fromEntries(Object.entries(d.ranges).map(([r, v]) => [r, v.warmMs]))])));
   console.log(`open interest 30d: rollup ${oi.rollup!.warmMs} ms, raw ${oi.raw!.warmMs} ms (aim ${AIMS.oi30dMs} ms)`);
 } finally {

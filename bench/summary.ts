@@ -55,6 +55,7 @@ interface StorageResult {
     bytesPerDay: number; bytes90Days: number; bytes1Year: number; rollups1Year: number; rollupsPerDay: number; estimate90Days: number; estimate1Year: number;
     measuredDbDirectoryBytes: number; tiered90Days?: number; tiered1Year?: number; rollupsTiered90Days?: number;
   };
+  retention?: { reextrapolated: string; changes: string[] };
   storageTiers?: { parquetAfterDays: number; nativeDaysKept: number; conversion: { partitions: number; rows: number; nativeBytes: number; parquetBytes: number; seconds: number } };
   objects: StorageObject[];
   parquet?: { object: string; partition: string; nativeBytes: number; parquetBytes: number; ratio: number }[];
@@ -243,6 +244,9 @@ if (storage) {
     '## Storage',
     '',
     `Measured on the ${storage.workload.days}-day build: ${storage.method}`,
+    ...(storage.retention
+      ? ['', `TTLs re-applied on ${storage.retention.reextrapolated} (bench/storage-retention.ts: the measured bytes per day, extrapolated with the current defaults): ${storage.retention.changes.join('; ')}.`]
+      : []),
     '',
     '| aim | result |',
     '| --- | --- |',

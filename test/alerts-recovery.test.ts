@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { expandQuery } from '../packages/cli/src/grafana/index.js';
+import { expandQuery } from './support/grafana-model/macros.js';
 import { buildRules, defaultAlertsConfig, durationMs, EXPRESSION_DATASOURCE_UID, type BuiltRule, type RuleId } from '../packages/cli/src/grafana/alerting/index.js';
 import { schema } from '../packages/sdk/src/schema/index.js';
 import { createWriter, type Writer } from '../packages/sdk/src/storage/index.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { expandQuery, QUESTDB_DATASOURCE_UID, QueryFormat } from '../packages/cli/src/grafana/index.js';
+import { QUESTDB_DATASOURCE_UID, QueryFormat } from '../packages/cli/src/grafana/index.js';
 import {
   ALERT_ENV,
   ALERT_QUERY_INTERVAL_MS,
@@ -30,6 +30,7 @@ import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
 import { createWriter, SqlClient, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { expandQuery } from './support/grafana-model/macros.js';
 import { evaluateRule, type Evaluation, type QueryOutcome } from './support/grafana-model/evaluate.js';
 
 // Alerting as code: the provisioning files' structure, channel selection from the environment, the critical

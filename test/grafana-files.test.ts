@@ -6,13 +6,10 @@ import { parse } from 'yaml';
 import {
   buildDashboards,
   DATASOURCE_ENV,
-  expandQuery,
   grafanaFiles,
-  grafanaIntervalMs,
   QUESTDB_DATASOURCE_UID,
   QUESTDB_PLUGIN_ID,
   QueryFormat,
-  sampleByInterval,
   type QuestDbQuery,
 } from '../packages/cli/src/grafana/index.js';
 import { tables, views } from '../packages/sdk/src/schema/index.js';
@@ -71,7 +68,7 @@ const PANEL_FORMATS: Record<string, QueryFormat | undefined> = {
 test('dashboards: unique uids, UTC, tagged and linked, refresh per purpose, panels on the grid with QuestDB queries', () => {
   assert.deepEqual(
     dashboards.map((d) => d.file),
-    ['health', 'pipeline', 'exchange', 'trading', 'alerts-overview'],
+    ['health', 'pipeline', 'exchange', 'market', 'trading', 'alerts-overview'],
   );
   assert.equal(new Set(dashboards.map((d) => d.model.uid)).size, dashboards.length);
   const refresh = Object.fromEntries(dashboards.map((d) => [d.file, d.model.refresh]));
@@ -93,6 +90,12 @@ test('dashboards: unique uids, UTC, tagged and linked, refresh per purpose, pane
       if (p.type === 'row') continue;
       assert.ok(p.type in PANEL_FORMATS, `${file}/${p.title}: known panel type ${p.type}`);
       assert.ok(p.title && p.description, `${file}/${p.type}: title and description`);
+      if (p.type === 'state-timeline') {
+        // The plugin's wide frames put nulls where other series have points: nulls must connect, not cut a state.
+        const custom = (p.fieldConfig?.defaults?.custom ?? {}) as { spanNulls?: unknown; insertNulls?: unknown };
+        assert.equal(custom.spanNulls, true, `${file}/${p.title}: spanNulls`);
+        assert.equal(custom.insertNulls, false, `${file}/${p.title}: insertNulls`);
+      }
       const targets = (p.targets ?? []) as QuestDbQuery[];
       if (PANEL_FORMATS[p.type] === undefined) {
         assert.equal(targets.length, 0, `${file}/${p.title}: no query`);
@@ -112,14 +115,29 @@ test('dashboards: unique uids, UTC, tagged and linked, refresh per purpose, pane
   }
 });
 
-test('variables: service, exchange, symbol, strategy, mode and run, each a multi-value QuestDB query with All', () => {
+/** Variables that are not multi-value with All, and why: one market, one currency, live unless chosen otherwise. */
+const SINGLE_VALUE = new Set(['market.symbol', 'trading.currency']);
+
+test('variables: multi-value QuestDB queries with All, except one symbol, one currency and the mode (live by default)', () => {
   const names = new Set(dashboards.flatMap((d) => (d.model.templating?.list ?? []).map((v) => v.name)));
-  for (const n of ['service', 'exchange', 'symbol', 'strategy', 'mode', 'run']) assert.ok(names.has(n), `variable ${n}`);
+  for (const n of ['service', 'instance', 'exchange', 'symbol', 'strategy', 'mode', 'run', 'currency']) assert.ok(names.has(n), `variable ${n}`);
   for (const { file, model } of dashboards) {
     for (const v of model.templating?.list ?? []) {
-      assert.equal(v.type, 'query', `${file}.$${v.name}`);
+      const where = `${file}.$${v.name}`;
+      if (file === 'trading' && v.name === 'mode') {
+        assert.equal(v.type, 'custom', where);
+        assert.equal(v.query, 'live,paper,backtest');
+        assert.ok(v.multi && !v.includeAll, `${where}: several modes can be chosen, never All by default`);
+        assert.deepEqual(v.current?.value, ['live'], `${where}: live by default`);
+        continue;
+      }
+      assert.equal(v.type, 'query', where);
       assert.equal(v.datasource?.uid, QUESTDB_DATASOURCE_UID);
-      assert.ok(v.multi && v.includeAll, `${file}.$${v.name}: multi with All`);
+      if (SINGLE_VALUE.has(`${file}.${v.name}`)) {
+        assert.ok(!v.multi && !v.includeAll, `${where}: one value`);
+        continue;
+      }
+      assert.ok(v.multi && v.includeAll, `${where}: multi with All`);
       assert.deepEqual(v.current?.value, ['$__all']);
     }
   }
@@ -139,29 +157,4 @@ test('every table or view a query reads is defined by the schema', () => {
     }
   }
   assert.ok(names > 50);
-});
-
-test('expandQuery: $__conditionalAll, variables, time macros and the sample interval as the plugin expands them', () => {
-  const from = Date.UTC(2025, 0, 1, 0, 0, 0);
-  const to = from + 3_600_000;
-  const sql = 'SELECT * FROM t WHERE $__timeFilter(ts) AND $__conditionalAll(ex IN ($exchange), $exchange) AND x < $__interval_ms SAMPLE BY $__sampleByInterval';
-  const all = expandQuery(sql, { from, to, intervalMs: 5000, variables: { exchange: { all: ['a', 'b'] } } });
-  assert.equal(
-    all,
-    'SELECT * FROM t WHERE ts >= cast(1735689600000000 as timestamp) AND ts <= cast(1735693200000000 as timestamp) AND 1=1 AND x < 5000 SAMPLE BY 5s',
-  );
-  const some = expandQuery(sql, { from, to, intervalMs: 5000, variables: { exchange: ['a', 'b'] } });
-  assert.match(some, /AND ex IN \('a','b'\) AND/);
-  assert.equal(expandQuery('$__fromTime, $__toTime', { from, to, intervalMs: 1 }), 'cast(1735689600000000 as timestamp), cast(1735693200000000 as timestamp)');
-  assert.equal(expandQuery('$single', { from, to, intervalMs: 1, variables: { single: 'v' } }), 'v');
-  assert.throws(() => expandQuery('$nope', { from, to, intervalMs: 1 }), /unknown template variable/);
-  assert.throws(() => expandQuery('$__timeGroup(ts)', { from, to, intervalMs: 1 }), /unknown macro/);
-
-  assert.deepEqual(
-    [500, 1000, 30_000, 60_000, 1_800_000, 3_600_000, 21_600_000, 86_400_000].map(sampleByInterval),
-    ['500T', '1s', '30s', '60s', '1800s', '1h', '6h', '1d'],
-  );
-  assert.equal(grafanaIntervalMs(15 * 60_000), 1000);
-  assert.equal(grafanaIntervalMs(86_400_000), 60_000);
-  assert.equal(grafanaIntervalMs(30 * 86_400_000), 1_800_000);
 });

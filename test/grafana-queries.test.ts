@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import {
-  buildDashboards,
-  expandQuery,
-  grafanaIntervalMs,
-  QueryFormat,
-  type QuestDbQuery,
-  type VariableSelection,
-} from '../packages/cli/src/grafana/index.js';
-import { schema } from '../packages/sdk/src/schema/index.js';
+import { buildDashboards, QueryFormat, type QuestDbQuery } from '../packages/cli/src/grafana/index.js';
+import { schema, tables, type TableDef } from '../packages/sdk/src/schema/index.js';
 import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
 import { createWriter, type SqlClient, type SqlResult, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { until } from './helpers/until.js';
+import { expandQuery, grafanaIntervalMs, type VariableSelection } from './support/grafana-model/macros.js';
 
 // Every panel and variable query of every generated dashboard, expanded the way the QuestDB datasource expands it,
 // run against a real QuestDB loaded through the SDK (current data) and the writer (backdated rows).
@@ -31,11 +26,53 @@ const NOW = Date.now();
 
 const RANGES = { '15m': 15 * MINUTE, '24h': DAY, '30d': 30 * DAY } as const;
 type RangeName = keyof typeof RANGES;
+/** A range ending in the past (zoomed out of "now"): 24 h ending two days ago. */
+const PAST_END = NOW - 2 * DAY;
+const PAST_RANGE = { from: PAST_END - DAY, to: PAST_END };
+/** Backdated points: every table gets rows here (30-day history for the rollups, and the past range's data). */
+const BACKDATED_DAYS = [29, 20, 7, 3, 2.5, 2.01, 1.5];
 
 const NUMERIC = new Set(['DOUBLE', 'FLOAT', 'LONG', 'INT', 'SHORT', 'BYTE']);
 
 let writer: Writer;
 let monitor: Monitor;
+
+/** Column values of a backdated row, by column name (anything else: a number or string of the column's type). */
+function backdatedValues(at: number): Record<string, unknown> {
+  const us = at * 1000;
+  return {
+    service: SERVICE, instance: INSTANCE, exchange: 'binanceusdm', symbol: 'BTC/USDT:USDT', strategy: 'grid', run_id: 'live-1',
+    currency: 'USDT', dataset: ['open_interest', 'funding_rate'], channel: 'liquidations', component: 'fetcher', kind: 'NetworkError', store: 'parquet/open_interest',
+    name: 'questdb_test_metric', labels: '', source: 'sdk', order_id: 'o-old', fill_id: 'f-old', version: '1.0.0',
+    gap_start: us - 120_000_000, gap_end: us - 60_000_000, next_funding_ts: us + 3_600_000_000,
+  };
+}
+
+/**
+ * One row per value of the table's closed vocabularies (cycling them all) at `at`, every column filled: each
+ * panel's filters (status != ok, state = connected, event = start ...) find rows in the backdated history.
+ */
+function writeBackdated(table: TableDef, at: number): void {
+  const named = backdatedValues(at);
+  const vocabularies = table.columns.filter((c) => c.values);
+  const lists = table.columns.map((c) => named[c.name]).filter((v): v is unknown[] => Array.isArray(v));
+  const count = Math.max(1, ...vocabularies.map((c) => c.values!.length), ...lists.map((l) => l.length));
+  for (let i = 0; i < count; i++) {
+    const row: Record<string, unknown> = { [table.timestamp]: (at + i) * 1000 };
+    for (const c of table.columns) {
+      if (c.name === table.timestamp) continue;
+      if (c.values) row[c.name] = c.values[i % c.values.length];
+      else if (Array.isArray(named[c.name])) row[c.name] = (named[c.name] as unknown[])[i % (named[c.name] as unknown[]).length];
+      else if (c.name in named) row[c.name] = named[c.name];
+      else if (c.type === 'SYMBOL' || c.type === 'VARCHAR') row[c.name] = `backdated-${c.name}`;
+      else if (c.type === 'BOOLEAN') row[c.name] = true;
+      else if (c.type === 'TIMESTAMP') row[c.name] = at * 1000;
+      else if (c.type === 'INT' || c.type === 'LONG') row[c.name] = 100 + i;
+      else row[c.name] = 1.5 + i;
+    }
+    writer.write(table, row);
+  }
+}
 
 async function loadData(): Promise<void> {
   const logger = memoryLogger();
@@ -53,6 +90,16 @@ async function loadData(): Promise<void> {
     writer.write(schema.strategyPnl, { ts: us(at), strategy: 'grid', run_id: 'run-1', mode: 'paper', realized: daysAgo, unrealized: 1, equity: 1000, gross_exposure: 500, open_orders: 1 });
     writer.write(schema.writerStats, { ts: us(at), service: SERVICE, instance: INSTANCE, queue_rows: 0, spool_bytes: 0, rows_rejected: 0, rows_dropped: 0 });
   }
+  for (const daysAgo of BACKDATED_DAYS) {
+    for (const table of tables) if (table !== schema.schemaChanges) writeBackdated(table, Math.round(NOW - daysAgo * DAY));
+  }
+  // A process seen only just before the past range's end: up as of then, stale as of now.
+  writer.write(schema.processSamples, { ts: us(PAST_END - 10_000), service: SERVICE, instance: 'was-up-then', pid: 7, uptime_s: 3600, rss_bytes: 1e6, heap_used_bytes: 1e6, heap_total_bytes: 2e6, cpu_percent: 1, event_loop_lag_ms: 1 });
+  writer.write(schema.processEvents, { ts: us(PAST_END - 3_600_000), service: SERVICE, instance: 'was-up-then', event: 'start', pid: 7, version: '0.9.0' });
+  // A paper run that reports no currency.
+  writer.write(schema.strategyPnl, { ts: us(NOW - 2 * HOUR), strategy: 'grid', run_id: 'paper-1', mode: 'paper', realized: 1, unrealized: 0, equity: 100 });
+  // A live position reported two hours ago only: the exposure panels carry it forward into a 15-minute range.
+  writer.write(schema.positions, { ts: us(NOW - 2 * HOUR), strategy: 'grid', run_id: 'live-1', mode: 'live', exchange: 'bybit', symbol: 'SOL/USDT:USDT', quantity: 3, entry_price: 20, mark_price: 21, exposure: 63, unrealized: 3 });
   // A restart yesterday: first start two days ago, crash (no stop), start again.
   writer.write(schema.processEvents, { ts: us(NOW - 2 * DAY), service: SERVICE, instance: INSTANCE, event: 'start', pid: 1 });
   writer.write(schema.processEvents, { ts: us(NOW - DAY + HOUR), service: SERVICE, instance: INSTANCE, event: 'start', pid: 2 });
@@ -83,7 +130,7 @@ async function loadData(): Promise<void> {
   monitor.storageSize({ store: 'parquet/open_interest', bytes: 123_456_789, files: 42 });
   monitor.error(new Error('socket hang up'), { component: 'websocket', exchange: 'bybit' });
 
-  const run = monitor.strategy({ strategy: 'grid', runId: 'run-1', mode: 'paper' });
+  const run = monitor.strategy({ strategy: 'grid', runId: 'live-1', mode: 'live' });
   for (let i = 10; i >= 0; i--) {
     const at = NOW - i * 30_000;
     const orderId = `o-${i}`;
@@ -93,7 +140,7 @@ async function loadData(): Promise<void> {
       run.fill({ exchange: 'binanceusdm', symbol: symbols[0]!, orderId, fillId: `f-${i}`, side: 'buy', price: 100, amount: 1, fee: 0.01, at: at + 2 });
     }
     run.position({ exchange: 'binanceusdm', symbol: symbols[0]!, quantity: 11 - i, entryPrice: 100, markPrice: 101, unrealized: 11 - i, at: at + 3 });
-    run.pnl({ realized: 10 - i, unrealized: 1.5, equity: 1000 + i, grossExposure: 101 * (11 - i), at: at + 4 });
+    run.pnl({ realized: 10 - i, unrealized: 1.5, equity: 1000 + i, grossExposure: 101 * (11 - i), currency: 'USDT', at: at + 4 });
   }
   monitor.sample();
   await monitor.flush();
@@ -155,9 +202,22 @@ const dashboards = buildDashboards();
 const variableValues = new Map<string, Record<string, string[]>>();
 const timings: { where: string; ms: number }[] = [];
 
+type Variable = NonNullable<NonNullable<dashboard.Dashboard['templating']>['list']>[number];
+const variablesOf = (file: string): Variable[] => dashboards.find((d) => d.file === file)!.model.templating?.list ?? [];
+
+/**
+ * A variable's selection as Grafana would hold it: All (every value) where the variable offers All, else every
+ * value of a multi-value variable, else the single (first) value as a string, which the plugin inserts unquoted.
+ */
+function selectionOf(variable: Variable, list: string[], mode: 'all' | 'first'): VariableSelection {
+  if (!variable.multi) return list[0]!;
+  if (mode === 'first') return [list[0]!];
+  return variable.includeAll ? { all: list } : list;
+}
+
 function selections(file: string, mode: 'all' | 'first'): Record<string, VariableSelection> {
   const values = variableValues.get(file)!;
-  return Object.fromEntries(Object.entries(values).map(([name, list]) => [name, mode === 'all' ? { all: list } : [list[0]!]]));
+  return Object.fromEntries(variablesOf(file).map((v) => [v.name!, selectionOf(v, values[v.name!]!, mode)]));
 }
 
 describe('Grafana dashboards against real QuestDB', () => {
@@ -176,8 +236,14 @@ describe('Grafana dashboards against real QuestDB', () => {
       const values: Record<string, string[]> = {};
       // In dashboard order, each variable may use the ones before it (All while they are being filled).
       for (const variable of model.templating?.list ?? []) {
+        if (variable.type === 'custom') {
+          // Fixed options (no query): Grafana splits them on commas.
+          values[variable.name!] = String(variable.query).split(',');
+          continue;
+        }
         assert.equal(variable.datasource?.uid, 'tradewatch-questdb', `${file}.$${variable.name}: QuestDB datasource`);
-        const vars = Object.fromEntries(Object.entries(values).map(([n, v]) => [n, { all: v }]));
+        const before = variablesOf(file).filter((v) => v.name! in values);
+        const vars = Object.fromEntries(before.map((v) => [v.name!, selectionOf(v, values[v.name!]!, 'all')]));
         const query = expandQuery(String(variable.query), { from: NOW - DAY, to: NOW, intervalMs: grafanaIntervalMs(DAY), variables: vars });
         const result = await queryEventually(query, true);
         assert.ok(result.dataset.length > 0, `${file}.$${variable.name} has values: ${query}`);
@@ -186,36 +252,89 @@ describe('Grafana dashboards against real QuestDB', () => {
       }
       variableValues.set(file, values);
     }
-    assert.deepEqual(variableValues.get('trading')?.mode, ['paper']);
+    assert.deepEqual(variableValues.get('trading')?.mode, ['live', 'paper', 'backtest'], 'live first: the default');
+    assert.deepEqual(variableValues.get('trading')?.currency, ['USDT', 'n/a'], 'each run\'s reporting currency (n/a: none reported)');
+    assert.ok(variableValues.get('health')?.instance?.includes('was-up-then'), 'the instance variable lists every instance');
   });
+
+  /** Every panel query of every dashboard for one range, with All and with the first values: shape and rows. */
+  async function checkEveryPanel(name: string, range: () => { from: number; to: number }): Promise<void> {
+    assert.ok(variableValues.size > 0, 'variables resolved first');
+    for (const { file, model } of dashboards) {
+      for (const { panel, query } of panelQueries(file, model)) {
+        for (const mode of ['all', 'first'] as const) {
+          const where = `${file} / ${panel.title} (${name}, ${mode})`;
+          const { from, to } = range(); // Grafana's "now" is when the panel queries
+          const expanded = expandQuery(query.rawSql, { from, to, intervalMs: grafanaIntervalMs(to - from), variables: selections(file, mode) });
+          const started = performance.now();
+          const result = await queryEventually(expanded, true);
+          timings.push({ where, ms: Math.round(performance.now() - started) });
+          assertShape(where, panel, query, result);
+          assert.ok(result.dataset.length > 0, `${where}: no rows from\n${expanded}`);
+        }
+      }
+    }
+  }
 
   for (const range of Object.keys(RANGES) as RangeName[]) {
     test(`every panel query returns its panel's columns and data (last ${range}, all and first values)`, async () => {
-      assert.ok(variableValues.size > 0, 'variables resolved first');
-      const rangeMs = RANGES[range];
-      const intervalMs = grafanaIntervalMs(rangeMs);
-      for (const { file, model } of dashboards) {
-        for (const { panel, query } of panelQueries(file, model)) {
-          for (const mode of ['all', 'first'] as const) {
-            const where = `${file} / ${panel.title} (${range}, ${mode})`;
-            const to = Date.now(); // Grafana's "now" is when the panel queries
-            const expanded = expandQuery(query.rawSql, { from: to - rangeMs, to, intervalMs, variables: selections(file, mode) });
-            const started = performance.now();
-            const result = await queryEventually(expanded, true);
-            timings.push({ where, ms: Math.round(performance.now() - started) });
-            assertShape(where, panel, query, result);
-            assert.ok(result.dataset.length > 0, `${where}: no rows from\n${expanded}`);
-          }
-        }
-      }
+      await checkEveryPanel(`last ${range}`, () => ({ from: Date.now() - RANGES[range], to: Date.now() }));
     });
   }
 
+  test('every panel query returns its panel\'s columns and data for a range ending in the past (24 h ending 2 days ago)', async () => {
+    await checkEveryPanel('past 24h', () => PAST_RANGE);
+  });
+
+  /** One panel's rows for a range, with All selected, as objects. */
+  async function panelRows(file: string, title: string, range: { from: number; to: number }): Promise<Record<string, unknown>[]> {
+    const { query } = panelQueries(file, dashboards.find((d) => d.file === file)!.model).find((p) => p.panel.title === title)!;
+    const expanded = expandQuery(query.rawSql, { ...range, intervalMs: grafanaIntervalMs(range.to - range.from), variables: selections(file, 'all') });
+    const result = await queryEventually(expanded, true);
+    return result.dataset.map((r) => Object.fromEntries(result.columns.map((c, i) => [c.name, r[i]])));
+  }
+
+  test('freshness is judged at the range end: the fleet as it was then, and as it is now', async () => {
+    const then = await panelRows('health', 'Fleet', PAST_RANGE);
+    const pastHost = then.find((r) => r.instance === 'was-up-then');
+    assert.equal(pastHost?.status, 'up', `sampled 10 s before the past range's end: ${JSON.stringify(then)}`);
+    assert.equal(pastHost?.version, '0.9.0', 'version from its latest start');
+    // A fresh sample of this process, then the fleet as of now: it is up, the one that reported two days ago is not.
+    monitor.sample();
+    await monitor.flush();
+    const now = await until('this process up in the fleet', async () => {
+      const rows = await panelRows('health', 'Fleet', { from: Date.now() - 15 * MINUTE, to: Date.now() });
+      return rows.find((r) => r.instance === INSTANCE)?.status === 'up' ? rows : undefined;
+    });
+    assert.equal(now.find((r) => r.instance === 'was-up-then')?.status, 'stale', 'no sample for two days as of now');
+  });
+
+  test('exposure carries each position forward: a position last reported two hours ago is in a 15-minute view', async () => {
+    const range = { from: Date.now() - 15 * MINUTE, to: Date.now() };
+    const exposure = await panelRows('trading', 'Position exposure ($currency)', range);
+    assert.equal(exposure.find((r) => r.symbol === 'SOL/USDT:USDT')?.exposure, 63, JSON.stringify(exposure));
+    const open = await panelRows('trading', 'Open positions', range);
+    assert.ok(open.some((r) => r.symbol === 'SOL/USDT:USDT' && r.quantity === 3), JSON.stringify(open));
+  });
+
+  test('the run comparison lists each run in the selected currency with its PnL, drawdown, fills and fees', async () => {
+    const runs = await panelRows('trading', 'Runs side by side', { from: Date.now() - 15 * MINUTE, to: Date.now() });
+    const live = runs.find((r) => r.run_id === 'live-1');
+    assert.ok(live, JSON.stringify(runs));
+    assert.equal(live.currency, 'USDT');
+    assert.ok(Number(live.fills) >= 1 && Number(live.fees) > 0, `fills and fees: ${JSON.stringify(live)}`);
+    assert.ok(!runs.some((r) => r.run_id === 'paper-1'), 'a run reporting no currency is not shown under USDT');
+  });
+
   test('short ranges read raw tables, long ranges one rollup view (other branches planned as empty)', async () => {
-    const expected: Record<string, (source: string) => boolean> = {
+    // From a 1-minute interval a query reads a rollup, or the raw table when it has no 1-minute rollup it can use
+    // (market series sampled every 30 s or slower have hourly rollups only: 30 days of one symbol read raw; totals
+    // may take the hourly view from 1 minute).
+    const minuteOrRaw = (s: string, sql: string) => /_1[mh]$/.test(s) || !sql.includes(`FROM ${s}_1m`);
+    const expected: Record<string, (source: string, sql: string) => boolean> = {
       '15m': (s) => !/_1[mh]$/.test(s),
-      '24h': (s) => /_1[mh]$/.test(s),
-      '30d': (s) => /_1[mh]$/.test(s),
+      '24h': minuteOrRaw,
+      '30d': minuteOrRaw,
       '1y': (s) => s.endsWith('_1h'),
     };
     const ranges: Record<string, number> = { ...RANGES, '1y': 365 * DAY };
@@ -232,9 +351,12 @@ describe('Grafana dashboards against real QuestDB', () => {
           });
           const plan = (await sql.query(`EXPLAIN ${expanded}`)).dataset.map((r) => String(r[0])).join('\n');
           const scanned = [...plan.matchAll(/scan on: (\w+)/g)].map((m) => m[1]!);
+          // The Trading currency filter reads the raw PnL table (the rollups do not keep the currency): not a source.
+          const filterScan = scanned.indexOf('tw_strategy_pnl');
+          if (query.rawSql.includes("coalesce(currency, 'n/a') = '$currency'") && filterScan >= 0) scanned.splice(filterScan, 1);
           const where = `${file} / ${panel.title} (${name}, interval ${grafanaIntervalMs(rangeMs)} ms)`;
           assert.equal(new Set(scanned).size, 1, `${where}: one source scanned, got ${scanned.join(', ')}\n${plan}`);
-          assert.ok(expected[name]!(scanned[0]!), `${where}: read ${scanned[0]}`);
+          assert.ok(expected[name]!(scanned[0]!, query.rawSql), `${where}: read ${scanned[0]}`);
           checked++;
         }
       }

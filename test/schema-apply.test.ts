@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildViews, createTableSql, parquetSql, schema, tables, views, type TableDef } from '../packages/sdk/src/schema/index.js';
+import { buildViews, createTableSql, parquetSql, parseTtl, schema, tables, ttlHours, views, withRetention, type TableDef } from '../packages/sdk/src/schema/index.js';
 import { applySchema, createWriter, SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { until } from './helpers/until.js';
 
 const server = await useQuestDb();
 const sql = new SqlClient({ url: server.httpUrl });
@@ -175,4 +176,40 @@ test('rollups aggregate what the raw table holds, and the hourly view re-aggrega
   );
   const minute = await sql.rows<{ n: number }>(`SELECT count() n FROM tw_liquidations_1m WHERE exchange = 'bybit'`);
   assert.equal(Number(minute[0]?.n), 240, 'one minute bucket per side per minute');
+});
+
+test('retention: apply sets the configured TTLs, reports each change with old and new value, and replaces a hand-set TTL visibly', async () => {
+  const ttlOf = async (name: string) => {
+    const [row] = await sql.rows<{ ttlValue: number; ttlUnit: string }>(`SELECT ttlValue, ttlUnit FROM tables() WHERE table_name = '${name}'`);
+    return ttlHours(Number(row!.ttlValue), row!.ttlUnit) / 24;
+  };
+  // ALTER ... SET TTL on a WAL table or view takes effect when the WAL applies it: wait for tables() to show it.
+  const ttlBecomes = (name: string, days: number) => until(`${name} TTL ${days} days`, async () => ((await ttlOf(name)) === days ? true : undefined));
+  await applySchema(sql);
+  await ttlBecomes('tw_fetches', 90); // default: 90 days raw
+
+  // An operator shortens a TTL by hand: the next apply puts the config (here: the default) back and says so.
+  await sql.execute('ALTER TABLE tw_fetches SET TTL 3 DAYS');
+  await ttlBecomes('tw_fetches', 3);
+  const dry = await applySchema(sql, { dryRun: true });
+  assert.deepEqual(dry.changes.map((c) => `${c.action} ${c.object}`), ['set-ttl tw_fetches']);
+  assert.equal(await ttlOf('tw_fetches'), 3, 'a dry run changes nothing');
+  const reset = await applySchema(sql);
+  assert.deepEqual(reset.changes.map((c) => `${c.action} ${c.object}`), ['set-ttl tw_fetches']);
+  assert.match(reset.changes[0]!.detail!, /TTL 3 DAYS? -> 90 DAYS \(schema default; set storage\.retention\.tw_fetches to keep another\)/);
+  await ttlBecomes('tw_fetches', 90);
+
+  // The config is the one place to set it: tables and views alike.
+  const retention = { tw_fetches: parseTtl('120d'), tw_metrics_1m: parseTtl('2w') };
+  const configured = await applySchema(sql, { retention });
+  assert.deepEqual(configured.changes.map((c) => `${c.action} ${c.object}`).sort(), ['set-ttl tw_fetches', 'set-ttl tw_metrics_1m']);
+  assert.match(configured.changes.find((c) => c.object === 'tw_fetches')!.detail!, /-> 120 DAYS \(storage\.retention\.tw_fetches\)/);
+  await ttlBecomes('tw_fetches', 120);
+  await ttlBecomes('tw_metrics_1m', 14);
+  assert.deepEqual((await applySchema(sql, { retention })).changes, [], 'applying the same config again changes nothing');
+
+  assert.throws(() => withRetention(tables, views, { tw_nope: parseTtl('1d') }), /storage\.retention\.tw_nope: no table or view/);
+  await applySchema(sql); // back to the defaults for whatever runs next
+  await ttlBecomes('tw_fetches', 90);
+  await ttlBecomes('tw_metrics_1m', 7);
 });

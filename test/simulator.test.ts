@@ -316,13 +316,13 @@ describe('simulator with real ccxt: websockets and faults', () => {
 
 describe('scenarios', () => {
   test('every shipped scenario is valid', async () => {
-    const files = (await readdir('scenarios')).filter((f) => f.endsWith('.yaml'));
+    const files = (await readdir('packages/cli/scenarios')).filter((f) => f.endsWith('.yaml'));
     assert.ok(files.length >= 7);
     for (const file of files) {
-      const scenario = await loadScenarioFile(`scenarios/${file}`);
+      const scenario = await loadScenarioFile(`packages/cli/scenarios/${file}`);
       assert.equal(`${scenario.name}.yaml`, file);
     }
-    const demo = await loadScenarioFile('scenarios/demo.yaml');
+    const demo = await loadScenarioFile('packages/cli/scenarios/demo.yaml');
     assert.equal(demo.loopEveryMs, 30 * 60_000);
     assert.ok(new Set(demo.steps.map((s) => s.fault.kind)).size >= 7);
   });

@@ -1,8 +1,31 @@
 import { z } from 'zod';
 import { daemonSchema } from '../daemon/config-schema.js';
 import { alertsConfigSchema } from '../grafana/alerting/index.js';
+import { parseTtl, tables, views, type Ttl } from '@tradewatch/sdk/schema';
 
 export type { DaemonConfig, DaemonExchangeConfig } from '../daemon/config-schema.js';
+
+/** `storage.retention.<name>`: one optional key per table and view, so a misspelt name is an error naming it. */
+function retentionSchema() {
+  const ttl = z.string().superRefine((text, ctx) => {
+    try {
+      parseTtl(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });
+  const keys = Object.fromEntries([...tables, ...views].map((o) => [o.name, ttl.optional()]));
+  return z.object(keys).strict().default({});
+}
+
+/** The configured retentions as TTLs (only those set). */
+export function retentionTtls(config: { storage: { retention: Record<string, string | undefined> } }): Record<string, Ttl> {
+  return Object.fromEntries(
+    Object.entries(config.storage.retention)
+      .filter((e): e is [string, string] => e[1] !== undefined)
+      .map(([name, text]) => [name, parseTtl(text)]),
+  );
+}
 
 /**
  * The one configuration of tradewatch. Every leaf has three spellings that mean the same thing:
@@ -45,9 +68,11 @@ export const configSchema = z
         parquetAfterDays: z.number().min(0).max(3650).default(1),
         /** `tradewatch storage compact --watch` runs this often (ms). */
         compactIntervalMs: z.number().int().min(60_000).default(3_600_000),
+        /** Per table or rollup view: its TTL (`90d`, `6M`, `5y`), overriding the schema default; applied by `schema apply`. */
+        retention: retentionSchema(),
       })
       .strict()
-      .default({ parquetAfterDays: 1, compactIntervalMs: 3_600_000 }),
+      .default({ parquetAfterDays: 1, compactIntervalMs: 3_600_000, retention: {} }),
     /** The reference CCXT daemon (`tradewatch daemon`, docs/daemon.md). */
     daemon: daemonSchema.default(() => daemonSchema.parse({})),
     /** Alert rules, thresholds and channels: docs/alerting.md, tradewatch.alerts.example.yaml. */

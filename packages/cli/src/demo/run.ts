@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../config/index.js';
+import { retentionTtls, type Config } from '../config/index.js';
 import { createDaemon, daemonConfig } from '../daemon/index.js';
 import { createExporter } from '../exporter/index.js';
 import { QUESTDB_VERSION, SMALL_FOOTPRINT_CONFIG, STANDARD_PORTS, startQuestDb, type QuestDbServer } from '../questdb/index.js';
@@ -71,8 +71,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     return 130;
   }
   const sql = new SqlClient({ url });
-  const report = await applySchema(sql);
+  const report = await applySchema(sql, { retention: retentionTtls(config) });
   say(`schema v${report.version}: ${report.changes.length} change(s), ${report.unchanged.length} current`);
+  for (const change of report.changes) if (change.detail) say(`  ${change.object}: ${change.detail}`);
 
   // The simulator is an exchange on loopback: the daemon reaches it over HTTP and websockets only.
   const { startSimulator } = await import('../simulator/index.js');

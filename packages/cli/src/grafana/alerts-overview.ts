@@ -63,10 +63,10 @@ export function alertsOverviewDashboard(): dashboard.Dashboard {
     .withPanel(
       statPanel({
         title: 'Stale instances',
-        description: `Instances seen in the range with no process sample for ${STALE_AFTER_S} s: down, hung, or unable to reach QuestDB.`,
+        description: `Instances seen in the range with no process sample in the last ${STALE_AFTER_S} s before the range end: down, hung, or unable to reach QuestDB.`,
         sql:
           `SELECT count() AS stale FROM (\n  SELECT ${samples.ts} FROM ${samples.name}\n  WHERE $__timeFilter(${samples.ts}) AND ${byService(samples)}\n` +
-          `  LATEST ON ${samples.ts} PARTITION BY ${samples.col('service')}, ${samples.col('instance')}\n) WHERE ${samples.ts} < dateadd('s', -${STALE_AFTER_S}, now())`,
+          `  LATEST ON ${samples.ts} PARTITION BY ${samples.col('service')}, ${samples.col('instance')}\n) WHERE ${samples.ts} < dateadd('s', -${STALE_AFTER_S}, $__toTime)`,
         thresholds: zeroIsGood,
         colorMode: common.BigValueColorMode.Background,
         span: 4,

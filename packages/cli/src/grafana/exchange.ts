@@ -131,10 +131,10 @@ export function exchangeDashboard(): dashboard.Dashboard {
     .withPanel(
       tablePanel({
         title: 'Channels',
-        description: 'Latest sample per channel: connected, when the last message arrived and how long ago, reconnects since the process started.',
+        description: 'Latest sample per channel in the range: connected, when the last message arrived and how long before the range end (now, unless zoomed into the past), reconnects since the process started.',
         sql:
           `SELECT ${samples.col('exchange')}, ${samples.col('channel')}, ${samples.col('service')}, ${samples.col('instance')}, ${samples.col('connected')},\n` +
-          `  ${samples.col('last_message_ts')}, datediff('s', ${samples.col('last_message_ts')}, now()) AS seconds_since_message,\n` +
+          `  ${samples.col('last_message_ts')}, datediff('s', ${samples.col('last_message_ts')}, $__toTime) AS seconds_since_message,\n` +
           `  ${samples.col('latency_ms_avg')}, ${samples.col('reconnects')}, ${samples.ts} AS sampled_at\n` +
           `FROM ${samples.name}\nWHERE $__timeFilter(${samples.ts}) AND ${filters(samples).join(' AND ')}\n${latestSample}`,
         height: 6,

@@ -1,7 +1,7 @@
 /** Health dashboard: is every process up, how much memory and CPU does it use, does it restart, does it fail? */
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { schema } from '@tradewatch/sdk/schema';
-import { dashboardSkeleton, queryVariable, row, statPanel, tablePanel, thresholdsUpTo, timeseriesPanel } from './panels.js';
+import { dashboardSkeleton, queryVariable, row, statPanel, tablePanel, thresholdsUpTo, timeseriesPanel, valueMappings } from './panels.js';
 import { anyOf, perUnit, seriesByResolution, tableRef, totalByResolution, viewOf } from './sql.js';
 
 export const HEALTH_UID = 'tradewatch-health';
@@ -17,6 +17,8 @@ export const STALE_AFTER_S = 30;
 const service = samples.col('service');
 const instance = samples.col('instance');
 const byService = (column = service) => anyOf(column, 'service');
+/** Service and instance filters, for tables that name the producing process. */
+const byProcess = (t: { col(name: string): string }) => `${anyOf(t.col('service'), 'service')} AND ${anyOf(t.col('instance'), 'instance')}`;
 
 export function serviceVariable() {
   // The hourly rollup keeps service: a tiny table, current hour included.
@@ -29,9 +31,41 @@ export function serviceVariable() {
   });
 }
 
+export function instanceVariable() {
+  return queryVariable({
+    name: 'instance',
+    label: 'Instance',
+    description: 'Instances (host or replica) of the selected services that reported process samples.',
+    sql: `SELECT DISTINCT ${instance} FROM ${viewOf(samples, '1h')} WHERE ${byService()} ORDER BY 1`,
+  });
+}
+
+/**
+ * Every process of the selected services: its latest sample up to the range end, its version (from its latest
+ * start) and its status judged at the range end, so a view zoomed into the past shows the fleet as it was then.
+ */
+function fleetSql(): string {
+  const latest = (t: typeof samples, where: string) =>
+    `WHERE ${t.ts} <= $__toTime AND ${where}\n  LATEST ON ${t.ts} PARTITION BY ${t.col('service')}, ${t.col('instance')}`;
+  return (
+    `SELECT s.service, s.instance, st.version, s.pid,\n` +
+    `  CASE WHEN e.event = ${events.lit('event', 'stop')} AND e.ts >= s.ts THEN 'stopped'\n` +
+    `    WHEN s.ts >= dateadd('s', -${STALE_AFTER_S}, $__toTime) THEN 'up' ELSE 'stale' END AS status,\n` +
+    `  s.ts AS last_sample, dateadd('s', -cast(s.uptime_s AS INT), s.ts) AS started, s.uptime_s, s.rss_bytes, s.cpu_percent, s.event_loop_lag_ms\n` +
+    `FROM (\n  SELECT ${samples.ts} AS ts, ${service} AS service, ${instance} AS instance, ${samples.col('pid')} AS pid, ${samples.col('uptime_s')} AS uptime_s,\n` +
+    `    ${samples.col('rss_bytes')} AS rss_bytes, ${samples.col('cpu_percent')} AS cpu_percent, ${samples.col('event_loop_lag_ms')} AS event_loop_lag_ms\n` +
+    `  FROM ${samples.name}\n  ${latest(samples, byProcess(samples))}\n) s\n` +
+    `LEFT JOIN (\n  SELECT ${events.col('service')} AS service, ${events.col('instance')} AS instance, ${events.col('version')} AS version FROM ${events.name}\n` +
+    `  ${latest(events, `${events.col('event')} = ${events.lit('event', 'start')} AND ${byProcess(events)}`)}\n) st ON s.service = st.service AND s.instance = st.instance\n` +
+    `LEFT JOIN (\n  SELECT ${events.ts} AS ts, ${events.col('service')} AS service, ${events.col('instance')} AS instance, ${events.col('event')} AS event FROM ${events.name}\n` +
+    `  ${latest(events, byProcess(events))}\n) e ON s.service = e.service AND s.instance = e.instance\n` +
+    `ORDER BY status DESC, s.service, s.instance`
+  );
+}
+
 export function healthDashboard(): dashboard.Dashboard {
   const instanceLabel = `${service} || '/' || ${instance}`;
-  const latestSample = `WHERE $__timeFilter(${samples.ts}) AND ${byService()}\nLATEST ON ${samples.ts} PARTITION BY ${service}, ${instance}`;
+  const latestSample = `WHERE $__timeFilter(${samples.ts}) AND ${byProcess(samples)}\nLATEST ON ${samples.ts} PARTITION BY ${service}, ${instance}`;
 
   return dashboardSkeleton({
     uid: HEALTH_UID,
@@ -39,7 +73,7 @@ export function healthDashboard(): dashboard.Dashboard {
     description: 'Process health of every service that runs the tradewatch SDK: uptime, memory, CPU, restarts, errors.',
     refresh: '30s',
     from: 'now-6h',
-    variables: [serviceVariable()],
+    variables: [serviceVariable(), instanceVariable()],
   })
     .withRow(row('Now'))
     .withPanel(
@@ -72,7 +106,7 @@ export function healthDashboard(): dashboard.Dashboard {
           `  SELECT ${events.col('service')}, ${events.col('instance')},\n` +
           `    sum(CASE WHEN ${events.ts} >= $__fromTime THEN 1 ELSE 0 END) - CASE WHEN min(${events.ts}) >= $__fromTime THEN 1 ELSE 0 END AS restarts\n` +
           `  FROM ${events.name}\n` +
-          `  WHERE ${events.col('event')} = ${events.lit('event', 'start')} AND ${events.ts} <= $__toTime AND ${byService(events.col('service'))}\n` +
+          `  WHERE ${events.col('event')} = ${events.lit('event', 'start')} AND ${events.ts} <= $__toTime AND ${byProcess(events)}\n` +
           `  GROUP BY ${events.col('service')}, ${events.col('instance')}\n)`,
         thresholds: thresholdsUpTo(1, 3),
         span: 4,
@@ -94,15 +128,12 @@ export function healthDashboard(): dashboard.Dashboard {
     )
     .withPanel(
       tablePanel({
-        title: 'Instances',
-        description: `Latest sample of every instance seen in the range; \`stale\` when it has not reported for ${STALE_AFTER_S} s (down, or cannot reach QuestDB).`,
-        sql:
-          `SELECT ${service}, ${instance}, ${samples.col('pid')},\n` +
-          `  CASE WHEN ${samples.ts} >= dateadd('s', -${STALE_AFTER_S}, now()) THEN 'up' ELSE 'stale' END AS status,\n` +
-          `  ${samples.ts} AS last_sample, ${samples.col('uptime_s')}, ${samples.col('rss_bytes')}, ${samples.col('heap_used_bytes')},\n` +
-          `  ${samples.col('cpu_percent')}, ${samples.col('event_loop_lag_ms')}\n` +
-          `FROM ${samples.name}\n${latestSample}`,
-        height: 6,
+        title: 'Fleet',
+        description:
+          `Every process of the selected services, on every host: version (from its latest start), pid, status at the range end (\`up\`: a sample in the last ${STALE_AFTER_S} s; \`stale\`: none, down or cut off from QuestDB; \`stopped\`: stopped cleanly), last sample, start time and uptime. The instance is the host name unless the service sets another.`,
+        sql: fleetSql(),
+        height: 8,
+        mappings: valueMappings({ up: { text: 'up', color: 'green' }, stale: { text: 'stale', color: 'red' }, stopped: { text: 'stopped', color: 'blue' } }),
       }),
     )
     .withRow(row('Trends'))
@@ -114,7 +145,7 @@ export function healthDashboard(): dashboard.Dashboard {
         sql: seriesByResolution(samples, {
           labels: [service, instance],
           series: (l) => `${l.col(service)} || '/' || ${l.col(instance)}`,
-          where: (l) => [byService(l.col(service))],
+          where: (l) => [byService(l.col(service)), anyOf(l.col(instance), 'instance')],
           raw: (l) => [`avg(${l.col('rss_bytes')}) AS rss_avg`, `max(${l.col('rss_bytes')}) AS rss_max`, `max(${l.col('heap_used_bytes')}) AS heap_used_max`],
           rollup: (l) => [
             `sum(${l.m('rss_bytes_sum')}) / sum(${l.m('samples')}) AS rss_avg`,
@@ -132,7 +163,7 @@ export function healthDashboard(): dashboard.Dashboard {
         sql: seriesByResolution(samples, {
           labels: [service, instance],
           series: (l) => `${l.col(service)} || '/' || ${l.col(instance)}`,
-          where: (l) => [byService(l.col(service))],
+          where: (l) => [byService(l.col(service)), anyOf(l.col(instance), 'instance')],
           raw: (l) => [`avg(${l.col('cpu_percent')}) AS cpu_avg`, `max(${l.col('cpu_percent')}) AS cpu_max`],
           rollup: (l) => [`sum(${l.m('cpu_percent_sum')}) / sum(${l.m('samples')}) AS cpu_avg`, `max(${l.m('cpu_percent_max')}) AS cpu_max`],
         }),
@@ -146,7 +177,7 @@ export function healthDashboard(): dashboard.Dashboard {
         sql: seriesByResolution(samples, {
           labels: [service, instance],
           series: (l) => `${l.col(service)} || '/' || ${l.col(instance)}`,
-          where: (l) => [byService(l.col(service))],
+          where: (l) => [byService(l.col(service)), anyOf(l.col(instance), 'instance')],
           raw: (l) => [`max(${l.col('event_loop_lag_ms')}) AS lag_max`],
           rollup: (l) => [`max(${l.m('event_loop_lag_ms_max')}) AS lag_max`],
         }),
@@ -194,7 +225,7 @@ export function healthDashboard(): dashboard.Dashboard {
         sql:
           `SELECT ${writer.ts} AS time, ${writer.col('service')} || '/' || ${writer.col('instance')} AS series,\n` +
           `  max(${writer.col('queue_rows')}) AS queue_rows, max(${writer.col('spool_bytes')}) AS spool_bytes, max(${writer.col('rows_rejected')}) AS rows_rejected\n` +
-          `FROM ${writer.name}\nWHERE $__timeFilter(${writer.ts}) AND ${byService(writer.col('service'))}\n` +
+          `FROM ${writer.name}\nWHERE $__timeFilter(${writer.ts}) AND ${byProcess(writer)}\n` +
           `SAMPLE BY $__sampleByInterval ORDER BY time`,
       }),
     )
@@ -205,7 +236,7 @@ export function healthDashboard(): dashboard.Dashboard {
         description: 'Starts and clean stops in the range, newest first; a start not preceded by a stop is a crash.',
         sql:
           `SELECT ${events.ts}, ${events.col('service')}, ${events.col('instance')}, ${events.col('event')}, ${events.col('pid')}, ${events.col('version')}, ${events.col('reason')}\n` +
-          `FROM ${events.name}\nWHERE $__timeFilter(${events.ts}) AND ${byService(events.col('service'))}\nORDER BY ${events.ts} DESC LIMIT 200`,
+          `FROM ${events.name}\nWHERE $__timeFilter(${events.ts}) AND ${byProcess(events)}\nORDER BY ${events.ts} DESC LIMIT 200`,
         span: 12,
       }),
     )

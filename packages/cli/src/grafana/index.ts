@@ -7,6 +7,7 @@ import { alertsOverviewDashboard } from './alerts-overview.js';
 import { renderDashboardProvider, renderDatasourceProvisioning } from './datasource.js';
 import { exchangeDashboard } from './exchange.js';
 import { healthDashboard } from './health.js';
+import { marketDashboard } from './market.js';
 import { pipelineDashboard } from './pipeline.js';
 import { tradingDashboard } from './trading.js';
 
@@ -18,15 +19,6 @@ export {
   QueryFormat,
   type QuestDbQuery,
 } from './datasource.js';
-export {
-  expandQuery,
-  grafanaIntervalMs,
-  sampleByInterval,
-  MacroError,
-  type AllSelection,
-  type ExpandOptions,
-  type VariableSelection,
-} from './macros.js';
 export { RESOLUTION_MS, type Resolution } from './sql.js';
 
 /** Where the generated provisioning goes, relative to the repository root. */
@@ -42,6 +34,7 @@ export const DASHBOARDS: readonly DashboardDef[] = [
   { file: 'health', build: healthDashboard },
   { file: 'pipeline', build: pipelineDashboard },
   { file: 'exchange', build: exchangeDashboard },
+  { file: 'market', build: marketDashboard },
   { file: 'trading', build: tradingDashboard },
   { file: 'alerts-overview', build: alertsOverviewDashboard },
 ];

@@ -98,6 +98,11 @@ export function stateTimelinePanel(o: PanelOptions & { mappings: dashboard.Value
     .withTarget(target(o.sql, QueryFormat.TimeSeries))
     .showValue(common.VisibilityMode.Never)
     .mergeValues(true)
+    // The plugin joins every series into one wide frame on the union of their timestamps: a series is null
+    // wherever another has a point. Connecting nulls keeps each state until that series' next change (Grafana's
+    // "Connect null values: Always") instead of cutting the bar short at the other series' points.
+    .spanNulls(true)
+    .insertNulls(false)
     .rowHeight(0.8)
     .mappings(o.mappings)
     .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom));
@@ -151,6 +156,34 @@ export function queryVariable(o: VariableOptions): dashboard.QueryVariableBuilde
     .multi(true)
     .includeAll(true)
     .current({ selected: true, text: ['All'], value: ['$__all'] });
+}
+
+/**
+ * A single-value variable without All, filled by a QuestDB query; Grafana selects the first value on load. The
+ * plugin puts a single value into the SQL as it is (unquoted): write `col = '$name'`.
+ */
+export function singleQueryVariable(o: VariableOptions): dashboard.QueryVariableBuilder {
+  return new dashboard.QueryVariableBuilder(o.name)
+    .label(o.label)
+    .description(o.description)
+    .datasource(QUESTDB_DATASOURCE)
+    .query(o.sql)
+    .definition(o.sql)
+    .refresh(o.perRange ? dashboard.VariableRefresh.OnTimeRangeChanged : dashboard.VariableRefresh.OnDashboardLoad)
+    .sort(dashboard.VariableSort.AlphabeticalAsc)
+    .multi(false)
+    .includeAll(false);
+}
+
+/** A constant-free custom variable with fixed options, the first one the default (e.g. `mode`: live first). */
+export function customVariable(o: { name: string; label: string; description: string; options: readonly string[]; multi?: boolean }) {
+  return new dashboard.CustomVariableBuilder(o.name)
+    .label(o.label)
+    .description(o.description)
+    .values(o.options.join(','))
+    .multi(o.multi ?? false)
+    .includeAll(false)
+    .current({ selected: true, text: [o.options[0]!], value: [o.options[0]!] });
 }
 
 export interface DashboardOptions {

@@ -1,6 +1,6 @@
 /** Pipeline dashboard: is the data pipeline fetching what it should, where are the gaps, how much does it store? */
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { schema } from '@tradewatch/sdk/schema';
+import { schema, tables, views } from '@tradewatch/sdk/schema';
 import {
   barGaugePanel,
   dashboardSkeleton,
@@ -72,6 +72,27 @@ function fetchesPerHour(dataset: string): string {
     raw: () => [`${perUnit('count()', HOUR_MS)} AS fetches_per_hour`],
     rollup: (l) => [`${perUnit(`sum(${l.m('fetches')})`, HOUR_MS)} AS fetches_per_hour`],
   });
+}
+
+/**
+ * Bytes on disk of every tradewatch table and rollup view now, split into native and Parquet partitions
+ * (table_partitions()), with what lies outside partitions (symbol maps, metadata, WAL) from table_storage().
+ * Read from QuestDB's own metadata, so it is current whatever the range.
+ */
+export function objectSizesSql(): string {
+  const objects = [...tables.map((t) => ({ name: t.name, kind: 'table' })), ...views.map((v) => ({ name: v.name, kind: 'view' }))];
+  const perObject = objects.map(
+    (o) =>
+      `  SELECT '${o.name}' AS object, '${o.kind}' AS kind, count() AS partitions,\n` +
+      `    coalesce(sum(CASE WHEN isParquet THEN 0 ELSE diskSize END), 0) AS native_bytes,\n` +
+      `    coalesce(sum(CASE WHEN isParquet THEN diskSize ELSE 0 END), 0) AS parquet_bytes\n` +
+      `  FROM table_partitions('${o.name}')`,
+  );
+  return (
+    `SELECT o.object, o.kind, o.partitions, o.native_bytes, o.parquet_bytes,\n` +
+    `  t.diskSize - o.native_bytes - o.parquet_bytes AS other_bytes, t.diskSize AS total_bytes\n` +
+    `FROM (\n${perObject.join('\n  UNION ALL\n')}\n) o\nJOIN table_storage() t ON o.object = t.tableName\nORDER BY total_bytes DESC`
+  );
 }
 
 export function pipelineDashboard(): dashboard.Dashboard {
@@ -206,6 +227,29 @@ export function pipelineDashboard(): dashboard.Dashboard {
       }),
     )
     .withRow(row('Storage'))
+    .withPanel(
+      statPanel({
+        title: 'QuestDB disk used',
+        description:
+          'Bytes on disk of every table and view in QuestDB now (table_storage(): tradewatch\'s and any other), and tradewatch\'s share. Free space is not visible through SQL: watch the volume itself.',
+        unit: 'bytes',
+        span: 8,
+        height: 6,
+        sql:
+          `SELECT sum(diskSize) AS questdb_total, sum(CASE WHEN tableName IN (${[...tables, ...views].map((o) => `'${o.name}'`).join(', ')}) THEN diskSize ELSE 0 END) AS tradewatch\n` +
+          `FROM table_storage()`,
+      }),
+    )
+    .withPanel(
+      tablePanel({
+        title: 'Tables and views on disk',
+        description: 'Every tradewatch table and rollup view now: partitions, bytes native and in Parquet, bytes outside partitions (symbol maps, metadata, WAL), total.',
+        unit: 'bytes',
+        span: 16,
+        height: 10,
+        sql: objectSizesSql(),
+      }),
+    )
     .withPanel(
       timeseriesPanel({
         title: 'Storage size',

@@ -190,3 +190,9 @@ export function viewOf(table: TableRef, interval: RollupInterval): string {
   if (!view) throw new DashboardSchemaError(`${table.name} has no ${interval} rollup view`);
   return view.name;
 }
+
+/** A rollup measure of a table (as its views name it); throws when the table's rollup has no such measure. */
+export function measureOf(table: TableRef, name: string): string {
+  if (!table.def.rollup?.measures.some((m) => m.name === name)) throw new DashboardSchemaError(`${table.name}'s rollup has no measure ${JSON.stringify(name)}`);
+  return name;
+}

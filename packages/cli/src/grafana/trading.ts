@@ -1,8 +1,18 @@
 /** Trading dashboard: how are the strategies doing right now — PnL, orders, fills, exposure, open orders. */
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { schema } from '@tradewatch/sdk/schema';
-import { barGaugePanel, dashboardSkeleton, queryVariable, row, statPanel, tablePanel, timeseriesPanel } from './panels.js';
-import { anyOf, perUnit, seriesByResolution, tableRef, totalByResolution, viewOf, type Level } from './sql.js';
+import {
+  barGaugePanel,
+  customVariable,
+  dashboardSkeleton,
+  queryVariable,
+  row,
+  singleQueryVariable,
+  statPanel,
+  tablePanel,
+  timeseriesPanel,
+} from './panels.js';
+import { anyOf, measureOf, perUnit, seriesByResolution, tableRef, totalByResolution, viewOf, type Level } from './sql.js';
 
 export const TRADING_UID = 'tradewatch-trading';
 
@@ -21,11 +31,24 @@ export function tradingVariables() {
     description: 'Strategies that reported PnL.',
     sql: `SELECT DISTINCT ${pnl.col('strategy')} FROM ${hourly} ORDER BY 1`,
   });
-  const mode = queryVariable({
+  // Live by default: paper and backtest runs are chosen on purpose, never mixed into live exposure by accident.
+  const mode = customVariable({
     name: 'mode',
     label: 'Mode',
-    description: 'Live, paper or backtest runs.',
-    sql: `SELECT DISTINCT ${pnl.col('mode')} FROM ${hourly} WHERE ${anyOf(pnl.col('strategy'), 'strategy')} ORDER BY 1`,
+    description: 'Live (default), paper or backtest runs; several can be selected.',
+    options: pnl.def.columns.find((c) => c.name === 'mode')!.values!,
+    multi: true,
+  });
+  const currency = singleQueryVariable({
+    name: 'currency',
+    label: 'Currency',
+    description: 'Currency of PnL and notional: panels with amounts show the runs that report in it (`n/a`: runs that report none).',
+    sql:
+      `SELECT DISTINCT ${CURRENCY} AS currency FROM ${pnl.name}
+` +
+      `WHERE $__timeFilter(${pnl.ts}) AND ${anyOf(pnl.col('strategy'), 'strategy')} AND ${pnl.col('mode')} IN ($mode)
+ORDER BY 1`,
+    perRange: true,
   });
   const run = queryVariable({
     name: 'run',
@@ -35,7 +58,7 @@ export function tradingVariables() {
     sql:
       `SELECT ${pnl.col('run_id')} FROM (\n` +
       `  SELECT ${pnl.col('run_id')}, max(${pnl.ts}) AS last_seen FROM ${hourly}\n` +
-      `  WHERE ${pnl.ts} >= dateadd('h', -1, $__fromTime) AND ${pnl.ts} <= $__toTime AND ${anyOf(pnl.col('strategy'), 'strategy')} AND ${anyOf(pnl.col('mode'), 'mode')}\n` +
+      `  WHERE ${pnl.ts} >= dateadd('h', -1, $__fromTime) AND ${pnl.ts} <= $__toTime AND ${anyOf(pnl.col('strategy'), 'strategy')} AND ${pnl.col('mode')} IN ($mode)\n` +
       `  GROUP BY ${pnl.col('run_id')}\n) ORDER BY last_seen DESC`,
     perRange: true,
   }).sort(dashboard.VariableSort.Disabled);
@@ -48,19 +71,38 @@ export function tradingVariables() {
       `WHERE $__timeFilter(${positions.ts}) AND ${anyOf(positions.col('strategy'), 'strategy')} AND ${anyOf(positions.col('run_id'), 'run')}\nORDER BY 1`,
     perRange: true,
   });
-  return [strategy, mode, run, symbol];
+  return [strategy, mode, run, currency, symbol];
 }
+
+/** The run's reporting currency as the `currency` variable lists it. */
+const CURRENCY = `coalesce(${pnl.col('currency')}, 'n/a')`;
+
+/**
+ * Runs of the selected strategies and modes that reported PnL in `$currency` within the range: amounts of
+ * different currencies are never summed or drawn on one axis, and runs that stopped before the range are left out
+ * (their last positions would otherwise be carried forward for ever).
+ */
+const inCurrency = (l: { col(name: string): string }) =>
+  `${l.col('run_id')} IN (SELECT ${pnl.col('run_id')} FROM ${pnl.name} WHERE $__timeFilter(${pnl.ts}) AND ${CURRENCY} = '$currency'` +
+  ` AND ${anyOf(pnl.col('strategy'), 'strategy')} AND ${pnl.col('mode')} IN ($mode))`;
 
 const runFilters = (l: { col(name: string): string }) => [
   anyOf(l.col('strategy'), 'strategy'),
-  anyOf(l.col('mode'), 'mode'),
+  `${l.col('mode')} IN ($mode)`,
   anyOf(l.col('run_id'), 'run'),
 ];
+/** The run filters plus the currency: for panels that show amounts. */
+const amountFilters = (l: { col(name: string): string }) => [...runFilters(l), inCurrency(l)];
 const runLabels = (t: { col(name: string): string }) => [t.col('strategy'), t.col('run_id'), t.col('mode')];
 const runSeries = (l: Level) => `${l.col('strategy')} || ' ' || ${l.col('run_id')}`;
 
 export function tradingDashboard(): dashboard.Dashboard {
-  const latestPnl = `WHERE $__timeFilter(${pnl.ts}) AND ${runFilters(pnl).join(' AND ')}\nLATEST ON ${pnl.ts} PARTITION BY ${pnl.col('strategy')}, ${pnl.col('run_id')}`;
+  const latestPnl = `WHERE $__timeFilter(${pnl.ts}) AND ${amountFilters(pnl).join(' AND ')}\nLATEST ON ${pnl.ts} PARTITION BY ${pnl.col('strategy')}, ${pnl.col('run_id')}`;
+  // Each position's latest snapshot up to the range end (not only inside the range): a position not re-reported
+  // in a short range is still held. Only runs alive in the range (they reported PnL in it) are carried forward.
+  const latestPositions =
+    `  WHERE ${positions.ts} <= $__toTime AND ${[...amountFilters(positions), anyOf(positions.col('symbol'), 'symbol')].join(' AND ')}\n` +
+    `  LATEST ON ${positions.ts} PARTITION BY ${positions.col('strategy')}, ${positions.col('run_id')}, ${positions.col('exchange')}, ${positions.col('symbol')}\n`;
   const newOrder = orders.lit('status', 'new');
   const filledOrder = orders.lit('status', 'filled');
 
@@ -75,8 +117,8 @@ export function tradingDashboard(): dashboard.Dashboard {
     .withRow(row('PnL'))
     .withPanel(
       statPanel({
-        title: 'PnL now',
-        description: 'Realized + unrealized PnL of each run at its latest snapshot.',
+        title: 'PnL now ($currency)',
+        description: 'Realized + unrealized PnL of each run at its latest snapshot in the range, in $currency.',
         sql: `SELECT ${pnl.col('strategy')} || ' ' || ${pnl.col('run_id')} AS run, ${pnl.col('realized')} + ${pnl.col('unrealized')} AS pnl\nFROM ${pnl.name}\n${latestPnl}`,
         perRow: true,
         thresholds: [
@@ -118,16 +160,26 @@ export function tradingDashboard(): dashboard.Dashboard {
     )
     .withPanel(
       timeseriesPanel({
-        title: 'PnL',
-        description: 'Realized + unrealized PnL per run, and its realized part.',
-        span: 24,
+        title: 'PnL ($currency)',
+        description: 'Realized + unrealized PnL per run, and its realized part, in $currency: the PnL curves of the selected runs side by side.',
+        unit: 'short',
+        span: 12,
         sql: seriesByResolution(pnl, {
           labels: runLabels(pnl),
           series: runSeries,
-          where: runFilters,
+          where: amountFilters,
           raw: (l) => [`last(${l.col('realized')}) + last(${l.col('unrealized')}) AS pnl`, `last(${l.col('realized')}) AS realized`],
           rollup: (l) => [`last(${l.m('realized')}) + last(${l.m('unrealized')}) AS pnl`, `last(${l.m('realized')}) AS realized`],
         }),
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Drawdown ($currency)',
+        description: 'Equity below its running peak within the range, per run, in $currency (0 at a new high).',
+        unit: 'short',
+        span: 12,
+        sql: drawdownSql(),
       }),
     )
     .withRow(row('Orders'))
@@ -164,46 +216,98 @@ export function tradingDashboard(): dashboard.Dashboard {
     .withRow(row('Positions'))
     .withPanel(
       barGaugePanel({
-        title: 'Position exposure',
-        description: 'Signed notional exposure per symbol (summed over the selected runs) at the latest snapshots.',
-        unit: 'currencyUSD',
+        title: 'Position exposure ($currency)',
+        description: 'Signed notional exposure per symbol (summed over the selected runs) at each position\'s latest snapshot up to the range end, in $currency.',
+        unit: 'short',
         sql:
           `SELECT ${positions.col('symbol')}, sum(${positions.col('exposure')}) AS exposure FROM (\n` +
           `  SELECT ${positions.col('symbol')}, ${positions.col('exposure')}, ${positions.col('quantity')}\n  FROM ${positions.name}\n` +
-          `  WHERE $__timeFilter(${positions.ts}) AND ${[...runFilters(positions), anyOf(positions.col('symbol'), 'symbol')].join(' AND ')}\n` +
-          `  LATEST ON ${positions.ts} PARTITION BY ${positions.col('strategy')}, ${positions.col('run_id')}, ${positions.col('exchange')}, ${positions.col('symbol')}\n` +
+          latestPositions +
           `) WHERE ${positions.col('quantity')} != 0 GROUP BY ${positions.col('symbol')} ORDER BY ${positions.col('symbol')}`,
       }),
     )
     .withPanel(
       tablePanel({
         title: 'Open positions',
-        description: 'Every non-flat position of the selected runs at its latest snapshot.',
+        description: 'Every non-flat position of the selected runs at its latest snapshot up to the range end; amounts in $currency.',
         span: 12,
         sql:
           `SELECT * FROM (\n` +
           `  SELECT ${positions.col('strategy')}, ${positions.col('run_id')}, ${positions.col('exchange')}, ${positions.col('symbol')}, ${positions.col('quantity')},\n` +
           `    ${positions.col('entry_price')}, ${positions.col('mark_price')}, ${positions.col('exposure')}, ${positions.col('unrealized')}, ${positions.ts} AS updated\n` +
           `  FROM ${positions.name}\n` +
-          `  WHERE $__timeFilter(${positions.ts}) AND ${[...runFilters(positions), anyOf(positions.col('symbol'), 'symbol')].join(' AND ')}\n` +
-          `  LATEST ON ${positions.ts} PARTITION BY ${positions.col('strategy')}, ${positions.col('run_id')}, ${positions.col('exchange')}, ${positions.col('symbol')}\n` +
+          latestPositions +
           `) WHERE ${positions.col('quantity')} != 0`,
       }),
     )
     .withPanel(
       timeseriesPanel({
-        title: 'Exposure',
-        description: 'Gross exposure (sum of absolute position notionals) per run.',
-        unit: 'currencyUSD',
+        title: 'Gross exposure ($currency)',
+        description: 'Gross exposure (sum of absolute position notionals) per run, in $currency.',
+        unit: 'short',
         span: 24,
         sql: seriesByResolution(pnl, {
           labels: runLabels(pnl),
           series: runSeries,
-          where: runFilters,
+          where: amountFilters,
           raw: (l) => [`last(${l.col('gross_exposure')}) AS gross_exposure`],
           rollup: (l) => [`last(${l.m('gross_exposure')}) AS gross_exposure`],
         }),
       }),
     )
+    .withRow(row('Run comparison'))
+    .withPanel(
+      tablePanel({
+        title: 'Runs side by side',
+        description:
+          'Each selected run in the range (choose mode `backtest` to compare backtests): PnL at its last snapshot, worst drawdown, fills, traded quantity and fees, at 1-minute resolution; amounts in $currency.',
+        sql: runComparisonSql(),
+      }),
+    )
     .build();
+}
+
+/** Per run: equity's lowest point below the running peak of its highest, bucket by bucket (long format). */
+function drawdownSql(): string {
+  const series = seriesByResolution(pnl, {
+    labels: runLabels(pnl),
+    series: runSeries,
+    where: amountFilters,
+    raw: (l) => [`min(${l.col('equity')}) AS low`, `max(${l.col('equity')}) AS high`],
+    rollup: (l) => [`min(${l.m('equity_min')}) AS low`, `max(${l.m('equity_max')}) AS high`],
+  });
+  return (
+    `SELECT time, series, low - max(high) OVER (PARTITION BY series ORDER BY time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS drawdown\n` +
+    `FROM (\n${series}\n) ORDER BY time`
+  );
+}
+
+/** One row per run: PnL, drawdown, fills and fees over the range, from the 1-minute rollups. */
+function runComparisonSql(): string {
+  const pnlMinute = viewOf(pnl, '1m');
+  const fillsMinute = viewOf(fills, '1m');
+  const where = (t: { col(name: string): string; ts: string }) => `$__timeFilter(${t.ts}) AND ${amountFilters(t).join(' AND ')}`;
+  return (
+    `SELECT p.strategy, p.run_id, p.mode, '$currency' AS currency, p.first_seen, p.last_seen, p.pnl, d.max_drawdown,\n` +
+    `  coalesce(f.fills, 0) AS fills, coalesce(f.amount, 0) AS traded, coalesce(f.fees, 0) AS fees\n` +
+    `FROM (\n` +
+    `  SELECT ${pnl.col('strategy')} AS strategy, ${pnl.col('run_id')} AS run_id, ${pnl.col('mode')} AS mode, min(${pnl.ts}) AS first_seen, max(${pnl.ts}) AS last_seen,\n` +
+    `    last(${measureOf(pnl, 'realized')}) + last(${measureOf(pnl, 'unrealized')}) AS pnl\n` +
+    `  FROM ${pnlMinute} WHERE ${where(pnl)}\n` +
+    `  GROUP BY ${pnl.col('strategy')}, ${pnl.col('run_id')}, ${pnl.col('mode')}\n` +
+    `) p\n` +
+    `LEFT JOIN (\n` +
+    `  SELECT run_id, max(peak - low) AS max_drawdown FROM (\n` +
+    `    SELECT ${pnl.col('run_id')} AS run_id, ${measureOf(pnl, 'equity_min')} AS low,\n` +
+    `      max(${measureOf(pnl, 'equity_max')}) OVER (PARTITION BY ${pnl.col('run_id')} ORDER BY ${pnl.ts} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS peak\n` +
+    `    FROM ${pnlMinute} WHERE ${where(pnl)}\n` +
+    `  ) GROUP BY run_id\n` +
+    `) d ON p.run_id = d.run_id\n` +
+    `LEFT JOIN (\n` +
+    `  SELECT ${fills.col('run_id')} AS run_id, sum(${measureOf(fills, 'fills')}) AS fills, sum(${measureOf(fills, 'amount')}) AS amount, sum(${measureOf(fills, 'fee')}) AS fees\n` +
+    `  FROM ${fillsMinute} WHERE ${where(fills)}\n` +
+    `  GROUP BY ${fills.col('run_id')}\n` +
+    `) f ON p.run_id = f.run_id\n` +
+    `ORDER BY p.pnl DESC`
+  );
 }

@@ -1,5 +1,6 @@
 import { createTableSql, createViewSql, ttlSql } from './ddl.js';
 import { estimateStorage } from './estimate.js';
+import { MIN_RETENTION_DAYS, RETENTION_EXCEPTIONS } from './retention.js';
 import { PARQUET_CODEC } from './ddl.js';
 import type { ColumnDef, TableDef, TableGroup, ViewDef } from './types.js';
 
@@ -95,18 +96,27 @@ function storageSection(tables: readonly TableDef[], views: readonly ViewDef[]):
     .filter((e) => e.bytesPerDay > 0)
     .sort((a, b) => b.bytes - a.bytes);
   const total = (list: { bytes: number }[]) => gb(list.reduce((sum, e) => sum + e.bytes, 0));
+  const tiered = (list: { tieredBytes: number }[]) => gb(list.reduce((sum, e) => sum + e.tieredBytes, 0));
   return [
+    '## Retention',
+    '',
+    `Every table keeps at least ${MIN_RETENTION_DAYS} days at some resolution (FR-008), raw by default. The TTLs above are defaults: set \`storage.retention.<table or view>\` in the config (\`90d\`, \`12h\`, \`2w\`, \`6M\`, \`5y\`; env \`TRADEWATCH_STORAGE_RETENTION_<NAME>\`) and \`tradewatch schema apply\` (also run by \`daemon\` and \`demo\` on start) sets it, printing each TTL it changes with the old and new value. A TTL changed by hand (\`ALTER TABLE ... SET TTL\`) is put back to the configured value on the next apply, visibly: the config is the one place to set it.`,
+    '',
+    `Kept raw for less than ${MIN_RETENTION_DAYS} days by default (each keeps its rollups a year or more):`,
+    '',
+    ...Object.entries(RETENTION_EXCEPTIONS).map(([name, why]) => `- \`${name}\` (${ttlSql(tables.find((t) => t.name === name)!.ttl)} raw): ${why}`),
+    '',
     '## Storage estimate',
     '',
     'Fixed-width column bytes at the reference workload (5 exchanges × 50 symbols, open interest every 30 s, funding every 60 s, ~5 liquidations/s, 3 strategies, 1 Hz process and connection samples, ~200 scraped series every 15 s), with each TTL applied. It leaves out symbol dictionaries, VARCHAR text and WAL files, so it is a lower bound for planning; the benchmarks measure partition sizes on a real QuestDB.',
     '',
-    `Total after 90 days: **${total(at90)} GB**; after a year: **${total(at365)} GB**.`,
+    `Total after 90 days: **${total(at90)} GB** native, **${tiered(at90)} GB** with storage tiers (below: day partitions older than a day in Parquet, at the Parquet/native ratio the storage benchmark measured per table); after a year: ${total(at365)} GB native, ${tiered(at365)} GB tiered.`,
     '',
-    '| table or view | MB per day | kept (days, at 90 / 365) | GB after 90 days | GB after 1 year |',
-    '| --- | ---: | ---: | ---: | ---: |',
+    '| table or view | MB per day | kept (days, at 90 / 365) | GB after 90 days | GB after 90 days, tiered | GB after 1 year |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map(
       (e) =>
-        `| \`${e.object}\` | ${(e.bytesPerDay / 1e6).toFixed(1)} | ${e.retainedDays} / ${Math.round(at365.find((y) => y.object === e.object)!.retainedDays)} | ${gb(e.bytes)} | ${gb(e.year)} |`,
+        `| \`${e.object}\` | ${(e.bytesPerDay / 1e6).toFixed(1)} | ${e.retainedDays} / ${Math.round(at365.find((y) => y.object === e.object)!.retainedDays)} | ${gb(e.bytes)} | ${gb(e.tieredBytes)} | ${gb(e.year)} |`,
     ),
     '',
     '## Storage tiers',

@@ -32,3 +32,4 @@ export { renderSchemaDoc, rowBytes } from './docs.js';
 export { FETCH_STATUSES } from './tables/pipeline.js';
 export { CONNECTION_STATES } from './tables/exchange.js';
 export { ORDER_STATUSES, SIDES } from './tables/trading.js';
+export { MIN_RETENTION_DAYS, RETENTION_EXCEPTIONS, longestRetentionDays, parseTtl, ttlDays, withRetention } from './retention.js';

@@ -7,9 +7,12 @@ import {
   SCHEMA_VERSION,
   setParquetSql,
   setTtlSql,
+  ttlSql,
   tables as allTables,
   views as allViews,
+  withRetention,
   type TableDef,
+  type Ttl,
   type ViewDef,
 } from '../schema/index.js';
 import { sameTtl } from '../schema/ttl.js';
@@ -19,6 +22,8 @@ export interface SchemaChange {
   readonly object: string;
   readonly action: 'create-table' | 'add-column' | 'set-dedup' | 'set-ttl' | 'set-parquet' | 'create-view' | 'rebuild-view';
   readonly sql: string;
+  /** What changes, for the report: e.g. a TTL's old and new value and where the new one comes from. */
+  readonly detail?: string;
 }
 
 /** A difference that apply does not fix by itself because fixing it could lose data. */
@@ -41,6 +46,12 @@ export interface ApplyOptions {
   readonly rebuildViews?: boolean;
   /** Report what would change without changing anything. */
   readonly dryRun?: boolean;
+  /**
+   * TTLs from the config (`storage.retention.<name>`), in place of the schema defaults. Apply sets every TTL to
+   * the configured (else default) value and reports each one it changes, so a TTL set by hand is replaced
+   * visibly: the config is the one place to set it.
+   */
+  readonly retention?: Readonly<Record<string, Ttl>>;
 }
 
 interface ExistingTable {
@@ -67,8 +78,10 @@ const normalizeSql = (sql: string) => sql.replace(/\s+/g, ' ').trim();
  * type, a changed view) is reported as drift.
  */
 export async function applySchema(sql: SqlClient, options: ApplyOptions = {}): Promise<ApplyReport> {
-  const tables = options.tables ?? allTables;
-  const views = options.views ?? allViews;
+  const retention = options.retention ?? {};
+  const { tables, views } = withRetention(options.tables ?? allTables, options.views ?? allViews, retention);
+  const ttlDetail = (name: string, found: ExistingTable, want: Ttl) =>
+    `TTL ${found.ttlValue} ${found.ttlUnit} -> ${ttlSql(want)} (${retention[name] ? `storage.retention.${name}` : `schema default; set storage.retention.${name} to keep another`})`;
   const existing = new Map(
     (await sql.rows<ExistingTable & { table_name: string }>(
       'SELECT table_name, ttlValue, ttlUnit, dedup, matView FROM tables()',
@@ -100,7 +113,7 @@ export async function applySchema(sql: SqlClient, options: ApplyOptions = {}): P
       continue;
     }
     const before = changes.length;
-    await upgradeTable(sql, table, found, run, drift);
+    await upgradeTable(sql, table, found, run, drift, ttlDetail);
     if (changes.length === before) unchanged.push(table.name);
   }
 
@@ -126,7 +139,7 @@ export async function applySchema(sql: SqlClient, options: ApplyOptions = {}): P
     } else {
       const found = existing.get(view.name);
       if (found && !sameTtl(view.ttl, found.ttlValue, found.ttlUnit)) {
-        await run({ object: view.name, action: 'set-ttl', sql: setTtlSql(view.name, view.ttl, true) });
+        await run({ object: view.name, action: 'set-ttl', sql: setTtlSql(view.name, view.ttl, true), detail: ttlDetail(view.name, found, view.ttl) });
       }
     }
     if (changes.length === before) unchanged.push(view.name);
@@ -142,6 +155,7 @@ async function upgradeTable(
   found: ExistingTable,
   run: (change: SchemaChange) => Promise<void>,
   drift: SchemaDrift[],
+  ttlDetail: (name: string, found: ExistingTable, want: Ttl) => string,
 ): Promise<void> {
   if (found.matView) {
     drift.push({ object: table.name, problem: 'exists as a materialized view, expected a table' });
@@ -177,7 +191,7 @@ async function upgradeTable(
   const sameKeys = found.dedup && keys.length === table.dedupKeys.length && table.dedupKeys.every((k) => keys.includes(k));
   if (!sameKeys) await run({ object: table.name, action: 'set-dedup', sql: dedupSql(table) });
   if (!sameTtl(table.ttl, found.ttlValue, found.ttlUnit)) {
-    await run({ object: table.name, action: 'set-ttl', sql: setTtlSql(table.name, table.ttl) });
+    await run({ object: table.name, action: 'set-ttl', sql: setTtlSql(table.name, table.ttl), detail: ttlDetail(table.name, found, table.ttl) });
   }
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { parsePositiveNumber } from '../options.js';
 import { TRADEWATCH_VERSION } from '../../common/version.js';
-import { loadConfig, type Config } from '../../config/index.js';
+import { loadConfig, retentionTtls, type Config } from '../../config/index.js';
 import { createDaemon, validateDaemonExchanges } from '../../daemon/index.js';
 import { createMonitor, startMetricsServer } from '@tradewatch/sdk/sdk';
 import { applySchema, SqlClient } from '@tradewatch/sdk/storage';
@@ -71,8 +71,9 @@ export function registerDaemonCommand(program: Command): void {
     });
     validateDaemonExchanges(config.daemon); // before anything starts: what only ccxt knows about each exchange
     const url = await resolveQuestDbUrl(config);
-    const report = await applySchema(new SqlClient({ url }));
+    const report = await applySchema(new SqlClient({ url }), { retention: retentionTtls(config) });
     progress(`schema v${report.version}: ${report.changes.length} change(s), ${report.unchanged.length} current`);
+    for (const change of report.changes) if (change.detail) progress(`  ${change.object}: ${change.detail}`);
 
     const simulator = config.daemon.simulate ? await startSimulatorFor(config) : undefined;
     const instance = config.instance ?? hostname();

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { schemaSql, SCHEMA_VERSION, tables, views } from '@tradewatch/sdk/schema';
-import { applySchema } from '@tradewatch/sdk/storage';
-import { questDbOptions, sqlClientFor, type QuestDbFlags } from '../target.js';
+import { applySchema, SqlClient } from '@tradewatch/sdk/storage';
+import { retentionTtls } from '../../config/index.js';
+import { configFrom, questDbOptions, resolveQuestDbUrl, type QuestDbFlags } from '../target.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -15,10 +16,11 @@ export function registerSchemaCommand(program: Command): void {
     .option('--rebuild-views', 'drop and recreate rollup views whose definition changed');
   for (const option of questDbOptions()) apply.addOption(option);
   apply.action(async (flags: QuestDbFlags & { dryRun?: boolean; rebuildViews?: boolean }) => {
-    const sql = await sqlClientFor(flags);
-    const report = await applySchema(sql, { dryRun: flags.dryRun, rebuildViews: flags.rebuildViews });
+    const config = configFrom(flags);
+    const sql = new SqlClient({ url: await resolveQuestDbUrl(config) });
+    const report = await applySchema(sql, { dryRun: flags.dryRun, rebuildViews: flags.rebuildViews, retention: retentionTtls(config) });
     const verb = flags.dryRun ? 'would run' : 'ran';
-    for (const change of report.changes) out(`${change.action.padEnd(13)} ${change.object}`);
+    for (const change of report.changes) out(`${change.action.padEnd(13)} ${change.object}${change.detail ? `: ${change.detail}` : ''}`);
     for (const drift of report.drift) out(`drift         ${drift.object}: ${drift.problem}`);
     out(
       `schema v${report.version} on ${sql.baseUrl}: ${report.changes.length} change(s) ${verb}, ` +

@@ -1,4 +1,4 @@
-import { col, days, exchange, producer, ROLLUP_TTLS, symbol, ts, years } from '../columns.js';
+import { col, exchange, producer, RAW_TTL, ROLLUP_TTLS, SHORT_RAW_TTL, symbol, ts, years } from '../columns.js';
 import type { TableDef } from '../types.js';
 
 export const CONNECTION_STATES = ['connected', 'disconnected', 'reconnecting'] as const;
@@ -48,8 +48,9 @@ export const connectionSamples: TableDef = {
     col('reconnects', 'LONG', 'Reconnects since the process started.'),
   ],
   partitionBy: 'DAY',
-  // Sampled every few seconds per connection: a month of raw detail, then minute and hour rollups.
-  ttl: days(30),
+  // Sampled every second per connection: a month of raw seconds (a documented exception to 90 days raw, see
+  // RETENTION_EXCEPTIONS), then a year of minutes and five years of hours.
+  ttl: SHORT_RAW_TTL,
   dedupKeys: ['ts', 'service', 'instance', 'exchange', 'channel'],
   rollup: {
     groupBy: ['service', 'exchange', 'channel'],
@@ -80,7 +81,7 @@ export const rateLimits: TableDef = {
     col('retry_after_s', 'FLOAT', 'Retry-After the exchange asked for, if any.', { unit: 's' }),
   ],
   partitionBy: 'DAY',
-  ttl: days(30),
+  ttl: RAW_TTL,
   dedupKeys: ['ts', 'service', 'instance', 'exchange'],
   rollup: {
     groupBy: ['service', 'exchange'],

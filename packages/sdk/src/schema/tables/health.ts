@@ -1,4 +1,4 @@
-import { col, days, producer, RAW_TTL, ROLLUP_TTLS, symbol, ts, years } from '../columns.js';
+import { col, producer, RAW_TTL, ROLLUP_TTLS, SHORT_RAW_TTL, symbol, ts, years } from '../columns.js';
 import type { TableDef } from '../types.js';
 
 export const processSamples: TableDef = {
@@ -18,8 +18,9 @@ export const processSamples: TableDef = {
     col('event_loop_lag_ms', 'FLOAT', 'Event-loop delay (p99 over the interval).', { unit: 'ms' }),
   ],
   partitionBy: 'DAY',
-  // Sampled every few seconds per process: a month of raw detail, then minute and hour rollups.
-  ttl: days(30),
+  // Sampled every second per process: a month of raw seconds (a documented exception to 90 days raw, see
+  // RETENTION_EXCEPTIONS), then a year of minutes and five years of hours.
+  ttl: SHORT_RAW_TTL,
   dedupKeys: ['ts', 'service', 'instance'],
   rollup: {
     groupBy: ['service', 'instance'],
@@ -115,6 +116,6 @@ export const writerStats: TableDef = {
     col('last_error', 'VARCHAR', 'Most recent error, if any.'),
   ],
   partitionBy: 'DAY',
-  ttl: days(30),
+  ttl: RAW_TTL,
   dedupKeys: ['ts', 'service', 'instance'],
 };
