@@ -112,3 +112,18 @@ test('item 13: a negative latency is refused', async (t) => {
   assert.equal(await invalid('fetch', 'latencyMs'), 1);
   assert.equal(await count('tw_fetches', "AND exchange = 'okx'"), 1);
 });
+
+test('item 12: a configured retention longer than the default is honoured (retention option)', async (t) => {
+  const service = `input-retention-${run}`;
+  const logger = memoryLogger();
+  const writer = createWriter({ url, service, healthIntervalMs: 0, logger });
+  const registry = new Registry();
+  const monitor = createMonitor({ service, writer, registry, logger, sampleIntervalMs: 0, retention: { tw_fetches: { value: 5, unit: 'YEARS' } } });
+  t.after(async () => {
+    await monitor.shutdown();
+    await writer.close();
+  });
+  monitor.fetch({ exchange: 'okx', dataset: 'open_interest', symbol: 'BTC/USDT:USDT', status: 'ok', at: Date.now() - 400 * 86_400_000 });
+  assert.equal(await metricSum(registry, 'tradewatch_sdk_invalid_calls_total', { service }), 0);
+  assert.equal(await metricSum(registry, 'tradewatch_fetches_total', { service }), 1);
+});

@@ -92,7 +92,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     return writer;
   };
 
-  const monitor = createMonitor({ service: daemonSettings.service, version: TRADEWATCH_VERSION, writer: writerFor('daemon', daemonSettings.service), logger: log.component('sdk daemon') });
+  const monitor = createMonitor({ service: daemonSettings.service, version: TRADEWATCH_VERSION, retention: retentionTtls(config), writer: writerFor('daemon', daemonSettings.service), logger: log.component('sdk daemon') });
   const daemon = createDaemon({
     config: daemonSettings,
     monitor,
@@ -102,7 +102,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const daemonMetrics = await startMetricsServer({ registry: monitor.registry, port: options.metricsPort, ready: () => monitor.readiness() });
   daemon.start();
 
-  const traderMonitor = createMonitor({ service: 'demo-strategy', version: TRADEWATCH_VERSION, writer: writerFor('strategy', 'demo-strategy'), logger: log.component('sdk strategy') });
+  const traderMonitor = createMonitor({ service: 'demo-strategy', version: TRADEWATCH_VERSION, retention: retentionTtls(config), writer: writerFor('strategy', 'demo-strategy'), logger: log.component('sdk strategy') });
   const strategyMetrics = await startMetricsServer({ registry: traderMonitor.registry, port: options.strategyMetricsPort, ready: () => traderMonitor.readiness() });
   const strategy = startPaperStrategy(traderMonitor);
 

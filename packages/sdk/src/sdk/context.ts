@@ -1,6 +1,6 @@
 import { ErrorCodes, TradewatchError, describeValue } from '../common/errors.js';
 import type { Row, Writer } from '../storage/index.js';
-import type { TableDef } from '../schema/index.js';
+import type { TableDef, Ttl } from '../schema/index.js';
 import { ttlHours } from '../schema/ttl.js';
 import { toMicros, type MicrosClock } from './clock.js';
 import { SdkInputError, type Diagnostics } from './diagnostics.js';
@@ -28,6 +28,7 @@ export class RecorderContext {
     readonly diagnostics: Diagnostics,
     readonly metrics: RegistryMetrics,
     readonly onFold: OnFold,
+    private readonly retention: Readonly<Record<string, Ttl>> = {},
   ) {
     this.prefix = [service];
   }
@@ -104,7 +105,8 @@ export class RecorderContext {
     if (typeof ts !== 'number') return;
     let keep = this.ttlMicros.get(table);
     if (keep === undefined) {
-      keep = ttlHours(table.ttl.value, table.ttl.unit) * 3600e6;
+      const ttl = this.retention[table.name] ?? table.ttl;
+      keep = ttlHours(ttl.value, ttl.unit) * 3600e6;
       this.ttlMicros.set(table, keep);
     }
     if (ts < Date.now() * 1000 - keep) {
@@ -112,7 +114,7 @@ export class RecorderContext {
       const hint = ts < 946_684_800e6 ? ' (a time in seconds where milliseconds are expected?)' : '';
       throw new TradewatchError(
         ErrorCodes.INVALID_VALUE,
-        `${table.name}.${table.timestamp} is ${when}, older than the table keeps (TTL ${table.ttl.value} ${table.ttl.unit}): QuestDB would delete the row${hint}`,
+        `${table.name}.${table.timestamp} is ${when}, older than the table keeps (TTL ${keep / 3600e6} hours): QuestDB would delete the row${hint}`,
         { table: table.name, column: table.timestamp, value: ts },
       );
     }

@@ -83,6 +83,7 @@ export function registerDaemonCommand(program: Command): void {
       service: config.daemon.service,
       instance,
       version: TRADEWATCH_VERSION,
+      retention: retentionTtls(config),
       questdb: {
         url,
         spoolDir,
