@@ -27,6 +27,15 @@ interface SdkResult {
   render: { series: number; sdkPrometheusMs: number; sdkOpenMetricsMs: number; promClientMs: number }[];
 }
 
+interface InstallResult {
+  date: string;
+  load: { atStart: number[]; atEnd: number[] };
+  method: string;
+  helpMs: { installed: number; nodeFloor: number; checkout: number };
+  sdkImportMs: { inProcess: number; dependenciesInProcess?: number; wall: number; nodeFloor: number };
+  sizes: { sdkTreeBytes: number; cliTreeBytes: number; beforeSplitTreeBytes: number; sdkTarballBytes: number; cliTarballBytes: number };
+  beforeSplitDependencies: string[];
+}
 interface Timed { coldMs: number; warmMs: number; rows: number; scans?: string[] }
 interface QueryRow extends Timed { dashboard: string; kind: 'variable' | 'panel'; name: string; range: string; intervalMs: number }
 interface QueriesResult {
@@ -70,6 +79,9 @@ const sdk = read<SdkResult>('bench/results/sdk.json');
 const queries = read<QueriesResult>('bench/results/queries.json');
 const tieredQueries = read<QueriesResult>('bench/results/queries-tiered.json');
 const storage = read<StorageResult>('bench/results/storage.json');
+const install = read<InstallResult>('bench/results/install.json');
+// The SDK bench of the run before a change, kept by hand (cp sdk.json sdk-previous.json) to show it did not regress.
+const sdkPrevious = read<SdkResult>('bench/results/sdk-previous.json');
 const ms = (n: number) => (n >= 100 ? int(n) : fixed(n, 1));
 const gb = (bytes: number) => fixed(bytes / 1e9, 2);
 const mb = (bytes: number) => fixed(bytes / 1e6, 1);
@@ -144,9 +156,14 @@ if (sdk) {
     `HTTP sink answering 204, so QuestDB's own cost is not in the number. Method: ${sdk.settings.method ?? 'medians of interleaved rounds'}.`,
     sdk.load ? `Load average (1 min) at start ${sdk.load.atStart['1m']}, at end ${sdk.load.atEnd['1m']}.` : '',
     '',
-    `| call | ns/op | SDK work alone (no-op writer), ns/op | × prom-client \`counter.inc\` (${base ? fixed(base.callNs, 0) : '?'} ns/op) |`,
-    '| --- | ---: | ---: | ---: |',
-    ...methods.map((c) => `| \`${c.name}\` | ${fixed(c.callNs, 0)} | ${c.sdkOnlyNs !== undefined ? fixed(c.sdkOnlyNs, 0) : '—'} | ${fixed(c.ratio!)} |`),
+    `| call | ns/op | SDK work alone (no-op writer), ns/op | × prom-client \`counter.inc\` (${base ? fixed(base.callNs, 0) : '?'} ns/op) |${sdkPrevious ? ' × prom-client, previous run |' : ''}`,
+    `| --- | ---: | ---: | ---: |${sdkPrevious ? ' ---: |' : ''}`,
+    ...methods.map((c) => {
+      const previous = sdkPrevious?.calls.find((p) => p.name === c.name)?.ratio;
+      const column = sdkPrevious ? ` ${previous !== undefined ? fixed(previous) : '—'} |` : '';
+      return `| \`${c.name}\` | ${fixed(c.callNs, 0)} | ${c.sdkOnlyNs !== undefined ? fixed(c.sdkOnlyNs, 0) : '—'} | ${fixed(c.ratio!)} |${column}`;
+    }),
+    sdkPrevious ? `\nThe previous run (${sdkPrevious.date.slice(0, 10)}, \`bench/results/sdk-previous.json\`) is the same benchmark before the packages were split; compare the ratios, which are measured against prom-client in the same run.` : '',
     '',
     over.length === 0
       ? 'Every method is within the aim of 2× prom-client alone.'
@@ -157,6 +174,35 @@ if (sdk) {
     '| series | tradewatch, Prometheus text | tradewatch, OpenMetrics | prom-client registry alone |',
     '| ---: | ---: | ---: | ---: |',
     ...sdk.render.map((r) => `| ${int(r.series)} | ${fixed(r.sdkPrometheusMs, 1)} ms | ${fixed(r.sdkOpenMetricsMs, 1)} ms | ${fixed(r.promClientMs, 1)} ms |`),
+    '',
+  );
+}
+if (install) {
+  const { helpMs, sdkImportMs, sizes } = install;
+  out.push(
+    '## Installed packages: CLI start, SDK import, SDK footprint',
+    '',
+    `The packages packed (\`npm pack\`) and installed into empty projects as a user would (\`bench/install.bench.ts\`, ${install.date.slice(0, 10)}).`,
+    `Method: ${install.method}. Load average at start ${install.load.atStart.join(' / ')}, at end ${install.load.atEnd.join(' / ')}:`,
+    'the machine was shared with other work, so absolute times are high; the floor beside each number is from the same rounds.',
+    '',
+    '| what | median | floor: `node -e 0` | aim |',
+    '| --- | ---: | ---: | --- |',
+    `| \`tradewatch --help\`, installed package | ${ms(helpMs.installed)} ms | ${ms(helpMs.nodeFloor)} ms | ≤ 200 ms: ${met(helpMs.installed <= 200)} |`,
+    `| \`tradewatch --help\`, repository checkout (TypeScript through tsx; before: the only way) | ${ms(helpMs.checkout)} ms | ${ms(helpMs.nodeFloor)} ms | — |`,
+    `| \`import('@tradewatch/sdk')\`, inside the process | ${ms(sdkImportMs.inProcess)} ms | — | ≤ 150 ms: ${met(sdkImportMs.inProcess <= 150)} |`,
+    ...(sdkImportMs.dependenciesInProcess !== undefined
+      ? [`| its dependencies alone (\`pino\`, \`prom-client\`), inside the process | ${ms(sdkImportMs.dependenciesInProcess)} ms | — | — |`]
+      : []),
+    `| a process that imports the SDK, spawn to exit | ${ms(sdkImportMs.wall)} ms | ${ms(sdkImportMs.nodeFloor)} ms | — |`,
+    '',
+    '| installed dependency tree (`node_modules`, bytes on disk) | size | aim |',
+    '| --- | ---: | --- |',
+    `| \`@tradewatch/sdk\` alone | ${mb(sizes.sdkTreeBytes)} MB | ≤ 10 MB: ${met(sizes.sdkTreeBytes <= 10e6)} |`,
+    `| before the split: the one package's dependencies (${install.beforeSplitDependencies.map((d) => d.replace(/@[^@]*$/, '')).join(', ')}) | ${mb(sizes.beforeSplitTreeBytes)} MB | — |`,
+    `| \`@tradewatch/sdk\` + \`tradewatch\` CLI (with its optional ccxt, ws, Grafana SDK) | ${mb(sizes.cliTreeBytes)} MB | — |`,
+    '',
+    `Tarballs: SDK ${fixed(sizes.sdkTarballBytes / 1e3, 0)} kB, CLI ${fixed(sizes.cliTarballBytes / 1e3, 0)} kB.`,
     '',
   );
 }

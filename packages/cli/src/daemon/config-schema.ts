@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanSetting } from '@tradewatch/sdk/common';
+import { booleanSetting } from '../settings/index.js';
 
 /*
  * The daemon's section of the tradewatch configuration (`daemon:` in tradewatch.yaml). It lives with the daemon,

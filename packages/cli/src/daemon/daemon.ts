@@ -44,6 +44,8 @@ export interface Daemon {
    * Stops schedules and streams, lets fetches in flight settle (at most a few seconds), records the streams as
    * disconnected, closes every websocket. Idempotent. Then shut the monitor down (its `stop` row and flush).
    */
+  close(): Promise<void>;
+  /** The same as close() (the name before tradewatch's lifecycle was one vocabulary). */
   stop(): Promise<void>;
   status(): DaemonStatus;
 }
@@ -152,7 +154,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
     })),
   });
 
-  return { start, stop, status };
+  return { start, close: stop, stop, status };
 }
 
 async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {

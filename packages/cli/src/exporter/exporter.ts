@@ -78,6 +78,8 @@ export interface Exporter {
   /** Scrapes every target now and then every intervalMs, each target on its own schedule. Idempotent. */
   start(): void;
   /** Stops scheduling, waits for scrapes in flight, flushes the writer (and closes it when owned). Idempotent. */
+  close(): Promise<void>;
+  /** The same as close() (the name before tradewatch's lifecycle was one vocabulary). */
   stop(): Promise<void>;
   stats(): ExporterStats;
 }
@@ -237,7 +239,7 @@ export function createExporter(options: ExporterOptions): Exporter {
     void tick();
   }
 
-  return {
+  const exporter: Exporter = {
     scrapeOnce: () => Promise.all(targets.map((t) => scrapeTracked(t))),
     start() {
       if (running || stopped) return;
@@ -255,8 +257,10 @@ export function createExporter(options: ExporterOptions): Exporter {
       })();
       return stopped;
     },
+    close: () => exporter.stop(),
     stats: () => ({ ...stats, last: { ...stats.last } }),
   };
+  return exporter;
 }
 
 function resolveTarget(target: ExporterTarget, fail: (reason: string, details?: Record<string, unknown>) => TradewatchError): ResolvedTarget {

@@ -31,8 +31,10 @@ export const ErrorCodes = {
   SPOOL_UNAVAILABLE: 'TW_SPOOL_UNAVAILABLE',
 } as const;
 
+/** A stable configuration-time error code (docs/errors.md). */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/** An error with a stable code (ErrorCodes, docs/errors.md); thrown at configuration time, never by recording calls. */
 export class TradewatchError extends Error {
   readonly code: ErrorCode;
   readonly details: Readonly<Record<string, unknown>>;
@@ -45,6 +47,7 @@ export class TradewatchError extends Error {
   }
 }
 
+/** Whether `err` is a TradewatchError (with this code, when one is given). */
 export function isTradewatchError(err: unknown, code?: ErrorCode): err is TradewatchError {
   return err instanceof TradewatchError && (code === undefined || err.code === code);
 }

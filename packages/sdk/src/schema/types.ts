@@ -55,6 +55,7 @@ export interface RollupDef {
 
 export type TableGroup = 'health' | 'pipeline' | 'market' | 'exchange' | 'trading' | 'generic' | 'internal';
 
+/** A tradewatch table (docs/schema.md): columns, keys, partitioning and TTL. Writer.write takes one or its name. */
 export interface TableDef {
   readonly name: string;
   readonly group: TableGroup;

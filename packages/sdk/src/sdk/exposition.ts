@@ -12,6 +12,7 @@ import { Registry } from 'prom-client';
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
+/** Text format of /metrics: Prometheus 0.0.4 or OpenMetrics 1.0. */
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
 
 /** Picks the format from an Accept header: OpenMetrics when it is acceptable with a higher (or equal) q than text. */
@@ -34,6 +35,7 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   return openMetricsQ > 0 && openMetricsQ >= textQ ? 'openmetrics' : 'prometheus';
 }
 
+/** Renders a prom-client registry in a format, for a /metrics endpoint of the caller's own server. */
 export async function renderMetrics(registry: Registry, format: ExpositionFormat): Promise<{ contentType: string; body: string }> {
   if (format === 'openmetrics') return { contentType: OPENMETRICS_CONTENT_TYPE, body: await renderOpenMetrics(registry) };
   if (registry.contentType === Registry.PROMETHEUS_CONTENT_TYPE) return { contentType: PROMETHEUS_CONTENT_TYPE, body: await registry.metrics() };

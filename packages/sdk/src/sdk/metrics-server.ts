@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { negotiateFormat, renderMetrics } from './exposition.js';
 import type { Readiness } from './types.js';
 
+/** Options of startMetricsServer. */
 export interface MetricsServerOptions {
   readonly registry: Registry;
   /** 0 picks a free port (see `port` on the result). */
@@ -14,6 +15,7 @@ export interface MetricsServerOptions {
   readonly ready?: () => Readiness | boolean | Promise<Readiness | boolean>;
 }
 
+/** A running /metrics, /healthz and /readyz endpoint; close() stops it. */
 export interface MetricsServer {
   readonly url: string;
   readonly port: number;

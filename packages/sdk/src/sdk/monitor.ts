@@ -236,9 +236,13 @@ class MonitorImpl implements Monitor {
     }
   }
 
-  shutdown(options: ShutdownOptions = {}): Promise<void> {
+  close(options: ShutdownOptions = {}): Promise<void> {
     this.shutdownPromise ??= this.stop(options.reason);
     return this.shutdownPromise;
+  }
+
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    return this.close(options);
   }
 
   private async stop(reason: string | undefined): Promise<void> {

@@ -16,12 +16,18 @@ export type { MonitorWriter, TimeInput, SdkLogger };
  * - Label-like strings (exchange, symbol, ...) are non-empty, at most 256 characters.
  */
 
+/** Outcome of one fetch (column `status` of tw_fetches). */
 export type FetchStatus = (typeof FETCH_STATUSES)[number];
+/** State of an exchange connection (column `state` of tw_connection_events). */
 export type ConnectionState = (typeof CONNECTION_STATES)[number];
+/** Order state (column `status` of tw_orders). */
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
+/** Trade side: `buy` or `sell`. */
 export type Side = (typeof SIDES)[number];
+/** How a strategy run trades: live, paper, or a backtest on simulated time. */
 export type TradingMode = 'live' | 'paper' | 'backtest';
 
+/** monitor.error(): where an error happened (a row in tw_errors). */
 export interface ErrorContext {
   /** Part of the process that failed, e.g. `fetcher`, `websocket`. */
   readonly component: string;
@@ -31,6 +37,7 @@ export interface ErrorContext {
   readonly at?: TimeInput;
 }
 
+/** monitor.fetch(): one REST fetch of an exchange dataset (a row in tw_fetches). */
 export interface FetchEvent {
   readonly exchange: string;
   /** What was fetched: `open_interest`, `funding_rate`, ... */
@@ -42,6 +49,7 @@ export interface FetchEvent {
   readonly at?: TimeInput;
 }
 
+/** monitor.dataGap(): a span of data that is missing (a row in tw_data_gaps). */
 export interface DataGapEvent {
   readonly exchange: string;
   readonly dataset: string;
@@ -55,6 +63,7 @@ export interface DataGapEvent {
   readonly at?: TimeInput;
 }
 
+/** monitor.liquidation(): a liquidation reported by an exchange (a row in tw_liquidations). */
 export interface LiquidationEvent {
   readonly exchange: string;
   readonly symbol: string;
@@ -68,6 +77,7 @@ export interface LiquidationEvent {
   readonly at?: TimeInput;
 }
 
+/** monitor.storageSize(): bytes (and files) a store holds (a row in tw_storage_size). */
 export interface StorageSizeEvent {
   /** Which store: a dataset directory, a table, a volume. */
   readonly store: string;
@@ -76,6 +86,7 @@ export interface StorageSizeEvent {
   readonly at?: TimeInput;
 }
 
+/** monitor.openInterest(): an open-interest observation (a row in tw_open_interest). */
 export interface OpenInterestEvent {
   readonly exchange: string;
   readonly symbol: string;
@@ -85,6 +96,7 @@ export interface OpenInterestEvent {
   readonly at?: TimeInput;
 }
 
+/** monitor.fundingRate(): a funding-rate observation (a row in tw_funding_rates). */
 export interface FundingRateEvent {
   readonly exchange: string;
   readonly symbol: string;
@@ -96,6 +108,7 @@ export interface FundingRateEvent {
   readonly at?: TimeInput;
 }
 
+/** monitor.connectionState(): a connection changed state (a row in tw_connection_events). */
 export interface ConnectionStateEvent {
   readonly exchange: string;
   /** `rest`, or a websocket stream such as `liquidations`. */
@@ -107,6 +120,7 @@ export interface ConnectionStateEvent {
   readonly at?: TimeInput;
 }
 
+/** monitor.rateLimit(): rate-limit usage or throttling by an exchange (a row in tw_rate_limits). */
 export interface RateLimitEvent {
   readonly exchange: string;
   readonly used?: number;
@@ -116,6 +130,7 @@ export interface RateLimitEvent {
   readonly at?: TimeInput;
 }
 
+/** monitor.strategy(): which strategy run the handle records for. */
 export interface StrategyRef {
   readonly strategy: string;
   /** One run: a live deployment or one backtest. */
@@ -123,6 +138,7 @@ export interface StrategyRef {
   readonly mode: TradingMode;
 }
 
+/** strategy.pnl(): profit and loss of a run at one time (a row in tw_strategy_pnl). */
 export interface PnlSnapshot {
   readonly realized: number;
   readonly unrealized: number;
@@ -134,6 +150,7 @@ export interface PnlSnapshot {
   readonly at?: TimeInput;
 }
 
+/** strategy.order(): an order changed state (a row in tw_orders). */
 export interface OrderEvent {
   readonly exchange: string;
   readonly symbol: string;
@@ -149,6 +166,7 @@ export interface OrderEvent {
   readonly at?: TimeInput;
 }
 
+/** strategy.fill(): one fill of an order (a row in tw_fills). */
 export interface FillEvent {
   readonly exchange: string;
   readonly symbol: string;
@@ -163,6 +181,7 @@ export interface FillEvent {
   readonly at?: TimeInput;
 }
 
+/** strategy.position(): a position at one time (a row in tw_positions). */
 export interface PositionSnapshot {
   readonly exchange: string;
   readonly symbol: string;
@@ -176,6 +195,7 @@ export interface PositionSnapshot {
   readonly at?: TimeInput;
 }
 
+/** monitor.metric(): a value of the caller's own (a row in tw_metrics and a gauge or counter). */
 export interface CustomMetric {
   /** Prometheus-style name, e.g. `myapp_queue_depth`; the `tradewatch_` prefix is reserved for the SDK. */
   readonly name: string;
@@ -198,17 +218,20 @@ export interface StrategyMonitor {
   openOrders(): number;
 }
 
+/** What /readyz answers: ready, or not with the reason. */
 export interface Readiness {
   readonly ready: boolean;
   /** Why not ready; absent when ready. */
   readonly reason?: string;
 }
 
+/** Options of monitor.close(). */
 export interface ShutdownOptions {
   /** Written into the `stop` row, e.g. `SIGTERM`. */
   readonly reason?: string;
 }
 
+/** Options of createMonitor (docs/sdk.md has the table with defaults). */
 export interface MonitorOptions {
   /** Logical service name, e.g. `ccxt-daemon`: the `service` column and label. */
   readonly service: string;
@@ -239,6 +262,7 @@ export interface MonitorOptions {
   readonly retention?: Readonly<Record<string, Ttl>>;
 }
 
+/** What createMonitor returns: the recording methods (never throw, never wait) and the lifecycle (flush, close). */
 export interface Monitor {
   readonly service: string;
   readonly instance: string;
@@ -287,5 +311,7 @@ export interface Monitor {
   /** Resolves when everything recorded so far is acknowledged by QuestDB (or spooled). Never rejects. */
   flush(): Promise<void>;
   /** Final samples, a `stop` row, flush (and close an owned writer). Idempotent; never rejects. */
+  close(options?: ShutdownOptions): Promise<void>;
+  /** @deprecated The same as close(), the name before the SDK's lifecycle was one vocabulary. */
   shutdown(options?: ShutdownOptions): Promise<void>;
 }

@@ -18,6 +18,7 @@ import {
 import { sameTtl } from '../schema/ttl.js';
 import type { SqlClient } from './sql.js';
 
+/** One DDL statement applySchema ran (or, with dryRun, would run). */
 export interface SchemaChange {
   readonly object: string;
   readonly action: 'create-table' | 'add-column' | 'set-dedup' | 'set-ttl' | 'set-parquet' | 'create-view' | 'rebuild-view';
@@ -32,6 +33,7 @@ export interface SchemaDrift {
   readonly problem: string;
 }
 
+/** What applySchema did: the changes it ran (or would run), the objects already current, and drift it left alone. */
 export interface ApplyReport {
   readonly version: number;
   readonly changes: readonly SchemaChange[];
@@ -39,6 +41,7 @@ export interface ApplyReport {
   readonly unchanged: readonly string[];
 }
 
+/** Options of applySchema. */
 export interface ApplyOptions {
   readonly tables?: readonly TableDef[];
   readonly views?: readonly ViewDef[];
@@ -145,7 +148,10 @@ export async function applySchema(sql: SqlClient, options: ApplyOptions = {}): P
     if (changes.length === before) unchanged.push(view.name);
   }
 
-  if (changes.length > 0 && !options.dryRun) await recordChanges(sql, changes, tables);
+  if (changes.length > 0 && !options.dryRun) {
+    await recordChanges(sql, changes, tables);
+    await waitForWalApplied(sql, [...new Set(changes.map((c) => c.object.split('.')[0]!))]);
+  }
   return { version: SCHEMA_VERSION, changes, drift, unchanged };
 }
 
@@ -219,4 +225,24 @@ async function recordChanges(sql: SqlClient, changes: readonly SchemaChange[], t
     .map((c, i) => `(${nowMicros + BigInt(i)}::timestamp, ${SCHEMA_VERSION}, '${c.object}', '${c.sql.replace(/'/g, "''")}')`)
     .join(', ');
   await sql.execute(`INSERT INTO tw_schema_changes (ts, schema_version, object, change) VALUES ${values}`);
+}
+
+/**
+ * DDL on a WAL table (SET TTL, DEDUP, a new column) takes effect when QuestDB applies the table's WAL, not when the
+ * statement returns: wait until each changed table has applied up to the transaction seen after the changes, so
+ * that what apply reports is what the next reader (or the next apply) sees. Bounded: the statements did succeed,
+ * so a slow WAL apply only ends the wait.
+ */
+async function waitForWalApplied(sql: SqlClient, names: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let targets: Map<string, number> | undefined;
+  while (Date.now() < deadline) {
+    const rows = await sql.rows<{ name: string; writerTxn: number; sequencerTxn: number }>(
+      'SELECT name, writerTxn, sequencerTxn FROM wal_tables()',
+    );
+    targets ??= new Map(rows.filter((r) => names.includes(r.name)).map((r) => [r.name, Number(r.sequencerTxn)]));
+    const behind = rows.filter((r) => targets!.has(r.name) && Number(r.writerTxn) < targets!.get(r.name)!);
+    if (behind.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

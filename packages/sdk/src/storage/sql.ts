@@ -1,16 +1,19 @@
 import { ErrorCodes, TradewatchError } from '../common/errors.js';
 
+/** A column of a SQL result: name and QuestDB type. */
 export interface SqlColumn {
   readonly name: string;
   readonly type: string;
 }
 
+/** A SQL result: the columns, the rows (`dataset`, one array per row) and the row count. */
 export interface SqlResult {
   readonly columns: readonly SqlColumn[];
   readonly dataset: readonly (readonly unknown[])[];
   readonly count: number;
 }
 
+/** Options of SqlClient. */
 export interface SqlClientOptions {
   /** QuestDB HTTP base URL; user:password in the URL become basic auth. */
   readonly url: string;

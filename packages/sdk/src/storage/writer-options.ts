@@ -4,6 +4,7 @@ import { ErrorCodes, TradewatchError } from '../common/errors.js';
 import { stderrLogger, type WriterLogger } from './logger.js';
 import type { SpoolFullPolicy } from './spool.js';
 
+/** Options of createWriter (docs/writer.md). */
 export interface WriterOptions {
   /** QuestDB HTTP base URL, e.g. http://127.0.0.1:9000; user:password@ in it become basic auth. */
   readonly url: string;

@@ -64,6 +64,7 @@ export interface WriterStats {
   readonly lastFlushMs: number | undefined;
 }
 
+/** What createWriter returns: write rows, then flush and close. */
 export interface Writer {
   /**
    * Validates and buffers one row; synchronous. Throws TradewatchError (TW_INVALID_VALUE, TW_UNKNOWN_COLUMN,
@@ -87,6 +88,7 @@ export interface Writer {
   stats(): WriterStats;
 }
 
+/** Creates a writer: rows over ILP/HTTP to QuestDB, batched, with an optional on-disk spool that loses nothing across outages and restarts (docs/writer.md). */
 export function createWriter(options: WriterOptions): Writer {
   return new IlpWriter(resolveWriterOptions(options));
 }

@@ -7,7 +7,7 @@
  * `--alerts-rules-cpu-high-threshold`), so leaves are plain numbers, booleans, strings or comma lists.
  */
 import { z } from 'zod';
-import { booleanSetting } from '@tradewatch/sdk/common';
+import { booleanSetting } from '../../settings/index.js';
 import { RULE_DEFAULTS, type RuleId, type RuleDefaults } from './rule-defaults.js';
 
 export const SEVERITIES = ['critical', 'warning'] as const;

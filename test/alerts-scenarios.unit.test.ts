@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import { notifications, type AlertTimeline } from './support/grafana-model/alertmanager.js';
+import { parsePrometheusDuration, SCHEDULER_BASE_INTERVAL_S } from './support/grafana-model/provisioning-checks.js';
+
+// One notification per incident: each fault of the scenario table in docs/alerting.md, run through the generated
+// rules (threshold, group interval, pending period: worst case, with the tick spread) and the generated policy
+// (routing, grouping, group wait / interval / repeat) with the model of Grafana's Alertmanager. The table in
+// the docs must be exactly what this computes.
+
+type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const read = (name: string) => parseYaml(readFileSync(`deploy/grafana/provisioning/alerting/${name}`, 'utf8')) as Doc;
+const rules = (read('rules.yaml').groups as Doc[]).flatMap((g) => (g.rules as Doc[]).map((r) => ({ r, intervalMs: parsePrometheusDuration(g.interval)! })));
+const policy = read('policies.yaml').policies[0] as Doc;
+const S = 1000;
+const MIN = 60 * S;
+const H = 60 * MIN;
+
+const rule = (id: string) => rules.find((x) => x.r.labels.tradewatch_rule === id)!;
+const threshold = (id: string) => rule(id).r.data.at(-1).model.conditions[0].evaluator.params[0] as number;
+/** Worst case from the condition holding at `onset` to Grafana sending the alert as firing. */
+function firesAt(id: string, onset: number): number {
+  const { r, intervalMs } = rule(id);
+  const pending = Math.ceil(parsePrometheusDuration(r.for)! / intervalMs) * intervalMs;
+  return onset + intervalMs + SCHEDULER_BASE_INTERVAL_S * S + pending;
+}
+/** Worst case from the condition clearing at `clear` to the resolve: the next evaluation. */
+const resolvesAt = (id: string, clear: number) => clear + rule(id).intervalMs + SCHEDULER_BASE_INTERVAL_S * S;
+const labelsOf = (id: string, labels: Record<string, string>) => ({ ...rule(id).r.labels, alertname: rule(id).r.title, ...labels });
+const alert = (id: string, labels: Record<string, string>, onset: number, clear?: number): AlertTimeline & { id: string } => ({
+  id,
+  labels: labelsOf(id, labels),
+  firingAt: firesAt(id, onset),
+  ...(clear === undefined ? {} : { resolvedAt: resolvesAt(id, clear) }),
+});
+
+// The reference daemon's defaults: service ccxt-daemon, open interest every 30 s and funding every 60 s per symbol,
+// two symbols per exchange: 6 requests/min per exchange.
+const daemon = { service: 'ccxt-daemon', instance: 'default' };
+const REQUESTS_PER_MIN = 6;
+const OUTAGE = 10 * MIN;
+
+interface Fault {
+  readonly name: string;
+  readonly horizon: number;
+  readonly alerts: (AlertTimeline & { id: string })[];
+}
+
+function faults(): Fault[] {
+  const bybit = { ...daemon, exchange: 'bybit' };
+  // The failure ratio over its 10-minute window passes 50 % once the failures outnumber the earlier successes.
+  const ratioWindow = 10 * MIN;
+  const ratioOnset = (ratioWindow * threshold('errorRateSpike')) / 100;
+  assert.ok(ratioWindow / MIN * REQUESTS_PER_MIN >= 10, 'enough requests in the window for a verdict');
+  return [
+    {
+      name: 'exchange outage (bybit websocket and REST down 10 min)',
+      horizon: OUTAGE + 15 * MIN,
+      alerts: [
+        alert('exchangeDisconnected', { ...bybit, channel: 'liquidations' }, threshold('exchangeDisconnected') * S, OUTAGE),
+        alert('staleData', { ...bybit, dataset: 'open_interest' }, threshold('staleData') * S, OUTAGE + 30 * S),
+        alert('staleData', { ...bybit, dataset: 'funding_rate' }, threshold('staleData') * S, OUTAGE + 60 * S),
+        alert('errorRateSpike', bybit, ratioOnset, OUTAGE + ratioOnset),
+        alert('exchangeDown', { ...bybit, channel: 'liquidations' }, threshold('exchangeDown') * S, OUTAGE),
+      ],
+    },
+    {
+      name: 'QuestDB down 10 min',
+      horizon: OUTAGE + 15 * MIN,
+      // Every other rule keeps its last state (execErrState KeepLast): only this one changes.
+      alerts: [alert('questdbUnreachable', {}, 0, OUTAGE)],
+    },
+    { name: 'daemon crash (dead 48 h)', horizon: 48 * H, alerts: [alert('daemonDown', daemon, threshold('daemonDown') * S)] },
+    {
+      name: 'rate-limit storm (throttled 10 min)',
+      horizon: OUTAGE + 15 * MIN,
+      alerts: [alert('rateLimit', { ...daemon, exchange: 'binanceusdm' }, 0, OUTAGE)],
+    },
+    {
+      name: 'liquidation burst (5 min above the threshold)',
+      horizon: 20 * MIN,
+      alerts: [alert('liquidationBurst', { exchange: 'binanceusdm' }, 0, 5 * MIN)],
+    },
+    { name: 'memory leak (above the threshold from then on)', horizon: 2 * H, alerts: [alert('memoryHigh', daemon, 0)] },
+  ];
+}
+
+const clock = (ms: number) => {
+  const s = Math.round(ms / S);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+};
+
+/** The docs' scenario table, as computed. */
+function table(): string {
+  const rows = ['| fault | rules firing (sent to Alertmanager at, worst case) | notifications sent (route: firing/resolved at) |', '| --- | --- | --- |'];
+  for (const f of faults()) {
+    const fired = f.alerts.map((a) => `${a.id} ${clock(a.firingAt)}${a.resolvedAt !== undefined ? `–${clock(a.resolvedAt)}` : ''}`).join(', ');
+    const sent = notifications(policy, f.alerts, f.horizon);
+    const byReceiver = new Map<string, string[]>();
+    for (const n of sent) {
+      const what = n.firing > 0 ? `${clock(n.at)} (${n.firing} firing${n.resolved ? `, ${n.resolved} resolved` : ''})` : `${clock(n.at)} resolved`;
+      byReceiver.set(n.route, [...(byReceiver.get(n.route) ?? []), what]);
+    }
+    const list = [...byReceiver].map(([receiver, times]) => `${receiver}: ${times.length > 6 ? `${times.slice(0, 3).join(', ')}, … ${times.length} in ${clock(f.horizon)}` : times.join(', ')}`);
+    rows.push(`| ${f.name} | ${fired} | ${list.join('; ')} (${sent.length} messages) |`);
+  }
+  return rows.join('\n');
+}
+
+describe('scenario table: notifications per fault from the generated rules and policy', () => {
+  test('docs/alerting.md holds exactly the computed table', () => {
+    const docs = readFileSync('docs/alerting.md', 'utf8');
+    const block = /<!-- scenario-table:start -->\n([\s\S]*?)\n<!-- scenario-table:end -->/.exec(docs);
+    assert.ok(block, 'docs/alerting.md has the scenario-table markers');
+    assert.equal(block[1], table(), `replace the block with:\n${table()}`);
+  });
+
+  test('one incident per severity: an exchange outage tripping four rules opens one group per route, updated not multiplied', () => {
+    const outage = faults()[0]!;
+    const sent = notifications(policy, outage.alerts, outage.horizon);
+    const firstFiring = (route: string) => sent.filter((n) => n.route === route && n.firing > 0);
+    // Before grouping by subject: 10-17 messages from 5 rules (issue 12).
+    assert.ok(sent.length <= 8, `${sent.length} messages: ${JSON.stringify(sent)}`);
+    for (const route of new Set(sent.map((n) => n.route))) assert.ok(firstFiring(route).length <= 4, route);
+    // Every rule of the incident lands in one group per route: the subject, not the rule, is the key.
+    assert.equal(new Set(sent.map((n) => n.group)).size, new Set(sent.map((n) => n.route)).size);
+  });
+
+  test('a crash is notified within 60 s of its last sample, and a 48 h outage repeats every 4 h, never resolving', () => {
+    const crash = faults()[2]!;
+    const sent = notifications(policy, crash.alerts, crash.horizon);
+    assert.ok(sent[0]!.at <= 60 * S, clock(sent[0]!.at));
+    assert.ok(sent.every((n) => n.firing === 1 && n.resolved === 0));
+    assert.equal(sent.length, 1 + Math.floor((crash.horizon - sent[0]!.at) / (4 * H)));
+  });
+});
