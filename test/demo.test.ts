@@ -89,6 +89,12 @@ test('Ctrl-C to the process group of `npm run demo`: producers flushed first, Qu
   // Item 6: the fault API is printed with an example, and the hint works in a clone.
   assert.match(demo.stdout(), /curl -X POST http:\/\/127\.0\.0\.1:\d+\/control\/bybit\/fault/);
   assert.match(demo.stdout(), /npx tradewatch query/);
+  // Faults are announced when they start and when they end (scheduled ones go through the same path as this one).
+  const faultUrl = /curl -X POST (http:\/\/127\.0\.0\.1:\d+\/control\/bybit\/fault)/.exec(demo.stdout())![1]!;
+  const injected = await fetch(faultUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'latency', ms: 5, duration: '2s' }) });
+  assert.equal(injected.status, 201);
+  await waitFor(() => /simulator: fault ended .*latency/.test(demo.stderr()), 60_000, () => `fault announcements; stderr:\n${demo.stderr()}`);
+  assert.match(demo.stderr(), /simulator: fault started: .*bybit.*latency/);
 
   // Item 2: the demo supervises the QuestDB it started. A SIGKILL is announced and followed by a restart.
   const firstPid = Number(/QuestDB \/metrics .*\(pid (\d+)/.exec(demo.stdout())?.[1]);
