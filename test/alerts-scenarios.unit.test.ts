@@ -84,6 +84,11 @@ function faults(): Fault[] {
       alerts: [alert('liquidationBurst', { exchange: 'binanceusdm' }, 0, 5 * MIN)],
     },
     { name: 'memory leak (above the threshold from then on)', horizon: 2 * H, alerts: [alert('memoryHigh', daemon, 0)] },
+    {
+      name: 'silent websocket (connected, no message for 30 min)',
+      horizon: 45 * MIN,
+      alerts: [alert('silentStream', { ...daemon, exchange: 'binanceusdm', channel: 'liquidations' }, threshold('silentStream') * S, 30 * MIN)],
+    },
   ];
 }
 

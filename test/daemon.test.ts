@@ -14,6 +14,9 @@ import { isTradewatchError } from '../packages/sdk/src/common/errors.js';
 import { loadConfig } from '../packages/cli/src/config/index.js';
 import { classify, createDaemon, credentialEnvNames, daemonConfig, readRateLimit, retryAfterSeconds } from '../packages/cli/src/daemon/index.js';
 import { backoffDelay } from '../packages/cli/src/daemon/backoff.js';
+import { bybitMarketTypes } from '../packages/cli/src/daemon/ccxt-exchange.js';
+import { orderSide } from '../packages/cli/src/daemon/liquidation-side.js';
+import { weightQuotaOf } from '../packages/cli/src/daemon/rate-limit.js';
 import type { Monitor } from '../packages/sdk/src/sdk/index.js';
 import { SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
@@ -83,9 +86,30 @@ test('ccxt errors map to fetch statuses; Retry-After and rate-limit headers are 
   assert.equal(retryAfterSeconds({ 'retry-after': new Date(61_000).toUTCString() }, undefined, 1000), 60);
   assert.equal(retryAfterSeconds({}, new Error('IP banned until 1700000030000'), 1_700_000_000_000), 30);
   assert.equal(retryAfterSeconds(undefined, new Error('nothing')), undefined);
-  assert.deepEqual(readRateLimit('binanceusdm', { 'X-Mbx-Used-Weight-1m': '37' }), { used: 37, quota: 2400 });
-  assert.deepEqual(readRateLimit('bybit', { 'X-Bapi-Limit-Status': '590', 'X-Bapi-Limit': '600' }), { used: 10, quota: 600 });
-  assert.deepEqual(readRateLimit('okx', {}), {});
+  // Binance's header is the IP's used weight; the quota is not in it (it comes from exchangeInfo.rateLimits).
+  assert.deepEqual(readRateLimit({ 'X-Mbx-Used-Weight-1m': '37' }), { used: 37 });
+  assert.deepEqual(readRateLimit({ 'X-Bapi-Limit-Status': '590', 'X-Bapi-Limit': '600' }), { used: 10, quota: 600 });
+  assert.deepEqual(readRateLimit({}), {});
+  assert.equal(
+    weightQuotaOf({ rateLimits: [{ rateLimitType: 'ORDERS', interval: 'MINUTE', intervalNum: 1, limit: 1200 }, { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 2400 }] }),
+    2400,
+  );
+  assert.equal(weightQuotaOf({}), undefined);
+  // Bans and region blocks are recognised by their HTTP status in ccxt's message, whatever class ccxt gives them.
+  assert.deepEqual(classify(new ccxt.DDoSProtection('binanceusdm 418 I\'m a teapot {"code":-1003}')), {
+    status: 'blocked', kind: 'DDoSProtection', connectivity: false, block: 'ban', httpStatus: 418,
+  });
+  assert.equal(classify(new ccxt.RateLimitExceeded('bybit GET http://h/v5/market/tickers?x=1 403 Forbidden ')).block, 'ban');
+  assert.equal(classify(new ccxt.ExchangeNotAvailable('binanceusdm GET http://h/fapi/v1/time 451 Unavailable For Legal Reasons {}')).block, 'region');
+  assert.equal(classify(new ccxt.DDoSProtection('binanceusdm 429 Too Many Requests {}')).status, 'rate_limited');
+  assert.equal(classify(new ccxt.RateLimitExceeded('bybit {"retCode":10006,"retMsg":"Too many visits!"}')).status, 'rate_limited');
+  // Liquidation sides: one meaning in storage (the order's side); Bybit sends the position's side.
+  assert.equal(orderSide('binanceusdm', 'sell'), 'sell');
+  assert.equal(orderSide('bybit', 'buy'), 'sell', 'Bybit Buy = a long position liquidated = a sell order');
+  assert.equal(orderSide('bybit', 'Sell'), 'buy');
+  assert.equal(orderSide('bybit', 'x'), undefined);
+  assert.deepEqual(bybitMarketTypes(['BTC/USDT:USDT', 'ETH/USDT:USDT-250627']), ['linear']);
+  assert.deepEqual(bybitMarketTypes(['BTC/USD:BTC', 'ETH/USDT', 'BTC/USDT:USDT-250627-60000-C']), ['inverse', 'option', 'spot']);
   for (let attempt = 1; attempt <= 12; attempt++) {
     const d = backoffDelay(attempt, 100, 3000);
     const cap = Math.min(3000, 100 * 2 ** (attempt - 1));

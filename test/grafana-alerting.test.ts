@@ -310,7 +310,7 @@ async function evaluateNow(rule: ProvisionedRule, client: SqlClient = sqlClient)
 const processSample = (service: string, instance: string, at: number, cpu: number, rssMiB: number) =>
   writer.write(schema.processSamples, { ts: us(at), service, instance, pid: 1, uptime_s: 600, rss_bytes: rssMiB * 1_048_576, heap_used_bytes: 1e7, heap_total_bytes: 2e7, cpu_percent: cpu, event_loop_lag_ms: 2 });
 const connectionSample = (instance: string, exchange: string, channel: string, at: number, latency: number | null) =>
-  writer.write(schema.connectionSamples, { ts: us(at), service: 'tw-alert', instance, exchange, channel, connected: true, messages: latency === null ? 0 : 10, latency_ms_avg: latency, latency_ms_max: latency, reconnects: 0 });
+  writer.write(schema.connectionSamples, { ts: us(at), service: 'tw-alert', instance, exchange, channel, connected: true, messages: latency === null ? 0 : 10, latency_ms_avg: latency, latency_ms_max: latency, last_message_ts: us(latency === null ? at - 30_000 : at), reconnects: 0 });
 const writerStats = (instance: string, at: number, lagMs: number, spoolBytes: number) =>
   writer.write(schema.writerStats, { ts: us(at), service: 'tw-alert', instance, queue_rows: 0, spool_bytes: spoolBytes, rows_written: 100, rows_rejected: 0, rows_dropped: 0, lag_ms: lagMs });
 
@@ -361,6 +361,7 @@ const FAULTS: { readonly [K in RuleId]?: readonly Record<string, string>[] } = {
   liquidationBurst: [{ exchange: 'bybit' }],
   rateLimit: [{ exchange: 'bybit' }],
   websocketLatency: [{ exchange: 'bybit', channel: 'trades' }],
+  silentStream: [{ exchange: 'okx', channel: 'trades' }],
   writerLag: [{ instance: 'lag-1' }],
   spoolGrowth: [{ instance: 'spool-1' }],
   drawdown: [{ strategy: 'crash' }],
@@ -394,6 +395,10 @@ function loadFaults(now: number): void {
   for (let i = 0; i < 400; i++) faultMonitor.liquidation({ exchange: 'bybit', symbol: 'BTC/USDT:USDT', side: 'buy', price: 100, amount: 1, at: now - 1000 - i * 100 });
   faultMonitor.rateLimit({ exchange: 'bybit', used: 1150, quota: 1200, throttled: false, at: now - 5000 });
   for (let i = 0; i < 6; i++) connectionSample('fault-1', 'bybit', 'trades', now - 1000 - i * 30_000, 5000);
+  // okx trades: connected (samples keep coming) but the last message was 20 minutes ago.
+  for (let i = 0; i < 6; i++) {
+    writer.write(schema.connectionSamples, { ts: us(now - 1000 - i * 30_000), service: 'tw-alert', instance: 'fault-1', exchange: 'okx', channel: 'trades', connected: true, messages: 0, latency_ms_avg: null, latency_ms_max: null, last_message_ts: us(now - 20 * MIN), reconnects: 0 });
+  }
   writerStats('lag-1', now - 2000, 120_000, 0);
   writerStats('spool-1', now - 8 * MIN, 0, 0);
   writerStats('spool-1', now - 2000, 2000, 50 * 1_048_576);

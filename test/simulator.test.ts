@@ -88,7 +88,10 @@ describe('simulator with real ccxt: REST', () => {
         return { symbols: Object.keys(markets).sort(), oi, fr, all };
       };
       const [x, y, z] = await Promise.all([read(a), read(b), read(c)]);
-      assert.deepEqual(x.symbols, ['BTC/USDT:USDT', 'DOGE/USDT:USDT', 'ETH/USDT:USDT', 'SOL/USDT:USDT', 'XRP/USDT:USDT']);
+      const perpetuals = ['BTC/USDT:USDT', 'DOGE/USDT:USDT', 'ETH/USDT:USDT', 'SOL/USDT:USDT', 'XRP/USDT:USDT'];
+      // Bybit lists every category ccxt asks for by default: spot pairs and inverse perpetuals besides the linear ones.
+      const expected = id === 'bybit' ? [...perpetuals, 'BTC/USD:BTC', 'ETH/USD:ETH', ...perpetuals.map((p) => p.split(':')[0]!)].sort() : perpetuals;
+      assert.deepEqual(x.symbols, expected);
       const market = client(a, id);
       await market.loadMarkets();
       assert.equal(market.market(BTC).swap, true);
@@ -101,7 +104,7 @@ describe('simulator with real ccxt: REST', () => {
       assert.ok((x.fr.markPrice ?? 0) > 2000 && (x.fr.markPrice ?? 0) < 5000, `ETH mark ${x.fr.markPrice}`);
       assert.equal((x.fr.fundingTimestamp ?? 0) % (8 * 3_600_000), 0);
       assert.ok((x.fr.fundingTimestamp ?? 0) > T);
-      assert.equal(Object.keys(x.all).length, 5);
+      assert.equal(Object.keys(x.all).filter((symbol) => symbol.endsWith(':USDT')).length, 5);
       // same seed and clock: same numbers; another seed: different ones
       assert.equal(y.oi.openInterestAmount, x.oi.openInterestAmount);
       assert.equal(y.fr.fundingRate, x.fr.fundingRate);
@@ -161,17 +164,26 @@ describe('simulator with real ccxt: websockets and faults', () => {
   });
 
   for (const id of IDS) {
-    test(`${id}: liquidation_burst delivers exactly N events`, async () => {
+    test(`${id}: liquidation_burst: Bybit delivers all N events in batches, Binance the latest per second`, async () => {
       const ex = await make(id);
       const pending = guarded(ex.watchLiquidations('ETH/USDT:USDT'));
       await subscribed(id, 'ws connection');
       const since = Date.now() - 1;
+      const before = sim.control.state().exchanges[id]!.stats;
       const record = await sim.control.inject(id, { kind: 'liquidation_burst', count: 40, overMs: 200, symbols: ['ETH'] });
       await pending;
       await waitFor(ended(sim, record), 3000, 'burst end');
-      await waitFor(() => liquidationsOf(ex, 'ETH/USDT:USDT', since) >= 40, 5000, '40 liquidations');
-      await sleep(150); // an extra event, had one been sent, would have arrived
-      assert.equal(liquidationsOf(ex, 'ETH/USDT:USDT', since), 40);
+      // Every generated event is either delivered or still waiting for its window's end.
+      await waitFor(() => sim.control.state().exchanges[id]!.liquidationsPending === 0, 5000, 'delivery windows closed');
+      const stats = sim.control.state().exchanges[id]!.stats;
+      const generated = stats.liquidationsGenerated - before.liquidationsGenerated;
+      const delivered = stats.liquidationsDelivered - before.liquidationsDelivered;
+      assert.equal(generated, 40);
+      if (id === 'bybit') assert.equal(delivered, 40, 'Bybit batches every event');
+      // 200 ms of events of one symbol fall in one 1000 ms window (more only if the machine stalls the burst): sampled.
+      else assert.ok(delivered >= 1 && delivered < generated / 4, `Binance pushes the latest per symbol per second: ${delivered}`);
+      await waitFor(() => liquidationsOf(ex, 'ETH/USDT:USDT', since) >= delivered, 5000, `${delivered} liquidations`);
+      assert.equal(liquidationsOf(ex, 'ETH/USDT:USDT', since), delivered, 'the client received exactly what was pushed');
       assert.equal(sim.control.faults().find((f) => f.id === record.id)?.counters.eventsEmitted, 40);
     });
 
@@ -207,7 +219,7 @@ describe('simulator with real ccxt: websockets and faults', () => {
       assert.ok(((await ex.fetchOpenInterest(BTC)).openInterestAmount ?? 0) > 0);
     });
 
-    test(`${id}: rate_limit answers 429 with Retry-After; ccxt raises RateLimitExceeded / DDoSProtection`, async () => {
+    test(`${id}: rate_limit: Binance 429 with Retry-After, Bybit HTTP 200 retCode 10006 without headers`, async () => {
       const ex = await make(id);
       const record = await sim.control.inject(id, { kind: 'rate_limit', retryAfterSec: 7, durationMs: 10_000 });
       const err = await rejects(ex.fetchFundingRate(BTC));
@@ -215,8 +227,14 @@ describe('simulator with real ccxt: websockets and faults', () => {
       const expected = id === 'binanceusdm' ? ccxt.DDoSProtection : ccxt.RateLimitExceeded;
       assert.ok(err instanceof expected, `${err.constructor.name}: ${err.message}`);
       const raw = await fetch(`${sim.exchanges[id]?.restUrl}/${id === 'bybit' ? 'v5/market/time' : 'fapi/v1/time'}`);
-      assert.equal(raw.status, 429);
-      assert.equal(raw.headers.get('retry-after'), '7');
+      if (id === 'binanceusdm') {
+        assert.equal(raw.status, 429);
+        assert.equal(raw.headers.get('retry-after'), '7');
+      } else {
+        assert.equal(raw.status, 200);
+        assert.equal(((await raw.json()) as { retCode: number }).retCode, 10006);
+        assert.deepEqual([...raw.headers.keys()].filter((k) => /retry-after|x-bapi/i.test(k)), []);
+      }
       await sim.control.clear(id);
       assert.equal(sim.control.faults().find((f) => f.id === record.id)?.endedBy, 'cleared');
       assert.equal(sim.control.faults().find((f) => f.id === record.id)?.counters.requestsRejected, 2);
@@ -257,18 +275,22 @@ describe('simulator with real ccxt: websockets and faults', () => {
       const pending = guarded(ex.watchLiquidations('XRP/USDT:USDT'));
       await subscribed(id, 'ws connection');
       const since = Date.now() - 1;
-      const stall = await sim.control.inject(id, { kind: 'stall', durationMs: 1500 });
+      // Longer than a delivery window (Binance 1 s, Bybit 0.5 s), with room for a loaded machine.
+      const stall = await sim.control.inject(id, { kind: 'stall', durationMs: 4000 });
       await sim.control.inject(id, { kind: 'liquidation_burst', count: 3, overMs: 0, symbols: ['XRP'] });
-      await sleep(100);
+      await waitFor(() => sim.control.state().exchanges[id]!.liquidationsPending === 0, 5000, 'the window to close');
       assert.equal(liquidationsOf(ex, 'XRP/USDT:USDT', since), 0);
       assert.ok((sim.control.state().exchanges[id]?.wsConnections ?? 0) >= 1, 'still connected');
-      await waitFor(ended(sim, stall), 5000, 'stall end');
-      assert.equal(sim.control.faults().find((f) => f.id === stall.id)?.counters.messagesDropped, 3);
+      await waitFor(ended(sim, stall), 8000, 'stall end');
+      // One message per window: Binance's latest order, or Bybit's batch of three.
+      assert.equal(sim.control.faults().find((f) => f.id === stall.id)?.counters.messagesDropped, 1);
+      const before = sim.control.state().exchanges[id]!.stats.liquidationsDelivered;
       await sim.control.inject(id, { kind: 'liquidation_burst', count: 2, overMs: 0, symbols: ['XRP'] });
       await pending;
-      await waitFor(() => liquidationsOf(ex, 'XRP/USDT:USDT', since) >= 2, 5000, '2 liquidations after the stall');
-      await sleep(50);
-      assert.equal(liquidationsOf(ex, 'XRP/USDT:USDT', since), 2);
+      const expected = id === 'bybit' ? 2 : 1;
+      await waitFor(() => liquidationsOf(ex, 'XRP/USDT:USDT', since) >= expected, 5000, 'liquidations after the stall');
+      assert.equal(sim.control.state().exchanges[id]!.stats.liquidationsDelivered - before, expected);
+      assert.equal(liquidationsOf(ex, 'XRP/USDT:USDT', since), expected);
     });
 
     test(`${id}: missing_window removes open interest and funding, nothing else`, async () => {

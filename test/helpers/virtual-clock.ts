@@ -37,6 +37,11 @@ export class VirtualClock implements Clock {
     return sleepOn(this, ms, signal, options);
   }
 
+  /** When the next timer fires (undefined: none pending). */
+  get nextDue(): number | undefined {
+    return this.earliest()?.due;
+  }
+
   /** Timers waiting to fire. */
   get timerCount(): number {
     return this.pending.length;

@@ -116,6 +116,30 @@ export const liquidationsEnabled = (config: DaemonConfig, exchange: DaemonExchan
   exchange.liquidations ?? config.liquidations;
 
 /**
+ * Bybit's loadMarkets fetches every category by default (spot, linear, inverse, and options per base coin: about ten
+ * paginated requests, any of which can fail start-up). Only the categories of the configured symbols are loaded:
+ * `BTC/USDT:USDT` linear, `BTC/USD:BTC` inverse, `ETH/USDT` spot, `BTC/USDT:USDT-250627-60000-C` option.
+ */
+export function bybitMarketTypes(symbols: readonly string[]): string[] {
+  const types = new Set<string>();
+  for (const symbol of symbols) {
+    const [pair = '', contract] = symbol.split(':', 2) as [string, string?];
+    if (contract === undefined) {
+      types.add('spot');
+      continue;
+    }
+    const [settle = '', ...rest] = contract.split('-');
+    if (rest.length >= 3 && /^[CP]$/.test(rest.at(-1) ?? '')) types.add('option');
+    else types.add(settle === pair.split('/')[1] ? 'linear' : 'inverse');
+  }
+  return [...types].sort();
+}
+
+function marketTypeOptions(exchange: DaemonExchangeConfig): Options {
+  return exchange.id === 'bybit' ? { fetchMarkets: { types: bybitMarketTypes(exchange.symbols) } } : {};
+}
+
+/**
  * A ccxt.pro instance for one configured exchange: rate limiting on, request timeout from the config, ccxt's own
  * websocket reconnect backoff off (the daemon runs its own, and reports every attempt), credentials from the
  * environment, then the file's `ccxt` options and the caller's overrides (the simulator's URLs) on top.
@@ -137,7 +161,7 @@ export function createCcxtExchange(
     {
       enableRateLimit: true,
       timeout: config.requestTimeoutMs,
-      options: { ws: { backoff: { base: 0 } } },
+      options: { ws: { backoff: { base: 0 } }, ...marketTypeOptions(exchange) },
       ...(exchange.rateLimitMs !== undefined ? { rateLimit: exchange.rateLimitMs } : {}),
     },
     credentials,

@@ -95,6 +95,18 @@ export const daemonSchema = z
     /** Websocket reconnect backoff: first delay, doubled per attempt with jitter, up to reconnectMaxMs. */
     reconnectBaseMs: z.number().int().min(1).max(600_000).default(500),
     reconnectMaxMs: z.number().int().min(1).max(3_600_000).default(30_000),
+    /**
+     * An IP ban without Retry-After (Bybit's HTTP 403 "access too frequent" lasts at least 10 minutes; Binance's WAF
+     * 403) pauses every request to that exchange this long: probing sooner would only prolong the ban.
+     */
+    banPauseMs: z.number().int().min(100).max(86_400_000).default(600_000),
+    /** A restricted region (HTTP 451) pauses every request to that exchange this long before one probe. */
+    regionBlockPauseMs: z.number().int().min(100).max(86_400_000).default(3_600_000),
+    /**
+     * A liquidation stream back within this long after it dropped opens no data gap (the disconnect and reconnect are
+     * still recorded): exchanges close connections on schedule (Binance every 24 h). 0: every drop is a gap.
+     */
+    plannedReconnectMs: z.number().int().min(0).max(60_000).default(1000),
     /** Rate-limit status (used weight, quota, throttled) is recorded this often per exchange. */
     rateLimitSampleMs: z.number().int().min(50).max(3_600_000).default(5_000),
     /** Size on disk of the market-data tables is recorded this often (`tw_storage_size`); 0 = never. */

@@ -2,6 +2,7 @@ import { ErrorCodes, TradewatchError } from '@tradewatch/sdk/common';
 import { daemonSchema, type DaemonConfig } from './config-schema.js';
 import type { Monitor } from '@tradewatch/sdk/sdk';
 import { createCcxtExchange, liquidationsEnabled, validateExchanges } from './ccxt-exchange.js';
+import { systemClock, type Clock, type Timer } from './clock.js';
 import { RestClient } from './rest.js';
 import { WindowSchedule, type ScheduleStats } from './schedule.js';
 import { startStorageSampler } from './storage-size.js';
@@ -21,13 +22,19 @@ export interface DaemonOptions {
   readonly questdbUrl?: string;
   /** Where credentials are read from (`TRADEWATCH_DAEMON_<ID>_API_KEY`, ...). Default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Time source of the schedules, streams and pauses (tests drive a virtual one). Default: the system clock. */
+  readonly clock?: Clock;
 }
 
 export interface ExchangeStatus {
   readonly id: string;
   readonly symbols: readonly string[];
-  readonly fetches: { readonly ok: number; readonly error: number; readonly rate_limited: number; readonly timeout: number };
+  readonly fetches: { readonly ok: number; readonly error: number; readonly rate_limited: number; readonly timeout: number; readonly blocked: number };
   readonly pausedUntil?: number;
+  /** Set while the exchange blocks us (IP ban, restricted region): requests are paused until `until`. */
+  readonly blocked?: { readonly until: number; readonly reason: string };
+  /** REST calls in progress. */
+  readonly requestsInFlight: number;
   readonly schedules: Readonly<Record<string, ScheduleStats>>;
   readonly liquidations?: StreamStats;
 }
@@ -55,7 +62,7 @@ interface ExchangeRuntime {
   readonly symbols: readonly string[];
   readonly schedules: WindowSchedule[];
   readonly stream?: LiquidationStream;
-  rateTimer?: NodeJS.Timeout;
+  rateTimer?: Timer;
 }
 
 /**
@@ -82,6 +89,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
   const { config, monitor } = options;
   validateExchanges(config);
   const env = options.env ?? process.env;
+  const clock = options.clock ?? systemClock;
   const abort = new AbortController();
   let started = false;
   let stopping: Promise<void> | undefined;
@@ -89,10 +97,13 @@ export function createDaemon(options: DaemonOptions): Daemon {
 
   const runtimes: ExchangeRuntime[] = config.exchanges.map((exchangeConfig) => {
     const exchange = createCcxtExchange(config, exchangeConfig, options.ccxtOverrides?.[exchangeConfig.id], env);
-    const rest = new RestClient(exchange, monitor, config.requestTimeoutMs);
+    const rest = new RestClient(exchange, monitor, config.requestTimeoutMs, clock, {
+      banPauseMs: config.banPauseMs,
+      regionBlockPauseMs: config.regionBlockPauseMs,
+    });
     const schedules = [
-      new WindowSchedule(rest, monitor, 'open_interest', config.openInterestIntervalMs, exchangeConfig.symbols, abort.signal),
-      new WindowSchedule(rest, monitor, 'funding_rate', config.fundingIntervalMs, exchangeConfig.symbols, abort.signal),
+      new WindowSchedule(rest, monitor, 'open_interest', config.openInterestIntervalMs, exchangeConfig.symbols, abort.signal, clock),
+      new WindowSchedule(rest, monitor, 'funding_rate', config.fundingIntervalMs, exchangeConfig.symbols, abort.signal, clock),
     ];
     const stream = liquidationsEnabled(config, exchangeConfig)
       ? new LiquidationStream(
@@ -103,8 +114,10 @@ export function createDaemon(options: DaemonOptions): Daemon {
             staleStreamMs: config.staleStreamMs,
             reconnectBaseMs: config.reconnectBaseMs,
             reconnectMaxMs: config.reconnectMaxMs,
+            plannedReconnectMs: config.plannedReconnectMs,
           },
           abort.signal,
+          clock,
         )
       : undefined;
     return { rest, symbols: exchangeConfig.symbols, schedules, ...(stream ? { stream } : {}) };
@@ -118,7 +131,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
       runtime.rest.ensureMarkets().catch(() => undefined);
       for (const schedule of runtime.schedules) schedule.start();
       runtime.stream?.start();
-      runtime.rateTimer = setInterval(() => runtime.rest.sampleRateLimit(), config.rateLimitSampleMs);
+      runtime.rateTimer = clock.setInterval(() => runtime.rest.sampleRateLimit(), config.rateLimitSampleMs);
     }
     if (options.questdbUrl && config.storageSampleMs > 0) storageSampler = startStorageSampler(options.questdbUrl, monitor, config.storageSampleMs);
   };
@@ -129,7 +142,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
       storageSampler?.stop();
       for (const runtime of runtimes) {
         for (const schedule of runtime.schedules) schedule.stop();
-        if (runtime.rateTimer) clearInterval(runtime.rateTimer);
+        runtime.rateTimer?.cancel();
       }
       const settle = Promise.allSettled(runtimes.flatMap((r) => [...r.schedules.map((s) => s.idle()), r.stream?.stop()]));
       await withTimeout(settle, STOP_GRACE_MS);
@@ -148,13 +161,20 @@ export function createDaemon(options: DaemonOptions): Daemon {
       id: r.rest.id,
       symbols: r.symbols,
       fetches: { ...r.rest.counts },
-      ...(r.rest.pausedUntil > Date.now() ? { pausedUntil: r.rest.pausedUntil } : {}),
+      ...(r.rest.pausedUntil > clock.now() ? { pausedUntil: r.rest.pausedUntil } : {}),
+      ...blockedOf(r.rest),
+      requestsInFlight: r.rest.inFlight,
       schedules: Object.fromEntries(r.schedules.map((s) => [s.dataset, s.stats()])),
       ...(r.stream ? { liquidations: r.stream.stats() } : {}),
     })),
   });
 
   return { start, close: stop, stop, status };
+}
+
+function blockedOf(rest: RestClient): { blocked?: { until: number; reason: string } } {
+  const block = rest.blocked();
+  return block ? { blocked: { until: block.until, reason: block.reason } } : {};
 }
 
 async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {

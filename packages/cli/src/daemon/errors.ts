@@ -5,6 +5,13 @@ import type { FetchStatus } from '@tradewatch/sdk/sdk';
 export interface ErrorClass {
   /** `status` of the tw_fetches row. */
   readonly status: Exclude<FetchStatus, 'ok'>;
+  /**
+   * The exchange refuses this client for a while: an IP ban (Binance 418, Binance's WAF 403, Bybit's 403 "access too
+   * frequent") or a restricted region (HTTP 451; Bybit's CDN answers such regions 403 too). Requests are paused.
+   */
+  readonly block?: 'ban' | 'region';
+  /** The HTTP status, when the error carries one. */
+  readonly httpStatus?: number;
   /** `kind` of the tw_errors row: the ccxt error class (`RateLimitExceeded`, `RequestTimeout`, ...). */
   readonly kind: string;
   /** The exchange is unreachable or failing (not a refused request): the REST connection counts as down. */
@@ -19,6 +26,14 @@ export class WindowDeadline extends Error {
   }
 }
 
+/** A usable answer that carries no value (e.g. an empty list): a failed fetch for gap purposes. */
+export class EmptyResponse extends Error {
+  constructor(what: string) {
+    super(what);
+    this.name = 'EmptyResponse';
+  }
+}
+
 export function kindOf(err: unknown): string {
   if (err instanceof Error) return err.constructor.name !== 'Error' ? err.constructor.name : err.name;
   return typeof err;
@@ -30,10 +45,24 @@ export function kindOf(err: unknown): string {
  */
 export function classify(err: unknown): ErrorClass {
   const kind = kindOf(err);
+  const httpStatus = httpStatusOf(err);
+  if (httpStatus === 418 || httpStatus === 403) return { status: 'blocked', kind, connectivity: false, block: 'ban', httpStatus };
+  if (httpStatus === 451) return { status: 'blocked', kind, connectivity: false, block: 'region', httpStatus };
   if (err instanceof ccxt.RateLimitExceeded || err instanceof ccxt.DDoSProtection) return { status: 'rate_limited', kind, connectivity: false };
   if (err instanceof ccxt.RequestTimeout || err instanceof WindowDeadline) return { status: 'timeout', kind: 'RequestTimeout', connectivity: true };
   if (err instanceof ccxt.NetworkError) return { status: 'error', kind, connectivity: true };
   return { status: 'error', kind, connectivity: false };
+}
+
+/**
+ * The HTTP status in a ccxt error message: `binanceusdm 418 I'm a teapot {...}` (the exchange's own handler) or
+ * `bybit GET https://... 403 Forbidden ...` (ccxt's generic one). Undefined for errors without one (HTTP 200 with an
+ * error code, network failures).
+ */
+export function httpStatusOf(err: unknown): number | undefined {
+  if (!(err instanceof ccxt.BaseError)) return undefined;
+  const match = /^\S+ (?:[A-Z]+ \S+ )?([1-5]\d\d)(?: |$)/.exec(err.message);
+  return match ? Number(match[1]) : undefined;
 }
 
 /** Reads a header case-insensitively from ccxt's `last_response_headers` (keys are Capitalized-Dash-Case). */

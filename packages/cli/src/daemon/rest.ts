@@ -1,51 +1,81 @@
 import type { Monitor } from '@tradewatch/sdk/sdk';
 import type { ProExchange } from './ccxt-exchange.js';
-import { classify, messageOf, retryAfterSeconds, WindowDeadline, type ErrorClass } from './errors.js';
-import { readRateLimit, type RateLimitReading } from './rate-limit.js';
+import { stamp, systemClock, type Clock, type Timer } from './clock.js';
+import { classify, EmptyResponse, messageOf, retryAfterSeconds, WindowDeadline, type ErrorClass } from './errors.js';
+import { captureQuota, readRateLimit, type RateLimitReading } from './rate-limit.js';
+import { fetchOpenInterest } from './open-interest.js';
 
 export type Dataset = 'open_interest' | 'funding_rate';
 
-/** A usable answer that carries no value (e.g. an empty list): a failed fetch for gap purposes. */
-export class EmptyResponse extends Error {
-  constructor(what: string) {
-    super(what);
-    this.name = 'EmptyResponse';
-  }
+export type FetchOutcome = { readonly ok: true } | { readonly ok: false; readonly error: ErrorClass; readonly message: string };
+
+/** How long requests pause when the exchange blocks us without saying for how long. */
+export interface BlockPauses {
+  /** IP ban without Retry-After (Bybit's 403 lasts at least 10 minutes; Binance's WAF 403). */
+  readonly banPauseMs: number;
+  /** Restricted region (HTTP 451): it will not lift by itself, so probe rarely. */
+  readonly regionBlockPauseMs: number;
 }
 
-export type FetchOutcome = { readonly ok: true } | { readonly ok: false; readonly error: ErrorClass; readonly message: string };
+/** Why requests are held back right now. */
+export interface Pause {
+  readonly until: number;
+  readonly kind: 'rate_limited' | 'blocked';
+  readonly reason: string;
+}
 
 /**
  * REST side of one exchange: performs fetches with a deadline, records each (tw_fetches, values, errors), keeps
- * the rate-limit state (pause until Retry-After) and the `rest` connection state.
+ * the rate-limit state (pause until Retry-After, or for a ban's length) and the `rest` connection state.
  */
 export class RestClient {
-  /** No request starts before this time (ms epoch): the exchange asked us to back off. */
-  pausedUntil = 0;
+  /** No request starts before pause.until (ms epoch): the exchange asked us to back off, or blocks us. */
+  pause: Pause | undefined;
   lastRetryAfterSeconds: number | undefined;
   reading: RateLimitReading = {};
+  /** REST calls (fetches, market loading) in progress: what a virtual-time test waits for between steps. */
+  inFlight = 0;
   private consecutiveRateLimits = 0;
   private restState: 'unknown' | 'connected' | 'disconnected' = 'unknown';
-  readonly counts = { ok: 0, error: 0, rate_limited: 0, timeout: 0 };
+  /** The request-weight quota the exchange published (Binance exchangeInfo.rateLimits), once markets are loaded. */
+  private readonly quota: { value?: number } = {};
+  readonly counts = { ok: 0, error: 0, rate_limited: 0, timeout: 0, blocked: 0 };
 
   constructor(
     readonly exchange: ProExchange,
     private readonly monitor: Monitor,
     private readonly requestTimeoutMs: number,
-  ) {}
+    private readonly clock: Clock = systemClock,
+    private readonly pauses: BlockPauses = { banPauseMs: 600_000, regionBlockPauseMs: 3_600_000 },
+  ) {
+    captureQuota(exchange, this.quota);
+  }
 
   get id(): string {
     return this.exchange.id;
   }
 
+  /** ms epoch before which no request starts (0: none pending). */
+  get pausedUntil(): number {
+    return this.pause?.until ?? 0;
+  }
+
+  /** The active block, if requests are paused because the exchange refuses us (not a rate limit). */
+  blocked(): Pause | undefined {
+    return this.pause && this.pause.kind === 'blocked' && this.pause.until > this.clock.now() ? this.pause : undefined;
+  }
+
   /** loadMarkets, forgetting a failed attempt (ccxt would otherwise return the same rejected promise forever). */
   async ensureMarkets(): Promise<void> {
     if (this.exchange.markets) return;
+    this.inFlight++;
     try {
       await this.exchange.loadMarkets();
     } catch (err) {
       this.exchange.marketsLoading = undefined;
       throw err;
+    } finally {
+      this.inFlight--;
     }
   }
 
@@ -55,38 +85,41 @@ export class RestClient {
    * host, while markets load); running out of it says nothing about the exchange and marks no outage.
    */
   async fetch(dataset: Dataset, symbol: string, deadline: number, startup = false): Promise<FetchOutcome> {
+    this.inFlight++;
     const started = performance.now();
-    const budget = Math.max(1, Math.min(this.requestTimeoutMs, deadline - Date.now()));
-    let timer: NodeJS.Timeout | undefined;
+    const budget = Math.max(1, Math.min(this.requestTimeoutMs, deadline - this.clock.now()));
+    let timer: Timer | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new WindowDeadline(budget)), budget);
+      timer = this.clock.setTimeout(() => reject(new WindowDeadline(budget)), budget);
     });
     const work = (async () => {
       await this.ensureMarkets();
-      return dataset === 'open_interest' ? this.exchange.fetchOpenInterest(symbol) : this.exchange.fetchFundingRate(symbol);
+      return dataset === 'open_interest' ? fetchOpenInterest(this.exchange, symbol) : this.exchange.fetchFundingRate(symbol);
     })();
     work.catch(() => undefined); // a late rejection after the deadline is not unhandled
     try {
       const result = await Promise.race([work, timeout]);
       const latencyMs = performance.now() - started;
       this.recordValue(dataset, symbol, result);
-      this.monitor.fetch({ exchange: this.id, dataset, symbol, status: 'ok', latencyMs, records: 1 });
+      this.monitor.fetch({ exchange: this.id, dataset, symbol, status: 'ok', latencyMs, records: 1, ...stamp(this.clock) });
       this.counts.ok++;
       this.onSuccess();
       return { ok: true };
     } catch (err) {
       const latencyMs = performance.now() - started;
       const error = classify(err);
-      this.monitor.fetch({ exchange: this.id, dataset, symbol, status: error.status, latencyMs, records: 0 });
-      this.monitor.error(err, { component: 'fetcher', exchange: this.id, kind: error.kind });
+      this.monitor.fetch({ exchange: this.id, dataset, symbol, status: error.status, latencyMs, records: 0, ...stamp(this.clock) });
+      this.monitor.error(err, { component: 'fetcher', exchange: this.id, kind: error.kind, ...stamp(this.clock) });
       this.counts[error.status]++;
-      if (error.status === 'rate_limited') this.onRateLimited(err);
+      if (error.block) this.onBlocked(err, error);
+      else if (error.status === 'rate_limited') this.onRateLimited(err);
       else this.consecutiveRateLimits = 0;
       const cutShortByStartup = startup && err instanceof WindowDeadline && budget < this.requestTimeoutMs;
       if (error.connectivity && !cutShortByStartup) this.setRestState('disconnected', messageOf(err));
       return { ok: false, error, message: messageOf(err) };
     } finally {
-      clearTimeout(timer);
+      timer?.cancel();
+      this.inFlight--;
     }
   }
 
@@ -100,7 +133,7 @@ export class RestClient {
         symbol,
         openInterest: amount,
         openInterestValue: finite(oi?.openInterestValue),
-        at: finite(oi?.timestamp) ?? Date.now(),
+        at: finite(oi?.timestamp) ?? this.clock.now(),
       });
     } else {
       const fr = result as
@@ -115,40 +148,68 @@ export class RestClient {
         markPrice: finite(fr?.markPrice),
         indexPrice: finite(fr?.indexPrice),
         nextFundingTime: finite(fr?.nextFundingTimestamp) ?? finite(fr?.fundingTimestamp),
-        at: finite(fr?.timestamp) ?? Date.now(),
+        at: finite(fr?.timestamp) ?? this.clock.now(),
       });
     }
   }
 
+  private currentReading(): RateLimitReading {
+    const reading = readRateLimit(this.exchange.last_response_headers);
+    return { ...reading, ...(this.quota.value !== undefined ? { quota: this.quota.value } : {}) };
+  }
+
   private onSuccess(): void {
     this.consecutiveRateLimits = 0;
-    const reading = readRateLimit(this.id, this.exchange.last_response_headers);
+    const reading = this.currentReading();
     if (reading.used !== undefined || reading.quota !== undefined) this.reading = reading;
     this.setRestState('connected');
   }
 
-  /** HTTP 429/418: pause every request to this exchange until Retry-After (or an escalating guess without one). */
+  /** HTTP 429 (or Bybit's retCode 10006): pause every request to this exchange until Retry-After (or an escalating guess). */
   private onRateLimited(err: unknown): void {
     this.consecutiveRateLimits++;
     const headers = this.exchange.last_response_headers;
-    const reading = readRateLimit(this.id, headers);
+    const reading = this.currentReading();
     if (reading.used !== undefined) this.reading = reading;
-    const retryAfter = retryAfterSeconds(headers, err);
+    const retryAfter = retryAfterSeconds(headers, err, this.clock.now());
     const pauseMs = retryAfter !== undefined ? retryAfter * 1000 : Math.min(60_000, 1000 * 2 ** (this.consecutiveRateLimits - 1));
-    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + pauseMs);
+    this.holdBack(pauseMs, 'rate_limited', `rate limited: paused ${Math.round(pauseMs / 1000)} s${retryAfter !== undefined ? ' for Retry-After' : ''}`);
     this.lastRetryAfterSeconds = retryAfter;
-    this.monitor.rateLimit({ exchange: this.id, ...this.reading, throttled: true, retryAfterSeconds: retryAfter ?? pauseMs / 1000 });
+    this.monitor.rateLimit({ exchange: this.id, ...this.reading, throttled: true, retryAfterSeconds: retryAfter ?? pauseMs / 1000, ...stamp(this.clock) });
   }
 
-  /** Periodic rate-limit status: what the headers said last, and whether requests are held back now. */
+  /**
+   * Banned or region-blocked: probing again before the ban lifts would only extend it (Binance escalates 418 bans
+   * from 2 minutes to 3 days), so every request waits for Retry-After, or the configured pause when none is given.
+   * Reported as `blocked` (fetch rows, the `rest` connection's reason, the daemon's status), not as a rate limit.
+   */
+  private onBlocked(err: unknown, error: ErrorClass): void {
+    this.consecutiveRateLimits = 0;
+    const retryAfter = retryAfterSeconds(this.exchange.last_response_headers, err, this.clock.now());
+    const configured = error.block === 'region' ? this.pauses.regionBlockPauseMs : this.pauses.banPauseMs;
+    const pauseMs = retryAfter !== undefined ? retryAfter * 1000 : configured;
+    const what = error.block === 'region' ? 'restricted region' : 'IP ban';
+    const reason = `blocked (${what}, HTTP ${error.httpStatus ?? '?'}): requests paused ${Math.round(pauseMs / 1000)} s`;
+    this.holdBack(pauseMs, 'blocked', reason);
+    this.setRestState('disconnected', `${reason}: ${messageOf(err)}`);
+  }
+
+  private holdBack(pauseMs: number, kind: Pause['kind'], reason: string): void {
+    const until = this.clock.now() + pauseMs;
+    if (this.pause && this.pause.until > until && this.pause.kind === 'blocked') return; // a ban outranks a shorter pause
+    this.pause = { until: Math.max(until, this.pause?.until ?? 0), kind, reason };
+  }
+
+  /** Periodic rate-limit status: what the headers said last, and whether requests are held back for a rate limit now. */
   sampleRateLimit(): void {
-    const now = Date.now();
-    const throttled = this.pausedUntil > now;
+    const now = this.clock.now();
+    const throttled = this.pause !== undefined && this.pause.kind === 'rate_limited' && this.pause.until > now;
     this.monitor.rateLimit({
       exchange: this.id,
       ...this.reading,
       throttled,
       ...(throttled ? { retryAfterSeconds: (this.pausedUntil - now) / 1000 } : {}),
+      ...stamp(this.clock),
     });
   }
 

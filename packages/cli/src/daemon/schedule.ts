@@ -1,5 +1,6 @@
 import type { Monitor } from '@tradewatch/sdk/sdk';
-import { backoffDelay, sleep } from './backoff.js';
+import { backoffDelay } from './backoff.js';
+import { stamp, systemClock, type Clock, type Timer } from './clock.js';
 import type { Dataset, RestClient } from './rest.js';
 
 interface OpenGap {
@@ -24,7 +25,7 @@ export interface ScheduleStats {
  */
 export class WindowSchedule {
   private lastWindow = -1;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private readonly gaps = new Map<string, OpenGap>();
   private readonly inFlight = new Set<Promise<void>>();
   private windows = 0;
@@ -38,6 +39,7 @@ export class WindowSchedule {
     readonly intervalMs: number,
     private readonly symbols: readonly string[],
     private readonly signal: AbortSignal,
+    private readonly clock: Clock = systemClock,
   ) {
     this.retryBaseMs = Math.max(10, Math.min(1000, intervalMs / 10));
   }
@@ -47,12 +49,12 @@ export class WindowSchedule {
    * failure opens no gap), then every window from the next boundary on.
    */
   start(): void {
-    this.runWindow(Math.floor(Date.now() / this.intervalMs), true);
+    this.runWindow(Math.floor(this.clock.now() / this.intervalMs), true);
     this.scheduleNext();
   }
 
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
   }
 
@@ -69,13 +71,13 @@ export class WindowSchedule {
     if (this.signal.aborted) return;
     const next = (this.lastWindow + 1) * this.intervalMs;
     // +1 ms: Node timers may fire up to a millisecond early by the wall clock.
-    this.timer = setTimeout(() => this.tick(), Math.max(0, next - Date.now()) + 1);
+    this.timer = this.clock.setTimeout(() => this.tick(), Math.max(0, next - this.clock.now()) + 1);
   }
 
   private tick(): void {
     this.timer = undefined;
     if (this.signal.aborted) return;
-    const k = Math.floor(Date.now() / this.intervalMs);
+    const k = Math.floor(this.clock.now() / this.intervalMs);
     if (k > this.lastWindow) {
       // Windows the event loop slept through (a blocked process, a suspended machine) are missed too.
       for (let skipped = this.lastWindow + 1; skipped < k; skipped++) {
@@ -101,14 +103,15 @@ export class WindowSchedule {
     let attempt = 0;
     let reason = 'no fetch attempted';
     while (!this.signal.aborted) {
-      const now = Date.now();
+      const now = this.clock.now();
       if (deadline - now < slack) break;
-      if (this.rest.pausedUntil > now) {
-        if (this.rest.pausedUntil >= deadline - slack) {
-          reason = attempt === 0 ? 'rate limited: paused for Retry-After' : reason;
+      const pause = this.rest.pause;
+      if (pause && pause.until > now) {
+        if (pause.until >= deadline - slack) {
+          reason = attempt === 0 ? pause.reason : reason;
           break;
         }
-        await sleep(this.rest.pausedUntil - now, this.signal);
+        await this.clock.sleep(pause.until - now, this.signal);
         continue;
       }
       const outcome = await this.rest.fetch(this.dataset, symbol, deadline, startup);
@@ -120,8 +123,8 @@ export class WindowSchedule {
       attempt++;
       reason = `${outcome.error.status} (${outcome.error.kind}): ${outcome.message}`;
       const wait = backoffDelay(attempt, this.retryBaseMs, this.intervalMs);
-      if (Date.now() + wait >= deadline - slack) break;
-      await sleep(wait, this.signal);
+      if (this.clock.now() + wait >= deadline - slack) break;
+      await this.clock.sleep(wait, this.signal);
     }
     if (this.signal.aborted) return; // stopping: the window is cut short, not missed
     if (startup) return; // the partial window at start-up: nothing was being collected before it
@@ -150,6 +153,7 @@ export class WindowSchedule {
       start: gap.start,
       end: windowStart,
       reason: `${gap.windows} missed window(s); last: ${gap.reason}`.slice(0, 1000),
+      ...stamp(this.clock),
     });
   }
 }

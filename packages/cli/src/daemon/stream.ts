@@ -1,16 +1,27 @@
 import type { Monitor, Side } from '@tradewatch/sdk/sdk';
-import { backoffDelay, sleep } from './backoff.js';
+import { backoffDelay } from './backoff.js';
 import type { LiquidationLike, ProExchange, WsClientLike } from './ccxt-exchange.js';
+import { stamp, systemClock, type Clock, type Timer } from './clock.js';
+import { orderSide } from './liquidation-side.js';
 import { classify, messageOf } from './errors.js';
 import type { RestClient } from './rest.js';
 
 export const LIQUIDATIONS_CHANNEL = 'liquidations';
+
+/** A connection up at least this long before it dropped is redialled at once (see run()). */
+const HEALTHY_CONNECTION_MS = 1000;
 
 export interface StreamOptions {
   readonly symbols: readonly string[];
   readonly staleStreamMs: number;
   readonly reconnectBaseMs: number;
   readonly reconnectMaxMs: number;
+  /**
+   * A stream back within this long after it dropped opens no data gap (its disconnect and reconnect are still
+   * recorded): exchanges close connections on schedule (Binance after 24 h) and such a reconnect takes well under a
+   * second. 0: every drop is a gap.
+   */
+  readonly plannedReconnectMs?: number;
 }
 
 export interface StreamStats {
@@ -40,7 +51,8 @@ export class LiquidationStream {
   /** When the data stopped (disconnect time, or the last activity of a stalled stream). */
   private downSince: number | undefined;
   private downReason = '';
-  private staleTimer: NodeJS.Timeout | undefined;
+  private staleTimer: Timer | undefined;
+  private connectedAt = 0;
   private loop: Promise<void> | undefined;
   private finishWatch: (() => void) | undefined;
   private readonly symbols: Set<string>;
@@ -50,6 +62,7 @@ export class LiquidationStream {
     private readonly monitor: Monitor,
     private readonly options: StreamOptions,
     private readonly signal: AbortSignal,
+    private readonly clock: Clock = systemClock,
   ) {
     this.symbols = new Set(options.symbols);
     this.installHooks(rest.exchange);
@@ -61,13 +74,13 @@ export class LiquidationStream {
 
   start(): void {
     this.loop = this.run();
-    const every = Math.max(25, Math.min(1000, Math.floor(this.options.staleStreamMs / 4)));
-    this.staleTimer = setInterval(() => this.checkStale(), every);
+    const checkEvery = Math.max(25, Math.min(1000, Math.floor(this.options.staleStreamMs / 4)));
+    this.staleTimer = this.clock.setInterval(() => this.checkStale(), checkEvery);
   }
 
   /** Records the shutdown as a disconnect and ends the watch loop; the caller closes the ccxt instance. */
   async stop(): Promise<void> {
-    if (this.staleTimer) clearInterval(this.staleTimer);
+    this.staleTimer?.cancel();
     if (this.state === 'connected') {
       this.monitor.connectionState({ exchange: this.id, channel: LIQUIDATIONS_CHANNEL, state: 'disconnected', reason: 'daemon stopped' });
     }
@@ -89,7 +102,7 @@ export class LiquidationStream {
     // ccxt binds these when it creates a websocket client, so instance-level wrappers see every connection.
     const handleMessage = exchange.handleMessage.bind(exchange);
     exchange.handleMessage = (client, message) => {
-      this.lastActivity = Date.now();
+      this.lastActivity = this.clock.now();
       handleMessage(client, message);
     };
     // Every liquidation a message carries passes through parseWsLiquidation exactly once, whether or not a
@@ -114,13 +127,14 @@ export class LiquidationStream {
       onClose(client, event);
       const code = event?.code;
       const reason = event?.reason ? String(event.reason) : '';
-      this.onLost(`websocket closed${code !== undefined ? ` (code ${code})` : ''}${reason ? `: ${reason}` : ''}`, Date.now());
+      this.onLost(`websocket closed${code !== undefined ? ` (code ${code})` : ''}${reason ? `: ${reason}` : ''}`, this.clock.now());
     };
     const onError = exchange.onError.bind(exchange);
     exchange.onError = (client, error) => {
       onError(client, error);
       // A keepalive timeout means the stream went quiet earlier: the data stopped at its last sign of life.
-      const since = classify(error).status === 'timeout' ? Math.max(this.lastActivity, client.lastPong ?? 0) || Date.now() : Date.now();
+      const now = this.clock.now();
+      const since = classify(error).status === 'timeout' ? Math.max(this.lastActivity, this.pongTime(client.lastPong)) || now : now;
       this.onLost(`websocket error: ${messageOf(error)}`, since);
     };
   }
@@ -128,9 +142,9 @@ export class LiquidationStream {
   private onLiquidation(l: LiquidationLike): void {
     const symbol = l.symbol;
     if (!symbol || !this.symbols.has(symbol)) return;
-    const side = String(l.side ?? '').toLowerCase();
+    const side = orderSide(this.id, l.side);
     const amount = l.contracts ?? l.baseValue;
-    if ((side !== 'buy' && side !== 'sell') || typeof l.price !== 'number' || typeof amount !== 'number') {
+    if (side === undefined || typeof l.price !== 'number' || typeof amount !== 'number') {
       this.monitor.error(new Error(`unusable liquidation on ${symbol}: ${JSON.stringify({ side: l.side, price: l.price, amount })}`), {
         component: 'websocket',
         exchange: this.id,
@@ -144,7 +158,7 @@ export class LiquidationStream {
     this.monitor.liquidation({
       exchange: this.id,
       symbol,
-      side: side as Side,
+      side: side satisfies Side,
       price: l.price,
       amount,
       ...notional(l, amount),
@@ -154,14 +168,16 @@ export class LiquidationStream {
 
   private onOpen(): void {
     if (this.state === 'stopped' || this.signal.aborted) return;
-    const now = Date.now();
+    const now = this.clock.now();
     this.lastActivity = now;
+    this.connectedAt = now;
     if (this.everConnected) this.reconnects++;
     this.everConnected = true;
     this.state = 'connected';
     this.attempt = 0;
     this.monitor.connectionState({ exchange: this.id, channel: LIQUIDATIONS_CHANNEL, state: 'connected' });
-    if (this.downSince !== undefined) {
+    const planned = this.downSince !== undefined && now - this.downSince < (this.options.plannedReconnectMs ?? 0);
+    if (this.downSince !== undefined && !planned) {
       for (const symbol of this.symbols) {
         this.monitor.dataGap({
           exchange: this.id,
@@ -170,10 +186,11 @@ export class LiquidationStream {
           start: this.downSince,
           end: now,
           reason: this.downReason.slice(0, 1000),
+          ...stamp(this.clock),
         });
       }
-      this.downSince = undefined;
     }
+    this.downSince = undefined;
   }
 
   /** The stream stopped delivering at `since`; recorded once per outage. */
@@ -186,6 +203,12 @@ export class LiquidationStream {
     this.monitor.connectionState({ exchange: this.id, channel: LIQUIDATIONS_CHANNEL, state: 'disconnected', reason: reason.slice(0, 500) });
   }
 
+  /** ccxt stamps pongs with the wall clock: the same age on this stream's clock (identical with the system clock). */
+  private pongTime(lastPong: number | undefined): number {
+    if (!lastPong) return 0;
+    return this.clock === systemClock ? lastPong : this.clock.now() - Math.max(0, Date.now() - lastPong);
+  }
+
   private stopped(): boolean {
     return this.signal.aborted || this.state === 'stopped';
   }
@@ -193,9 +216,9 @@ export class LiquidationStream {
   private checkStale(): void {
     if (this.state !== 'connected') return;
     const clients = Object.values(this.rest.exchange.clients ?? {});
-    const lastPong = Math.max(0, ...clients.map((c) => c.lastPong ?? 0));
+    const lastPong = Math.max(0, ...clients.map((c) => this.pongTime(c.lastPong)));
     const activity = Math.max(this.lastActivity, lastPong);
-    const now = Date.now();
+    const now = this.clock.now();
     if (now - activity <= this.options.staleStreamMs) return;
     this.onLost(`stream silent: no message or pong for ${now - activity} ms`, activity);
     for (const client of clients) terminate(client);
@@ -221,10 +244,15 @@ export class LiquidationStream {
         if (this.stopped()) return;
         const { kind } = classify(err);
         this.monitor.error(err, { component: 'websocket', exchange: this.id, kind });
-        this.onLost(messageOf(err), Date.now());
+        const now = this.clock.now();
+        // A connection that was up for a while and is closed by the exchange (its scheduled close, a deploy) is
+        // dialled again at once: the planned reconnect stays under a second. Repeated failures back off.
+        const wasHealthy = this.attempt === 0 && this.connectedAt > 0 && now - this.connectedAt >= HEALTHY_CONNECTION_MS;
+        this.onLost(messageOf(err), now);
         this.attempt++;
         this.monitor.connectionState({ exchange: this.id, channel: LIQUIDATIONS_CHANNEL, state: 'reconnecting', attempt: this.attempt });
-        await sleep(backoffDelay(this.attempt, this.options.reconnectBaseMs, this.options.reconnectMaxMs), this.signal);
+        const delay = wasHealthy ? 0 : backoffDelay(this.attempt, this.options.reconnectBaseMs, this.options.reconnectMaxMs);
+        await this.clock.sleep(delay, this.signal);
       }
     }
   }

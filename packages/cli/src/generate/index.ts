@@ -1,5 +1,5 @@
 import { renderSchemaDoc, SCHEMA_VERSION, tables, views } from '@tradewatch/sdk/schema';
-import { alertingFiles, defaultAlertsConfig } from '../grafana/alerting/index.js';
+import { alertingFiles, defaultAlertsConfig, renderRunbooks, RUNBOOKS_DOC } from '../grafana/alerting/index.js';
 import { grafanaFiles } from '../grafana/index.js';
 import { renderMetricsDoc } from '@tradewatch/sdk/sdk';
 import { PYTHON_CATALOG_PATH, renderPythonCatalog } from './python-catalog.js';
@@ -15,6 +15,7 @@ export function generatedFiles(): GeneratedFile[] {
   return [
     { path: 'docs/schema.md', content: renderSchemaDoc(SCHEMA_VERSION, tables, views) },
     { path: 'docs/metrics.md', content: renderMetricsDoc() },
+    { path: RUNBOOKS_DOC, content: renderRunbooks() },
     { path: PYTHON_CATALOG_PATH, content: renderPythonCatalog() },
     ...grafanaFiles(),
     // From the default `alerts` config and no channel environment: `tradewatch grafana generate --from-env` at deploy time.

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { ExchangeId, FaultRecord, FaultSpec } from './faults.js';
 import type { LiquidationEvent } from './market-data.js';
-import type { ExchangeProtocol, HttpAnswer, WsMessageKind, WsSession } from './protocol.js';
+import type { BlockKind, ExchangeProtocol, HttpAnswer, WsMessageKind, WsSession } from './protocol.js';
 
 type SpecOf<K extends FaultSpec['kind']> = Extract<FaultSpec, { kind: K }>;
 
@@ -32,15 +32,35 @@ export interface ExchangeStats {
   wsMessagesSent: number;
   liquidationsGenerated: number;
   liquidationsBySymbol: Record<string, number>;
-  /** Liquidation events that reached at least one subscribed connection. */
+  /**
+   * Liquidation events pushed to at least one subscribed connection. Binance pushes only the latest event per symbol
+   * per second, so there this is below liquidationsGenerated in a burst; Bybit batches, and delivers every event.
+   */
   liquidationsDelivered: number;
+  liquidationsDeliveredBySymbol: Record<string, number>;
+  /** Connections the server closed by its own rules: no pong in time, maximum age, idle (no client ping). */
+  wsClosedByRule: { pongTimeout: number; maxAge: number; idle: number };
+  /** Requests refused by the exchange's own limiter (weights, IP limit, the ban that follows). */
+  restRefusedByLimiter: number;
 }
 
 interface Session extends WsSession {
   ws: WebSocket;
   /** Delivery time of the last scheduled message: latency keeps messages in order. */
   lastDeliveryAt: number;
+  openedAt: number;
+  lastPongAt: number;
+  lastClientMessageAt: number;
+  lastDataAt: number;
 }
+
+/** Liquidations of one symbol waiting for the end of their delivery window. */
+interface PendingLiquidations {
+  events: LiquidationEvent[];
+  timer: NodeJS.Timeout;
+}
+
+const BLOCK_KINDS: readonly BlockKind[] = ['region_block', 'ip_ban', 'waf_block', 'maintenance'];
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -58,7 +78,12 @@ export class ExchangeServer {
     liquidationsGenerated: 0,
     liquidationsBySymbol: {},
     liquidationsDelivered: 0,
+    liquidationsDeliveredBySymbol: {},
+    wsClosedByRule: { pongTimeout: 0, maxAge: 0, idle: 0 },
+    restRefusedByLimiter: 0,
   };
+  private readonly pendingLiquidations = new Map<string, PendingLiquidations>();
+  private rulesTimer: NodeJS.Timeout | undefined;
   private server: Server | undefined;
   private readonly wss = new WebSocketServer({ noServer: true, autoPong: false });
   private readonly sockets = new Set<Socket>();
@@ -123,9 +148,15 @@ export class ExchangeServer {
     const address = server.address();
     if (address && typeof address === 'object') this.boundPort = address.port;
     this.server = server;
-    if (this.protocol.serverPingIntervalMs > 0 && !this.pingTimer) {
-      this.pingTimer = setInterval(() => this.serverPing(), this.protocol.serverPingIntervalMs);
+    const rules = this.protocol.wsRules;
+    if (rules.serverPingIntervalMs > 0 && !this.pingTimer) {
+      this.pingTimer = setInterval(() => this.serverPing(), rules.serverPingIntervalMs);
       this.pingTimer.unref();
+    }
+    const limits = [rules.pongTimeoutMs, rules.maxConnectionAgeMs, rules.idleTimeoutMs].filter((ms) => ms > 0);
+    if (limits.length > 0 && !this.rulesTimer) {
+      this.rulesTimer = setInterval(() => this.enforceRules(), Math.max(20, Math.min(1000, Math.min(...limits) / 10)));
+      this.rulesTimer.unref();
     }
   }
 
@@ -163,24 +194,59 @@ export class ExchangeServer {
   async close(): Promise<void> {
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = undefined;
+    if (this.rulesTimer) clearInterval(this.rulesTimer);
+    this.rulesTimer = undefined;
+    for (const pending of this.pendingLiquidations.values()) clearTimeout(pending.timer);
+    this.pendingLiquidations.clear();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await this.closeListener();
     this.wss.close();
   }
 
-  /** Records a generated liquidation and delivers it to subscribed connections. */
+  /**
+   * Records a generated liquidation; it reaches subscribed connections at the end of its symbol's delivery window:
+   * alone if it is the window's latest (Binance), or with the others of the window (Bybit's batches).
+   */
   publishLiquidation(event: LiquidationEvent): void {
     this.stats.liquidationsGenerated++;
     this.stats.liquidationsBySymbol[event.symbolId] = (this.stats.liquidationsBySymbol[event.symbolId] ?? 0) + 1;
+    const delivery = this.protocol.liquidationDelivery;
+    if (delivery.windowMs <= 0) {
+      this.pushLiquidations(event.symbolId, [event]);
+      return;
+    }
+    const pending = this.pendingLiquidations.get(event.symbolId);
+    if (pending) {
+      if (delivery.mode === 'latest') pending.events = [event];
+      else pending.events.push(event);
+      return;
+    }
+    const timer = setTimeout(() => {
+      const due = this.pendingLiquidations.get(event.symbolId);
+      this.pendingLiquidations.delete(event.symbolId);
+      if (due) this.pushLiquidations(event.symbolId, due.events);
+    }, delivery.windowMs);
+    this.pendingLiquidations.set(event.symbolId, { events: [event], timer });
+  }
+
+  /** Liquidations waiting for their window's end (Binance keeps only the latest per symbol). */
+  get liquidationsPending(): number {
+    let n = 0;
+    for (const pending of this.pendingLiquidations.values()) n += pending.events.length;
+    return n;
+  }
+
+  private pushLiquidations(symbolId: string, events: LiquidationEvent[]): void {
     let delivered = false;
     for (const session of this.sessions) {
-      const messages = this.protocol.liquidationMessages(event, session);
-      for (const message of messages) {
+      for (const message of this.protocol.liquidationMessages(events, session)) {
         if (this.deliver(session, message, 'data')) delivered = true;
       }
     }
-    if (delivered) this.stats.liquidationsDelivered++;
+    if (!delivered) return;
+    this.stats.liquidationsDelivered += events.length;
+    this.stats.liquidationsDeliveredBySymbol[symbolId] = (this.stats.liquidationsDeliveredBySymbol[symbolId] ?? 0) + events.length;
   }
 
   private latencyMs(target: 'rest' | 'ws'): number {
@@ -202,11 +268,29 @@ export class ExchangeServer {
   }
 
   private decide(method: string, url: URL): HttpAnswer {
+    const now = this.now();
+    for (const kind of BLOCK_KINDS) {
+      const block = this.faults.active(this.id, kind)[0];
+      if (!block) continue;
+      block.record.counters.requestsRejected = (block.record.counters.requestsRejected ?? 0) + 1;
+      const retryAfterSec = 'retryAfterSec' in block.spec ? block.spec.retryAfterSec : 0;
+      return this.protocol.blockedAnswer(kind, retryAfterSec, now);
+    }
     const limited = this.faults.active(this.id, 'rate_limit')[0];
     if (limited) {
       limited.record.counters.requestsRejected = (limited.record.counters.requestsRejected ?? 0) + 1;
       return this.protocol.rateLimited(limited.spec.retryAfterSec, limited.spec.status);
     }
+    const route = this.protocol.route(method, url);
+    const admission = this.protocol.admit(route, url, Date.now());
+    if (admission.refuse) {
+      this.stats.restRefusedByLimiter++;
+      return withHeaders(admission.refuse, admission.headers);
+    }
+    return withHeaders(this.serve(route, url, now), admission.headers);
+  }
+
+  private serve(route: ReturnType<ExchangeProtocol['route']>, url: URL, now: number): HttpAnswer {
     const failing = this.faults.active(this.id, 'server_errors')[0];
     if (failing) {
       const n = failing.record.counters.requestsFailed ?? 0;
@@ -218,9 +302,7 @@ export class ExchangeServer {
       }
       return { status, body: serverErrorBody(status) };
     }
-    const route = this.protocol.route(method, url);
     if (!route) return this.protocol.notFound(url);
-    const now = this.now();
     if (route.data) {
       for (const fault of this.faults.active(this.id, 'missing_window')) {
         if (!fault.spec.data.includes(route.data)) continue;
@@ -267,12 +349,17 @@ export class ExchangeServer {
 
   private onConnection(ws: WebSocket, url: URL): void {
     this.stats.wsConnectionsOpened++;
+    const opened = Date.now();
     const session: Session = {
       id: `sim-${this.id}-${++this.sessionSeq}`,
       url,
       subscriptions: new Set(),
       ws,
       lastDeliveryAt: 0,
+      openedAt: opened,
+      lastPongAt: opened,
+      lastClientMessageAt: opened,
+      lastDataAt: opened,
       send: (message: unknown, kind: WsMessageKind) => void this.deliver(session, message, kind),
       close: (code?: number, reason?: string) => ws.close(code, reason),
     };
@@ -283,7 +370,11 @@ export class ExchangeServer {
       if (this.stalled(false)) return;
       this.afterLatency(session, () => ws.pong(data));
     });
+    ws.on('pong', () => {
+      session.lastPongAt = Date.now();
+    });
     ws.on('message', (data: RawData) => {
+      session.lastClientMessageAt = Date.now();
       const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
       this.protocol.onWsMessage(session, text);
     });
@@ -306,6 +397,7 @@ export class ExchangeServer {
       if (session.ws.readyState !== session.ws.OPEN) return;
       session.ws.send(text);
       this.stats.wsMessagesSent++;
+      if (kind === 'data') session.lastDataAt = Date.now();
     });
     return true;
   }
@@ -327,12 +419,34 @@ export class ExchangeServer {
     this.timers.add(timer);
   }
 
+  /** Closes connections that broke the exchange's keepalive rules, or reached their maximum age. */
+  private enforceRules(): void {
+    const rules = this.protocol.wsRules;
+    const now = Date.now();
+    for (const session of [...this.sessions]) {
+      let rule: keyof ExchangeStats['wsClosedByRule'] | undefined;
+      if (rules.maxConnectionAgeMs > 0 && now - session.openedAt >= rules.maxConnectionAgeMs) rule = 'maxAge';
+      else if (rules.pongTimeoutMs > 0 && now - session.lastPongAt > rules.pongTimeoutMs) rule = 'pongTimeout';
+      else if (rules.idleTimeoutMs > 0 && now - Math.max(session.lastClientMessageAt, session.lastDataAt) > rules.idleTimeoutMs) rule = 'idle';
+      if (!rule) continue;
+      this.stats.wsClosedByRule[rule]++;
+      this.sessions.delete(session);
+      // The exchanges just drop such connections; a close frame lets the client tell it from a network failure.
+      if (rule === 'maxAge') session.ws.close(1000, 'connection max age reached');
+      else session.ws.terminate();
+    }
+  }
+
   private serverPing(): void {
     if (this.stalled(false)) return;
     for (const session of this.sessions) {
       if (session.ws.readyState === session.ws.OPEN) session.ws.ping();
     }
   }
+}
+
+function withHeaders(answer: HttpAnswer, headers: Record<string, string> | undefined): HttpAnswer {
+  return headers ? { ...answer, headers: { ...headers, ...answer.headers } } : answer;
 }
 
 function serverErrorBody(status: number): string {

@@ -13,6 +13,10 @@ export const FAULT_KINDS = [
   'stall',
   'liquidation_burst',
   'missing_window',
+  'ip_ban',
+  'region_block',
+  'waf_block',
+  'maintenance',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -125,6 +129,36 @@ export const faultSpecSchema = z.discriminatedUnion('kind', [
       mode: z.enum(['error', 'empty']).default('error'),
       data: z.array(z.enum(['open_interest', 'funding'])).min(1).default(['open_interest', 'funding']),
       symbols: symbolList.optional(),
+      durationMs: durationMs.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('ip_ban'),
+      /** Binance: HTTP 418 with this Retry-After; Bybit: HTTP 403 "access too frequent", no headers at all. */
+      retryAfterSec: z.number().int().min(0).max(259_200).default(120),
+      /** Omitted: until cleared. */
+      durationMs: durationMs.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('region_block'),
+      /** Binance: HTTP 451 "restricted location"; Bybit: the CDN's HTTP 403 page. Omitted: until cleared. */
+      durationMs: durationMs.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('waf_block'),
+      /** HTTP 403 from the web application firewall (Binance documents it; Bybit answers the same status). */
+      durationMs: durationMs.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('maintenance'),
+      /** Binance: HTTP 503 "System is under maintenance." (ccxt OnMaintenance); Bybit: HTTP 503. */
       durationMs: durationMs.optional(),
     })
     .strict(),

@@ -22,3 +22,4 @@ export {
 export { loadScenarioFile, parseScenario, type Scenario, type ScenarioStep } from './scenario.js';
 export { DEFAULT_BASES } from './market-data.js';
 export type { ExchangeStats } from './exchange-server.js';
+export { REAL_TIMING, type ExchangeTiming } from './protocol.js';

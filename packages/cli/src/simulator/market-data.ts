@@ -9,6 +9,9 @@ import type { ExchangeId } from './faults.js';
 
 export const DEFAULT_BASES = ['BTC', 'ETH', 'SOL', 'XRP', 'DOGE'] as const;
 
+/** Funding intervals other than 8 h, as both exchanges run some perpetuals (Binance fundingIntervalHours, Bybit fundingInterval). */
+const FUNDING_HOURS: Record<string, number> = { XRP: 4, DOGE: 1, ADA: 4 };
+
 const KNOWN: Record<string, { price: number; oiUsd: number }> = {
   BTC: { price: 65_000, oiUsd: 7e9 },
   ETH: { price: 3_200, oiUsd: 4e9 },
@@ -35,6 +38,7 @@ export interface SimSymbol {
 export interface LiquidationEvent {
   exchange: ExchangeId;
   symbolId: string;
+  /** The liquidation order's side: `sell` closes a liquidated long position, `buy` a short one. */
   side: 'buy' | 'sell';
   /** Decimal strings, already rounded to the market's steps. */
   qty: string;
@@ -146,18 +150,32 @@ export class MarketModel {
     return ((sym.oiUsd * scale) / sym.price0) * factor;
   }
 
-  /** The current (predicted) funding rate, per 8h interval. */
+  /** Hours between funding settlements: 8 for most, 4 or 1 for some (XRP 4 h, DOGE 1 h). */
+  fundingIntervalHours(sym: SimSymbol): number {
+    return FUNDING_HOURS[sym.base] ?? 8;
+  }
+
+  /** The current (predicted) funding rate, per funding interval. */
   fundingRate(sym: SimSymbol, t: number): number {
     const rate =
       0.0001 +
       0.00025 * Math.sin((TAU * t) / (48 * HOUR) + this.phase(sym, 'funding', true)) +
       0.00005 * smoothNoise(`${this.seed}|${this.exchange}|${sym.base}|funding`, t, 600_000);
-    return clamp(rate, -0.003, 0.003);
+    return clamp((rate * this.fundingIntervalHours(sym)) / 8, -0.003, 0.003);
   }
 
-  /** Funding settles at 00:00, 08:00 and 16:00 UTC. */
-  nextFundingTime(t: number): number {
-    return (Math.floor(t / (8 * HOUR)) + 1) * 8 * HOUR;
+  /** Funding settles every interval from 00:00 UTC (8 h: 00:00, 08:00, 16:00). */
+  nextFundingTime(sym: SimSymbol, t: number): number {
+    const every = this.fundingIntervalHours(sym) * HOUR;
+    return (Math.floor(t / every) + 1) * every;
+  }
+
+  /** The liquidated position's bankruptcy price: where its margin is gone (Bybit's `p`), a little beyond the order's price. */
+  bankruptcyPrice(event: LiquidationEvent): string {
+    const sym = this.find(event.symbolId);
+    const decimals = sym?.priceDecimals ?? 2;
+    // a long (liquidated by a sell order) goes bankrupt below the order's price, a short above
+    return (Number(event.price) * (event.side === 'sell' ? 0.995 : 1.005)).toFixed(decimals);
   }
 
   /** Liquidations: symbols weighted by open interest, notional log-uniform between ~$100 and ~$200k. */

@@ -14,7 +14,7 @@ import {
   type FaultSpecInput,
 } from './faults.js';
 import { DEFAULT_BASES, MarketModel, hashSeed } from './market-data.js';
-import type { ExchangeProtocol } from './protocol.js';
+import { REAL_TIMING, type ExchangeProtocol, type ExchangeTiming } from './protocol.js';
 import { loadScenarioFile, type Scenario } from './scenario.js';
 
 export interface StartSimulatorOptions {
@@ -34,6 +34,11 @@ export interface StartSimulatorOptions {
   scenario?: string | Scenario;
   /** Clock for market data values (tests pin it to compare runs); timers always use real time. */
   now?: () => number;
+  /**
+   * The exchanges' own rules (liquidation sampling and batching, keepalive, connection age, request limits, page
+   * size), at their documented values by default; tests shorten them.
+   */
+  timing?: Partial<ExchangeTiming>;
   /** One line per fault start/end and scenario step, for the CLI. */
   onEvent?: (line: string) => void;
 }
@@ -59,6 +64,8 @@ export interface ExchangeState {
   wsConnections: number;
   /** Topics subscribed over all open websocket connections. */
   wsSubscriptions: number;
+  /** Liquidations generated but waiting for the end of their delivery window. */
+  liquidationsPending: number;
   symbols: string[];
   liquidationsPerSecond: number;
   activeFaults: number[];
@@ -93,7 +100,7 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
-const PROTOCOLS: Record<ExchangeId, (model: MarketModel) => ExchangeProtocol> = {
+const PROTOCOLS: Record<ExchangeId, (model: MarketModel, timing: ExchangeTiming) => ExchangeProtocol> = {
   binanceusdm: binanceUsdmProtocol,
   bybit: bybitProtocol,
 };
@@ -111,6 +118,12 @@ export async function startSimulator(options: StartSimulatorOptions = {}): Promi
   const seed = options.seed ?? 1;
   const now = options.now ?? Date.now;
   const log = options.onEvent ?? (() => undefined);
+  const timing: ExchangeTiming = { ...REAL_TIMING, ...options.timing };
+  for (const [key, value] of Object.entries(timing)) {
+    if (!(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
+      throw new TradewatchError(ErrorCodes.INVALID_CONFIG, `timing.${key}: expected a number of ms (or a count) >= 0, got ${describeValue(value)}`);
+    }
+  }
   const ids = [...new Set(options.exchanges ?? EXCHANGE_IDS)];
   for (const id of ids) {
     if (!EXCHANGE_IDS.includes(id)) {
@@ -156,7 +169,7 @@ export async function startSimulator(options: StartSimulatorOptions = {}): Promi
     const bases = perExchange(options.symbols, id, DEFAULT_BASES as readonly string[], (v): v is readonly string[] => Array.isArray(v));
     const model = new MarketModel(seed, id, bases.length > 0 ? bases : DEFAULT_BASES);
     const port = options.ports?.[id] ?? (basePort === 0 ? 0 : basePort + 1 + i);
-    servers.set(id, new ExchangeServer(PROTOCOLS[id](model), lookup, host, port, now));
+    servers.set(id, new ExchangeServer(PROTOCOLS[id](model, timing), lookup, host, port, now));
     const rate = perExchange(options.liquidationsPerSecond, id, 1, (v): v is number => typeof v === 'number');
     if (!(rate >= 0 && rate <= 10_000)) {
       throw new TradewatchError(ErrorCodes.INVALID_CONFIG, `liquidationsPerSecond: expected 0-10000, got ${describeValue(rate)}`);
@@ -341,6 +354,7 @@ export async function startSimulator(options: StartSimulatorOptions = {}): Promi
         listening: s.listening,
         wsConnections: s.wsConnections,
         wsSubscriptions: s.wsSubscriptions,
+        liquidationsPending: s.liquidationsPending,
         symbols: s.protocol.model.symbols.map((sym) => sym.symbol),
         liquidationsPerSecond: rates.get(id) ?? 0,
         activeFaults: (active.get(id) ?? []).map((f) => f.record.id),

@@ -253,7 +253,7 @@ class Monitor:
     # -- pipeline ---------------------------------------------------------------------------------------------------
     def fetch(self, exchange: str, dataset: str, symbol: str, status: str, *, latency_ms: float | None = None,
               records: int | None = None, at: TimeInput | None = None) -> None:
-        """One data fetch and its outcome (status: ok, error, rate_limited, timeout)."""
+        """One data fetch and its outcome (status: ok, error, rate_limited, timeout, blocked)."""
         try:
             with self._lock:
                 if not self._write("fetch", "tw_fetches", {

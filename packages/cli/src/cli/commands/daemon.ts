@@ -137,7 +137,7 @@ export function registerDaemonCommand(program: Command): void {
     await simulator?.close();
     process.off('unhandledRejection', onUnhandled);
     const s = daemon.status();
-    const fetches = s.exchanges.reduce((n, e) => n + e.fetches.ok + e.fetches.error + e.fetches.rate_limited + e.fetches.timeout, 0);
+    const fetches = s.exchanges.reduce((n, e) => n + e.fetches.ok + e.fetches.error + e.fetches.rate_limited + e.fetches.timeout + e.fetches.blocked, 0);
     progress(`stopped cleanly: ${fetches} fetches recorded`);
     // ccxt keeps pooled HTTP connections open; a stopped daemon has nothing left to do.
     await new Promise<void>((resolve) => process.stderr.write('', () => resolve()));

@@ -127,6 +127,8 @@ const alertsShape = z
   .object({
     /** Off: `alertingFiles` writes rule files with every rule paused and no channel. */
     enabled: booleanSetting(true),
+    /** Where docs/alert-runbooks.md is served: each rule's runbook_url is this + `#runbook-<rule>`. */
+    runbookBaseUrl: z.string().min(1).default('docs/alert-runbooks.md'),
     /** Grafana folder of the rules (the dashboards' folder). */
     folder: z.string().min(1).max(190).default('tradewatch'),
     evaluation: withDefault(

@@ -23,6 +23,7 @@ export {
   type RuleSettings,
   type Severity,
 } from './config.js';
+export { CATALOG, RUNBOOKS_DOC, panelLinks, renderRunbooks, runbookAnchor, type CatalogEntry } from './catalog.js';
 export { RULE_DEFAULTS, RULE_IDS, type RuleId, type RuleDefaults } from './rule-defaults.js';
 export { ruleSpecs, type ConditionSpec, type QuerySpec, type RuleSpec } from './rules.js';
 export {

@@ -20,6 +20,7 @@ import {
 import type { AlertsConfig, Severity } from './config.js';
 import type { RuleId } from './rule-defaults.js';
 import { ruleSpecs, type RuleSpec } from './rules.js';
+import { panelLinks, runbookAnchor } from './catalog.js';
 
 export const EXPRESSION_DATASOURCE_UID = '__expr__';
 const EXPRESSION_DATASOURCE = { type: EXPRESSION_DATASOURCE_UID, uid: EXPRESSION_DATASOURCE_UID };
@@ -40,7 +41,7 @@ export type RuleData = Required<Pick<alerting.Query, 'refId' | 'datasourceUid' |
 /** A rule as the file lists it: the SDK's Rule without the API-only fields (org, folder uid, group). */
 export type ProvisionedRule = Required<
   Pick<alerting.Rule, 'uid' | 'title' | 'condition' | 'noDataState' | 'execErrState' | 'for' | 'annotations' | 'labels' | 'isPaused'>
-> & { data: RuleData[] };
+> & { data: RuleData[]; dashboardUid: string; panelId: number };
 
 export interface ProvisionedGroup {
   orgId: number;
@@ -120,6 +121,7 @@ export interface BuiltRule extends ProvisionedRule {
 
 /** Every rule as provisioned: disabled ones (and the watchdog when it has nowhere to go) paused. */
 export function buildRules(config: AlertsConfig, env: AlertEnv = {}): BuiltRule[] {
+  const links = panelLinks();
   return ruleSpecs(config.rules).map((spec) => {
     const severity = spec.settings.severity;
     const paused = !config.enabled || !spec.settings.enabled || (spec.id === 'watchdog' && !watchdogActive(config, env));
@@ -136,7 +138,9 @@ export function buildRules(config: AlertsConfig, env: AlertEnv = {}): BuiltRule[
       noDataState: spec.noDataState,
       execErrState: spec.execErrState,
       for: spec.settings.for,
-      annotations: { summary: spec.summary, description: spec.description },
+      annotations: { summary: spec.summary, description: spec.description, runbook_url: `${config.runbookBaseUrl}#${runbookAnchor(spec.id)}` },
+      dashboardUid: links[spec.id].dashboardUid,
+      panelId: links[spec.id].panelId,
       labels: { severity, ...TEAM_LABEL, [RULE_LABEL]: spec.id },
       isPaused: paused,
     };

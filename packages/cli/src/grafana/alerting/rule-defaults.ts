@@ -28,6 +28,7 @@ export const RULE_DEFAULTS = {
   dataGaps: { severity: 'warning', for: '0s', threshold: 0, unit: 'gaps' },
   liquidationBurst: { severity: 'warning', for: '0s', threshold: 60, unit: 'events/min' },
   rateLimit: { severity: 'warning', for: '1m', threshold: 90, unit: '%' },
+  silentStream: { severity: 'warning', for: '0s', threshold: 900, unit: 's' },
   websocketLatency: { severity: 'warning', for: '2m', threshold: 2000, unit: 'ms' },
   writerLag: { severity: 'warning', for: '1m', threshold: 60_000, unit: 'ms' },
   spoolGrowth: { severity: 'warning', for: '1m', threshold: 1, unit: 'MiB' },

@@ -279,6 +279,27 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
     description: `{{ $labels.service }}/{{ $labels.instance }} uses more than ${s.threshold} % of its {{ $labels.exchange }} rate limit, or is being throttled (HTTP 429/418 next).`,
   }),
 
+  silentStream: (s) => ({
+    title: 'Stream connected but silent',
+    queries: [
+      table(
+        'A',
+        // The latest sample per connection: connected, yet its last message is older than the threshold (or it never
+        // had one in the range). A disconnected stream is 0 here: exchangeDisconnected / exchangeDown report it.
+        `SELECT ${connSamples.col('service')}, ${connSamples.col('instance')}, ${connSamples.col('exchange')}, ${connSamples.col('channel')},\n` +
+          `  CASE WHEN ${connSamples.col('connected')} THEN ${secondsUntilTo(`coalesce(${connSamples.col('last_message_ts')}, $__fromTime)`)} ELSE 0.0 END AS silent_s\n` +
+          `FROM ${connSamples.name} WHERE $__timeFilter(${connSamples.ts})\n` +
+          `LATEST ON ${connSamples.ts} PARTITION BY ${connSamples.col('service')}, ${connSamples.col('instance')}, ${connSamples.col('exchange')}, ${connSamples.col('channel')}`,
+        DAY_S,
+      ),
+    ],
+    condition: above(s.threshold),
+    noDataState: 'KeepLast',
+    execErrState: 'KeepLast',
+    summary: '{{ $labels.exchange }} {{ $labels.channel }}: connected but no message for {{ printf "%.0f" $values.A.Value }} s ({{ $labels.service }}/{{ $labels.instance }})',
+    description: `The {{ $labels.channel }} stream of {{ $labels.service }}/{{ $labels.instance }} from {{ $labels.exchange }} is connected (pongs arrive) but delivered no message for more than ${s.threshold} s: a stalled subscription.`,
+  }),
+
   websocketLatency: (s) => ({
     title: 'Websocket latency high',
     queries: [

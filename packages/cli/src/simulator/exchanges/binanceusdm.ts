@@ -1,5 +1,5 @@
 import { fixed, type LiquidationEvent, type MarketModel, type SimSymbol } from '../market-data.js';
-import { json, type ExchangeProtocol, type HttpAnswer, type RestRoute, type WsSession } from '../protocol.js';
+import { json, type Admission, type ExchangeProtocol, type ExchangeTiming, type HttpAnswer, type RestRoute, type WsSession } from '../protocol.js';
 
 /**
  * Binance USD-M futures (fapi): REST market data and the liquidation (`forceOrder`) websocket streams,
@@ -47,8 +47,67 @@ const WS_API_KEYS: Record<string, string> = { spot: '/ws-api/v3', future: '/ws-f
 
 const ERR_INVALID_SYMBOL = { code: -1121, msg: 'Invalid symbol.' };
 
-export function binanceUsdmProtocol(model: MarketModel): ExchangeProtocol {
-  const weightHeaders = (weight: number): Record<string, string> => ({ 'X-MBX-USED-WEIGHT-1M': String(weight) });
+const MAX_BAN_MS = 3 * 86_400_000;
+
+/**
+ * Binance's IP limiter: every request adds its weight to the IP's count for the current minute (sent back as
+ * X-MBX-USED-WEIGHT-1M). Over the limit: 429 with Retry-After (the rest of the minute). A client that keeps
+ * sending during that Retry-After (more than binanceTolerated429s refused requests; Binance publishes no figure)
+ * gets 418, an IP ban of 2 minutes, doubling with each repeat up to 3 days.
+ */
+function weightLimiter(timing: ExchangeTiming) {
+  let windowStart = 0;
+  let used = 0;
+  let retryUntil = 0;
+  let refused = 0;
+  let bannedUntil = 0;
+  let banMs = timing.binanceBanMs;
+  const ip = '127.0.0.1';
+  return (weight: number, now: number): Admission => {
+    const window = Math.floor(now / timing.binanceWeightWindowMs) * timing.binanceWeightWindowMs;
+    if (window !== windowStart) {
+      windowStart = window;
+      used = 0;
+    }
+    const headers = () => ({ 'X-MBX-USED-WEIGHT-1M': String(used) });
+    if (bannedUntil > now) {
+      return { refuse: banned(bannedUntil, now, ip) };
+    }
+    if (retryUntil > now && refused >= timing.binanceTolerated429s) {
+      bannedUntil = now + banMs;
+      banMs = Math.min(MAX_BAN_MS, banMs * 2);
+      return { refuse: banned(bannedUntil, now, ip) };
+    }
+    used += weight;
+    if (used > timing.binanceWeightLimit || retryUntil > now) {
+      if (retryUntil <= now) refused = 0;
+      refused++;
+      retryUntil = Math.max(retryUntil, windowStart + timing.binanceWeightWindowMs);
+      const retryAfter = Math.max(1, Math.ceil((retryUntil - now) / 1000));
+      return {
+        refuse: json(
+          429,
+          { code: -1003, msg: `Too many requests; current limit of IP(${ip}) is ${timing.binanceWeightLimit} requests per minute. Please use the websocket for live updates to avoid polling the API.` },
+          { 'Retry-After': String(retryAfter) },
+        ),
+        headers: headers(),
+      };
+    }
+    return { headers: headers() };
+  };
+}
+
+const banned = (until: number, now: number, ip: string): HttpAnswer =>
+  json(
+    418,
+    { code: -1003, msg: `Way too many requests; IP(${ip}) banned until ${until}. Please use the websocket for live updates to avoid bans.` },
+    { 'Retry-After': String(Math.max(1, Math.ceil((until - now) / 1000))) },
+  );
+
+export function binanceUsdmProtocol(model: MarketModel, timing: ExchangeTiming): ExchangeProtocol {
+  // Answers carry X-MBX-USED-WEIGHT-1M from the limiter (admit); the routes only say what they weigh.
+  const weightHeaders = (_weight: number): Record<string, string> => ({});
+  const limiter = weightLimiter(timing);
 
   const symbolInfo = (s: SimSymbol) => {
     const tick = fixed(10 ** -s.priceDecimals, s.priceDecimals);
@@ -99,7 +158,7 @@ export function binanceUsdmProtocol(model: MarketModel): ExchangeProtocol {
       estimatedSettlePrice: fixed(index, 8),
       lastFundingRate: fixed(model.fundingRate(s, now), 8),
       interestRate: '0.00010000',
-      nextFundingTime: model.nextFundingTime(now),
+      nextFundingTime: model.nextFundingTime(s, now),
       time: now,
     };
   };
@@ -130,7 +189,7 @@ export function binanceUsdmProtocol(model: MarketModel): ExchangeProtocol {
                 serverTime: now,
                 futuresType: 'U_MARGINED',
                 rateLimits: [
-                  { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 2400 },
+                  { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: timing.binanceWeightLimit },
                   { rateLimitType: 'ORDERS', interval: 'MINUTE', intervalNum: 1, limit: 1200 },
                   { rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 10, limit: 300 },
                 ],
@@ -157,7 +216,26 @@ export function binanceUsdmProtocol(model: MarketModel): ExchangeProtocol {
         return {
           data: 'funding',
           symbolIds: sym ? [sym.id] : undefined,
+          weight: sym ? 1 : 10,
           respond: (now) => json(200, sym ? premiumIndex(sym, now) : model.symbols.map((s) => premiumIndex(s, now)), weightHeaders(sym ? 1 : 10)),
+        };
+      }
+      case '/fapi/v1/fundingInfo': {
+        // Only symbols whose funding interval or caps were adjusted are listed (here: those not on 8 h).
+        return {
+          respond: () =>
+            json(
+              200,
+              model.symbols
+                .filter((s) => model.fundingIntervalHours(s) !== 8)
+                .map((s) => ({
+                  symbol: s.id,
+                  adjustedFundingRateCap: '0.02000000',
+                  adjustedFundingRateFloor: '-0.02000000',
+                  fundingIntervalHours: model.fundingIntervalHours(s),
+                  disclaimer: false,
+                })),
+            ),
         };
       }
       default:
@@ -222,7 +300,10 @@ export function binanceUsdmProtocol(model: MarketModel): ExchangeProtocol {
           session.send({ error: { code: 2, msg: `Invalid request: unknown method ${JSON.stringify(message.method)}` }, id }, 'ack');
       }
     },
-    liquidationMessages: (event: LiquidationEvent, session) => {
+    liquidationMessages: (events: readonly LiquidationEvent[], session) => {
+      // forceOrder carries one order: the window's latest (the server passes only that one)
+      const event = events.at(-1);
+      if (!event) return [];
       const stream = `${event.symbolId.toLowerCase()}@forceOrder`;
       const matched = [stream, '!forceOrder@arr'].filter((s) => session.subscriptions.has(s));
       if (matched.length === 0) return [];
@@ -247,7 +328,29 @@ export function binanceUsdmProtocol(model: MarketModel): ExchangeProtocol {
       const combined = session.url.pathname.startsWith('/stream');
       return matched.map((s) => (combined ? { stream: s, data: payload } : payload));
     },
-    serverPingIntervalMs: 180_000,
+    liquidationDelivery: { mode: 'latest', windowMs: timing.binanceLiquidationWindowMs },
+    wsRules: {
+      serverPingIntervalMs: timing.binancePingIntervalMs,
+      pongTimeoutMs: timing.binancePongTimeoutMs,
+      maxConnectionAgeMs: timing.binanceMaxConnectionAgeMs,
+      idleTimeoutMs: 0,
+    },
+    admit: (r, url, now) => limiter(r?.weight ?? (url.pathname.startsWith('/fapi/') ? 1 : 0), now),
+    blockedAnswer: (kind, retryAfterSec, now) => {
+      switch (kind) {
+        case 'ip_ban':
+          return banned(now + retryAfterSec * 1000, now, '127.0.0.1');
+        case 'region_block':
+          return json(451, {
+            code: 0,
+            msg: "Service unavailable from a restricted location according to 'b. Eligibility' in https://www.binance.com/en/terms. Please contact customer service if you believe you received this message in error.",
+          });
+        case 'waf_block':
+          return { status: 403, body: '<html><head><title>403 Forbidden</title></head><body><center><h1>403 Forbidden</h1></center></body></html>' };
+        case 'maintenance':
+          return json(503, { code: -1, msg: 'System is under maintenance.' });
+      }
+    },
     wsUrl: (wsBase) => `${wsBase}/ws`,
     ccxtOptions: (restBase, wsBase) => ({
       urls: {

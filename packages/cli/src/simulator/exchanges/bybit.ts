@@ -1,5 +1,5 @@
 import { fixed, type LiquidationEvent, type MarketModel, type SimSymbol } from '../market-data.js';
-import { json, type ExchangeProtocol, type RestRoute, type WsSession } from '../protocol.js';
+import { json, type Admission, type ExchangeProtocol, type ExchangeTiming, type HttpAnswer, type RestRoute, type WsSession } from '../protocol.js';
 
 /**
  * Bybit v5, linear category: REST market data and the public liquidation topics
@@ -15,14 +15,83 @@ const INTERVALS: Record<string, number> = {
   '1d': 86_400_000,
 };
 
-export function bybitProtocol(model: MarketModel): ExchangeProtocol {
+/** Bybit's answer to a banned IP (and, from its CDN, to a restricted region): HTTP 403 without any rate-limit header. */
+const FORBIDDEN_TOO_FREQUENT: HttpAnswer = { status: 403, body: 'access too frequent' };
+
+/**
+ * Bybit's IP limiter: more than 600 requests in a 5-second window gets HTTP 403 and a ban of at least 10 minutes;
+ * no header says so or for how long.
+ */
+function ipLimiter(timing: ExchangeTiming) {
+  let windowStart = 0;
+  let count = 0;
+  let bannedUntil = 0;
+  return (now: number): Admission => {
+    if (bannedUntil > now) return { refuse: FORBIDDEN_TOO_FREQUENT };
+    const window = Math.floor(now / timing.bybitIpWindowMs) * timing.bybitIpWindowMs;
+    if (window !== windowStart) {
+      windowStart = window;
+      count = 0;
+    }
+    count++;
+    if (count > timing.bybitIpLimit) {
+      bannedUntil = now + timing.bybitBanMs;
+      return { refuse: FORBIDDEN_TOO_FREQUENT };
+    }
+    return {};
+  };
+}
+
+const CATEGORIES = ['spot', 'linear', 'inverse', 'option'] as const;
+
+export function bybitProtocol(model: MarketModel, timing: ExchangeTiming): ExchangeProtocol {
   const envelope = (result: unknown, now: number, retCode = 0, retMsg = 'OK') => ({ retCode, retMsg, result, retExtInfo: {}, time: now });
   const paramError = (msg: string): RestRoute => ({ respond: (now) => json(200, envelope({}, now, 10001, msg)) });
-  const limitHeaders = (now: number): Record<string, string> => ({
-    'X-Bapi-Limit-Status': '599',
-    'X-Bapi-Limit': '600',
-    'X-Bapi-Limit-Reset-Timestamp': String(now + 1000),
+  // Public market endpoints carry no X-Bapi-Limit-* headers (Bybit sends them on private, per-UID limits only).
+  const limitHeaders = (_now: number): Record<string, string> => ({});
+  const limiter = ipLimiter(timing);
+
+  const spotInstrument = (s: SimSymbol) => ({
+    symbol: s.id,
+    baseCoin: s.base,
+    quoteCoin: 'USDT',
+    innovation: '0',
+    status: 'Trading',
+    marginTrading: 'both',
+    lotSizeFilter: {
+      basePrecision: fixed(10 ** -Math.max(s.qtyDecimals, 2), Math.max(s.qtyDecimals, 2)),
+      quotePrecision: '0.00000001',
+      minOrderQty: fixed(10 ** -s.qtyDecimals, s.qtyDecimals),
+      maxOrderQty: fixed(1e7 / s.price0, s.qtyDecimals),
+      minOrderAmt: '1',
+      maxOrderAmt: '4000000',
+    },
+    priceFilter: { tickSize: fixed(10 ** -s.priceDecimals, s.priceDecimals) },
   });
+
+  const inverseInstrument = (s: SimSymbol) => ({
+    ...instrument(s),
+    symbol: `${s.base}USD`,
+    contractType: 'InversePerpetual',
+    quoteCoin: 'USD',
+    settleCoin: s.base,
+    lotSizeFilter: { maxOrderQty: '1000000', minOrderQty: '1', qtyStep: '1', postOnlyMaxOrderQty: '5000000', maxMktOrderQty: '500000', minNotionalValue: '0' },
+  });
+
+  /** The instruments of one category and status, as Bybit lists them: BTC and ETH have inverse perpetuals too; options: none here. */
+  const instrumentsOf = (category: string, status: string): unknown[] => {
+    if (status !== 'Trading') return [];
+    switch (category) {
+      case 'linear':
+        return model.symbols.map(instrument);
+      case 'spot':
+        return model.symbols.map(spotInstrument);
+      case 'inverse':
+        return model.symbols.filter((s) => s.base === 'BTC' || s.base === 'ETH').map(inverseInstrument);
+      default:
+        return [];
+    }
+  };
 
   const instrument = (s: SimSymbol) => {
     const tick = fixed(10 ** -s.priceDecimals, s.priceDecimals);
@@ -48,7 +117,7 @@ export function bybitProtocol(model: MarketModel): ExchangeProtocol {
         minNotionalValue: '5',
       },
       unifiedMarginTrade: true,
-      fundingInterval: 480,
+      fundingInterval: model.fundingIntervalHours(s) * 60,
       settleCoin: 'USDT',
       copyTrading: 'both',
       upperFundingRate: '0.005',
@@ -77,7 +146,7 @@ export function bybitProtocol(model: MarketModel): ExchangeProtocol {
       turnover24h: fixed(s.oiUsd * 1.7, 4),
       volume24h: fixed((s.oiUsd * 1.7) / mark, s.qtyDecimals),
       fundingRate: fixed(model.fundingRate(s, now), 8),
-      nextFundingTime: String(model.nextFundingTime(now)),
+      nextFundingTime: String(model.nextFundingTime(s, now)),
       predictedDeliveryPrice: '',
       basisRate: '',
       deliveryFeeRate: '',
@@ -101,14 +170,21 @@ export function bybitProtocol(model: MarketModel): ExchangeProtocol {
             json(200, envelope({ timeSecond: String(Math.floor(now / 1000)), timeNano: `${now}000000` }, now), limitHeaders(now)),
         };
       case '/v5/market/instruments-info': {
-        if (!category) return paramError('params error: Category is invalid');
+        if (!category || !(CATEGORIES as readonly string[]).includes(category)) return paramError('params error: Category is invalid');
         const symbolId = q.get('symbol');
-        // only Trading linear perpetuals exist here: other categories and statuses (PreLaunch…) are empty lists
-        const list = category === 'linear' && (q.get('status') ?? 'Trading') === 'Trading' ? model.symbols : [];
-        const selected = symbolId ? list.filter((s) => s.id === symbolId.toUpperCase()) : list;
+        const baseCoin = q.get('baseCoin');
+        let list = instrumentsOf(category, q.get('status') ?? 'Trading') as { symbol: string; baseCoin: string }[];
+        if (symbolId) list = list.filter((i) => i.symbol === symbolId.toUpperCase());
+        if (baseCoin) list = list.filter((i) => i.baseCoin === baseCoin.toUpperCase());
+        // Paginated by cursor: `limit` per page (at most the page size), `nextPageCursor` empty on the last page.
+        const limit = Math.max(1, Math.min(timing.bybitInstrumentsPageSize, Number(q.get('limit') ?? 500) || 500));
+        const cursor = q.get('cursor');
+        const offset = cursor ? Number(Buffer.from(cursor, 'base64url').toString('utf8').replace(/^offset:/, '')) || 0 : 0;
+        const page = list.slice(offset, offset + limit);
+        const next = offset + limit < list.length ? Buffer.from(`offset:${offset + limit}`).toString('base64url') : '';
         return {
           respond: (now) =>
-            json(200, envelope({ category, list: selected.map(instrument), nextPageCursor: '' }, now), limitHeaders(now)),
+            json(200, envelope({ category, list: page, nextPageCursor: next }, now), limitHeaders(now)),
         };
       }
       case '/v5/market/tickers': {
@@ -159,13 +235,8 @@ export function bybitProtocol(model: MarketModel): ExchangeProtocol {
     model,
     route,
     notFound: () => ({ status: 404, body: '<html><body><h1>404 Not Found</h1></body></html>' }),
-    rateLimited: (retryAfterSec, status) =>
-      json(status, { retCode: 10006, retMsg: 'Too many visits!', result: {}, retExtInfo: {}, time: Date.now() }, {
-        'Retry-After': String(retryAfterSec),
-        'X-Bapi-Limit-Status': '0',
-        'X-Bapi-Limit': '600',
-        'X-Bapi-Limit-Reset-Timestamp': String(Date.now() + retryAfterSec * 1000),
-      }),
+    // retCode 10006 (the per-UID limit) comes with HTTP 200 and, on public endpoints, without any X-Bapi-* header.
+    rateLimited: () => json(200, { retCode: 10006, retMsg: 'Too many visits!', result: {}, retExtInfo: {}, time: Date.now() }),
     missing: (r, mode, now) => {
       if (mode === 'error') return json(200, envelope({}, now, 10016, 'System error. Please try again later.'));
       if (r.data === 'open_interest') return json(200, envelope({ symbol: r.symbolIds?.[0] ?? '', category: 'linear', list: [], nextPageCursor: '' }, now));
@@ -210,28 +281,52 @@ export function bybitProtocol(model: MarketModel): ExchangeProtocol {
           session.send({ success: false, ret_msg: `error:unsupported op ${JSON.stringify(message.op ?? null)}`, ...base, op: '' }, 'ack');
       }
     },
-    liquidationMessages: (event: LiquidationEvent, session) => {
+    liquidationMessages: (events: readonly LiquidationEvent[], session) => {
       const out: unknown[] = [];
-      const side = event.side === 'buy' ? 'Buy' : 'Sell';
-      if (session.subscriptions.has(`allLiquidation.${event.symbolId}`)) {
+      const first = events[0];
+      if (!first) return out;
+      // S is the liquidated POSITION's side ("a Buy update means a long position has been liquidated"): the opposite
+      // of the liquidation order's side; p is the position's bankruptcy price.
+      const positionSide = (e: LiquidationEvent) => (e.side === 'sell' ? 'Buy' : 'Sell');
+      const last = events.at(-1) as LiquidationEvent;
+      if (session.subscriptions.has(`allLiquidation.${first.symbolId}`)) {
         out.push({
-          topic: `allLiquidation.${event.symbolId}`,
+          topic: `allLiquidation.${first.symbolId}`,
           type: 'snapshot',
-          ts: event.ts + 3,
-          data: [{ T: event.ts, s: event.symbolId, S: side, v: event.qty, p: event.price }],
+          ts: last.ts + 3,
+          data: events.map((e) => ({ T: e.ts, s: e.symbolId, S: positionSide(e), v: e.qty, p: model.bankruptcyPrice(e) })),
         });
       }
-      if (session.subscriptions.has(`liquidation.${event.symbolId}`)) {
-        out.push({
-          topic: `liquidation.${event.symbolId}`,
-          type: 'snapshot',
-          ts: event.ts + 3,
-          data: { price: event.price, side, size: event.qty, symbol: event.symbolId, updatedTime: event.ts },
-        });
+      if (session.subscriptions.has(`liquidation.${first.symbolId}`)) {
+        for (const e of events) {
+          out.push({
+            topic: `liquidation.${e.symbolId}`,
+            type: 'snapshot',
+            ts: e.ts + 3,
+            data: { price: model.bankruptcyPrice(e), side: positionSide(e), size: e.qty, symbol: e.symbolId, updatedTime: e.ts },
+          });
+        }
       }
       return out;
     },
-    serverPingIntervalMs: 0,
+    liquidationDelivery: { mode: 'batch', windowMs: timing.bybitLiquidationBatchMs },
+    wsRules: { serverPingIntervalMs: 0, pongTimeoutMs: 0, maxConnectionAgeMs: 0, idleTimeoutMs: timing.bybitIdleTimeoutMs },
+    admit: (_route, _url, now) => limiter(now),
+    blockedAnswer: (kind, _retryAfterSec, now) => {
+      switch (kind) {
+        case 'ip_ban':
+        case 'waf_block':
+          return FORBIDDEN_TOO_FREQUENT;
+        case 'region_block':
+          // Bybit's CDN refuses restricted regions with its own 403 page, no JSON and no headers.
+          return {
+            status: 403,
+            body: '<HTML><HEAD><TITLE>ERROR: The request could not be satisfied</TITLE></HEAD><BODY><H1>403 ERROR</H1><H2>The request could not be satisfied.</H2>The Amazon CloudFront distribution is configured to block access from your country.</BODY></HTML>',
+          };
+        case 'maintenance':
+          return { status: 503, body: `<html><body><h1>503 Service Unavailable</h1><p>System maintenance (${new Date(now).toISOString()})</p></body></html>` };
+      }
+    },
     wsUrl: (wsBase) => `${wsBase}/v5/public/linear`,
     ccxtOptions: (restBase, wsBase) => ({
       urls: {
@@ -257,7 +352,8 @@ export function bybitProtocol(model: MarketModel): ExchangeProtocol {
           },
         },
       },
-      options: { fetchMarkets: { types: ['linear'] }, adjustForTimeDifference: false, defaultType: 'swap', defaultSubType: 'linear' },
+      // loadMarkets reads what ccxt reads from Bybit (every category, paginated) unless the client narrows it.
+      options: { adjustForTimeDifference: false, defaultType: 'swap', defaultSubType: 'linear' },
     }),
   };
 }

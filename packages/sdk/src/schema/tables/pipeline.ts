@@ -1,7 +1,7 @@
 import { col, exchange, marketSymbol, producer, RAW_TTL, ROLLUP_TTLS, symbol, ts, years } from '../columns.js';
 import type { TableDef } from '../types.js';
 
-export const FETCH_STATUSES = ['ok', 'error', 'rate_limited', 'timeout'] as const;
+export const FETCH_STATUSES = ['ok', 'error', 'rate_limited', 'timeout', 'blocked'] as const;
 
 export const fetches: TableDef = {
   name: 'tw_fetches',
@@ -66,8 +66,13 @@ export const liquidations: TableDef = {
     ...producer(),
     exchange(),
     marketSymbol(),
-    symbol('side', 'Side of the liquidated order.', 4, { required: true, values: ['buy', 'sell'] }),
-    col('price', 'DOUBLE', 'Price.', { required: true }),
+    symbol(
+      'side',
+      'Side of the liquidation order, the same meaning on every exchange: `sell` = a long position was liquidated, `buy` = a short one (the position side is the opposite). Binance `forceOrder` sends this side; Bybit `allLiquidation` sends the position side, which the daemon inverts.',
+      4,
+      { required: true, values: ['buy', 'sell'] },
+    ),
+    col('price', 'DOUBLE', "Price as the exchange reports it: Binance the order's price, Bybit the bankruptcy price.", { required: true }),
     col('amount', 'DOUBLE', 'Quantity in contracts or base currency.', { required: true }),
     col('value_usd', 'DOUBLE', 'Notional value (quote currency).', { unit: 'USD' }),
     col('exchange_ts', 'TIMESTAMP', "Event time by the exchange's clock (UTC)."),

@@ -66,7 +66,7 @@ export const METRICS = {
   lastError: def('health', 'gauge', 'tradewatch_last_error_timestamp_seconds', [], [], 'error', 'Time of the last error reported, seconds since the epoch.'),
 
   // Pipeline.
-  fetches: def('pipeline', 'counter', 'tradewatch_fetches_total', ['exchange', 'dataset', 'status'], ['dataset', 'exchange'], 'fetch', 'Data fetches by exchange, dataset and outcome (ok, error, rate_limited, timeout).'),
+  fetches: def('pipeline', 'counter', 'tradewatch_fetches_total', ['exchange', 'dataset', 'status'], ['dataset', 'exchange'], 'fetch', 'Data fetches by exchange, dataset and outcome (ok, error, rate_limited, timeout, blocked).'),
   fetchDuration: def('pipeline', 'histogram', 'tradewatch_fetch_duration_seconds', ['exchange', 'dataset'], ['dataset', 'exchange'], 'fetch', 'Fetch latency.', LATENCY_BUCKETS),
   fetchRecords: def('pipeline', 'counter', 'tradewatch_fetch_records_total', ['exchange', 'dataset'], ['dataset', 'exchange'], 'fetch', 'Records returned by fetches.'),
   dataGaps: def('pipeline', 'counter', 'tradewatch_data_gaps_total', ['exchange', 'dataset'], ['dataset', 'exchange'], 'dataGap', 'Data gaps detected.'),

@@ -1,0 +1,153 @@
+/**
+ * The alert catalog: for every rule, what it means, where to look (a dashboard panel) and what to do (its
+ * runbook). Together with RULE_DEFAULTS (severity, threshold, unit) and the rule builders (query, condition,
+ * summary), it is the one definition each rule has: the Grafana rules (runbook_url, dashboard and panel links),
+ * the rule table and the runbook sections of docs/alert-runbooks.md are generated from it.
+ */
+import { buildDashboards } from '../index.js';
+import { RULE_DEFAULTS, RULE_IDS, type RuleId } from './rule-defaults.js';
+
+export interface CatalogEntry {
+  readonly meaning: string;
+  /** The dashboard (its file name) and panel (its title) that show the rule's data. */
+  readonly panel: readonly [dashboard: string, title: string];
+  readonly runbook: readonly string[];
+}
+
+export const CATALOG: { readonly [K in RuleId]: CatalogEntry } = {
+  daemonDown: {
+    meaning: 'A process stopped sending its health samples without a clean stop: crashed, hung, or cut off from QuestDB.',
+    panel: ['health', 'Fleet'],
+    runbook: ['Check the process (`docker compose ps`, `systemctl status`) and its last log lines.', 'If it runs, check that it reaches QuestDB (its writer backlog, `tradewatch storage usage`).', 'Restart it; the alert resolves at its next sample. A planned stop should be a clean stop (SIGTERM), which resolves the alert.'],
+  },
+  memoryHigh: {
+    meaning: 'A process uses more resident memory than the threshold: a leak or an unbounded buffer.',
+    panel: ['health', 'Memory'],
+    runbook: ['Compare with the writer backlog: a QuestDB outage grows the in-memory queue up to its bound.', 'Take a heap snapshot if it keeps growing, then restart the process.', 'If the process died with high memory the alert stays until it samples again.'],
+  },
+  cpuHigh: {
+    meaning: 'A process averaged more CPU than the threshold over 5 minutes (100 = one core).',
+    panel: ['health', 'CPU'],
+    runbook: ['Check the event-loop lag panel: a saturated loop delays fetches and timestamps.', 'Reduce the symbols or exchanges of that process, or give it more CPU.'],
+  },
+  errorRateSpike: {
+    meaning: 'Too large a share of the requests to an exchange failed (errors, timeouts, rate limiting), with enough requests to judge.',
+    panel: ['pipeline', 'Failed fetches / hour'],
+    runbook: ["Check the exchange's status page and the Recent errors panel for the error kinds.", 'Timeouts: network or exchange latency; 429/418: see the rate-limit panels.', 'Resolves when the failure ratio drops below the threshold.'],
+  },
+  exchangeDisconnected: {
+    meaning: 'A websocket connection to an exchange has been down longer than the threshold (early warning).',
+    panel: ['exchange', 'Connection status'],
+    runbook: ['Usually transient: the daemon reconnects with backoff.', 'If it lasts, check the network and the exchange status; exchange down follows at 5 minutes.'],
+  },
+  exchangeDown: {
+    meaning: 'A websocket connection to an exchange has not recovered for 5 minutes.',
+    panel: ['exchange', 'Connection timeline'],
+    runbook: ["Check the exchange's status page and your network (DNS, firewall, proxy).", 'Trading on that exchange runs without its live data: consider pausing strategies.', 'Resolves when the connection is back.'],
+  },
+  staleData: {
+    meaning: 'A dataset has had no successful fetch for longer than the threshold (failing, or not fetched at all).',
+    panel: ['pipeline', 'Fetches'],
+    runbook: ['Check the failed-fetch and error panels for the cause.', 'If nothing is fetched at all, check that the daemon runs (daemon down).', 'Resolves at the next successful fetch, or when the daemon stops cleanly.'],
+  },
+  dataGaps: {
+    meaning: 'The pipeline detected gaps (missing windows) in a dataset.',
+    panel: ['pipeline', 'Data gaps timeline'],
+    runbook: ['See the Data gaps table for the window and symbols.', 'Backfill the window if the exchange keeps history.'],
+  },
+  liquidationBurst: {
+    meaning: 'More liquidations per minute on an exchange than the threshold: a cascade is under way.',
+    panel: ['pipeline', 'Liquidations / minute'],
+    runbook: ['Market event, not a fault: check positions and margin.', 'The threshold is per exchange per minute (Binance sends at most one per symbol per second).'],
+  },
+  rateLimit: {
+    meaning: 'A process uses more of its exchange rate limit than the threshold, or is being throttled.',
+    panel: ['exchange', 'Rate-limit usage'],
+    runbook: ['Lower request frequency or the symbols polled; HTTP 429 then 418 (ban) follow.', 'Resolves when usage drops.'],
+  },
+  silentStream: {
+    meaning: 'A websocket stream is connected but delivered no message for longer than the threshold: a stalled subscription.',
+    panel: ['exchange', 'Messages / second'],
+    runbook: ['Restart the stream (restart the daemon) to resubscribe.', 'Quiet channels (liquidations in a calm market) may need a longer threshold.'],
+  },
+  websocketLatency: {
+    meaning: 'Messages from an exchange arrive later than the threshold on average over 5 minutes.',
+    panel: ['exchange', 'WebSocket latency'],
+    runbook: ['Check the host clock (NTP) first: latency is exchange time to local time.', 'Then the network path to the exchange.'],
+  },
+  writerLag: {
+    meaning: "A writer has rows older than the threshold that QuestDB has not acknowledged.",
+    panel: ['health', 'tradewatch writer backlog'],
+    runbook: ['Check QuestDB (QuestDB unreachable, its disk and WAL).', 'Rows are spooled and replayed: nothing is lost while the spool has room.'],
+  },
+  spoolGrowth: {
+    meaning: "A writer's on-disk spool grew by more than the threshold in 10 minutes: rows are not reaching QuestDB.",
+    panel: ['health', 'tradewatch writer backlog'],
+    runbook: ['Check QuestDB and the network to it.', 'Check free disk space for the spool directory.'],
+  },
+  questdbUnreachable: {
+    meaning: 'Grafana cannot query QuestDB, or the tradewatch schema is missing.',
+    panel: ['pipeline', 'QuestDB disk used'],
+    runbook: ['Check the questdb container and its logs; disk full stops writes.', 'Missing schema: run `tradewatch schema apply`.', 'While it fires, the other rules keep their last state.'],
+  },
+  drawdown: {
+    meaning: "A live or paper strategy run's equity is more than the threshold below its 24-hour peak.",
+    panel: ['trading', 'Drawdown ($currency)'],
+    runbook: ['Check the strategy and its positions; stop it if the loss is not expected.'],
+  },
+  orderRejectRate: {
+    meaning: "Too large a share of a strategy run's orders were rejected in 15 minutes.",
+    panel: ['trading', 'Orders / minute'],
+    runbook: ['Check balances, order size limits and the exchange error messages.'],
+  },
+  watchdog: {
+    meaning: "Always firing: proof that Grafana's alerting works, sent only to the dead-man's switch.",
+    panel: ['alerts-overview', 'Firing and pending alerts'],
+    runbook: ["If the dead-man's switch alarms, Grafana or its alerting is down: check the grafana container."],
+  },
+};
+
+/** Anchor of a rule's runbook section in docs/alert-runbooks.md. */
+export const runbookAnchor = (id: RuleId) => `runbook-${id.toLowerCase()}`;
+export const RUNBOOKS_DOC = 'docs/alert-runbooks.md';
+
+/** Dashboard uid and panel id of each rule's panel, looked up in the generated dashboards (throws if missing). */
+export function panelLinks(): { readonly [K in RuleId]: { dashboardUid: string; panelId: number } } {
+  const dashboards = buildDashboards();
+  const links = {} as Record<RuleId, { dashboardUid: string; panelId: number }>;
+  for (const id of RULE_IDS) {
+    const [file, title] = CATALOG[id].panel;
+    const model = dashboards.find((d) => d.file === file)?.model;
+    type Titled = { title?: string; id?: number; panels?: unknown };
+    const top = (model?.panels ?? []) as Titled[];
+    const panels = top.flatMap((p) => [p, ...((Array.isArray(p.panels) ? p.panels : []) as Titled[])]);
+    const panel = panels.find((p) => p.title === title);
+    if (!model?.uid || panel?.id === undefined) throw new Error(`alert catalog: ${id} links to ${file} / ${JSON.stringify(title)}, which no dashboard has`);
+    links[id] = { dashboardUid: model.uid, panelId: panel.id };
+  }
+  return links;
+}
+
+/** docs/alert-runbooks.md: the rule table and one runbook section per rule. */
+export function renderRunbooks(): string {
+  const unit = (id: RuleId) => (RULE_DEFAULTS[id].unit ? ` ${RULE_DEFAULTS[id].unit}` : '');
+  const lines = [
+    '# Alert rules and runbooks',
+    '',
+    '<!-- Generated by `npm run gen` from packages/cli/src/grafana/alerting (catalog.ts, rule-defaults.ts). Do not edit by hand. -->',
+    '',
+    "Every tradewatch alert rule, its default severity and threshold (config key `alerts.rules.<rule>.threshold`), and what to do. Each rule's `runbook_url` points to its section; its dashboard and panel links open the panel named here. How the rules work: [alerting.md](alerting.md).",
+    '',
+    '| rule | severity | threshold (default) | meaning | panel |',
+    '| --- | --- | --- | --- | --- |',
+    ...RULE_IDS.map((id) => {
+      const d = RULE_DEFAULTS[id];
+      return `| [\`${id}\`](#${runbookAnchor(id)}) | ${d.severity} | \`alerts.rules.${id}.threshold\` = ${d.threshold}${unit(id)} | ${CATALOG[id].meaning} | ${CATALOG[id].panel.join(' / ')} |`;
+    }),
+    '',
+  ];
+  for (const id of RULE_IDS) {
+    lines.push(`<a id="${runbookAnchor(id)}"></a>`, `## ${id}`, '', CATALOG[id].meaning, '', ...CATALOG[id].runbook.map((step, i) => `${i + 1}. ${step}`), '');
+  }
+  return lines.join('\n');
+}
