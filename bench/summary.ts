@@ -163,7 +163,9 @@ if (sdk) {
       const column = sdkPrevious ? ` ${previous !== undefined ? fixed(previous) : '—'} |` : '';
       return `| \`${c.name}\` | ${fixed(c.callNs, 0)} | ${c.sdkOnlyNs !== undefined ? fixed(c.sdkOnlyNs, 0) : '—'} | ${fixed(c.ratio!)} |${column}`;
     }),
-    sdkPrevious ? `\nThe previous run (${sdkPrevious.date.slice(0, 10)}, \`bench/results/sdk-previous.json\`) is the same benchmark before the packages were split; compare the ratios, which are measured against prom-client in the same run.` : '',
+    sdkPrevious
+      ? `\nPrevious run: \`bench/results/sdk-previous.json\`, the same benchmark on the code before the installable-packages work (commit f109f9d), ${sdkPrevious.date.slice(0, 16)}, load ${sdkPrevious.load?.atStart['1m'] ?? '?'}. Compare the ratios (each measured against prom-client in its own run); on a loaded machine one method's ratio varies by up to 2× between runs of the same code.`
+      : '',
     '',
     over.length === 0
       ? 'Every method is within the aim of 2× prom-client alone.'
@@ -192,7 +194,7 @@ if (install) {
     `| \`tradewatch --help\`, repository checkout (TypeScript through tsx; before: the only way) | ${ms(helpMs.checkout)} ms | ${ms(helpMs.nodeFloor)} ms | — |`,
     `| \`import('@tradewatch/sdk')\`, inside the process | ${ms(sdkImportMs.inProcess)} ms | — | ≤ 150 ms: ${met(sdkImportMs.inProcess <= 150)} |`,
     ...(sdkImportMs.dependenciesInProcess !== undefined
-      ? [`| its dependencies alone (\`pino\`, \`prom-client\`), inside the process | ${ms(sdkImportMs.dependenciesInProcess)} ms | — | — |`]
+      ? [`| of which \`prom-client\` alone (the SDK's Registry; pino loads on the first diagnostic line) | ${ms(sdkImportMs.dependenciesInProcess)} ms | — | — |`]
       : []),
     `| a process that imports the SDK, spawn to exit | ${ms(sdkImportMs.wall)} ms | ${ms(sdkImportMs.nodeFloor)} ms | — |`,
     '',

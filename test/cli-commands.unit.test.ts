@@ -6,7 +6,7 @@ import { COMMANDS, MissingDependencyError, registerCommand, registerCommands, se
 test('the summary top-level help shows is each command\'s own description, and the table names every command', async () => {
   const program = new Command('tradewatch');
   await registerCommands(program);
-  const real = new Map(program.commands.map((command) => [command.name(), command.description()]));
+  const real = new Map(program.commands.map((command) => [command.name(), command.summary() || command.description()]));
   assert.deepEqual([...real.keys()].sort(), COMMANDS.map((entry) => entry.name).sort());
   for (const entry of COMMANDS) assert.equal(entry.summary, real.get(entry.name), `summary of ${entry.name}`);
 });

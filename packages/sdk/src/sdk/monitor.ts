@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { ErrorCodes, TradewatchError, describeValue } from '../common/errors.js';
 import { createWriter } from '../storage/index.js';
 import { MicrosClock } from './clock.js';
 import { RecorderContext, type MonitorWriter, type TimeInput } from './context.js';
+import { defaultLogger } from './default-logger.js';
 import { Diagnostics, type SdkLogger } from './diagnostics.js';
 import { CustomRecorder } from './domains/custom.js';
 import { ExchangeRecorder } from './domains/exchange.js';
@@ -37,8 +37,6 @@ import type {
 } from './types.js';
 
 const DEFAULT_SAMPLE_INTERVAL_MS = 5000;
-/** Through process.stderr (not fd 2 directly), so that whatever filters the process's output (the CLI masks credentials) sees the SDK's lines too. */
-const STDERR = { write: (line: string) => void process.stderr.write(line) };
 const DEFAULT_READY_MAX_LAG_MS = 60_000;
 /** /readyz stays failed this long after the writer last dropped rows. */
 const DROP_WINDOW_MS = 60_000;
@@ -92,7 +90,7 @@ class MonitorImpl implements Monitor {
 
     this.service = service;
     this.instance = instance;
-    this.logger = options.logger ?? pino({ name: 'tradewatch-sdk', level: 'warn' }, STDERR);
+    this.logger = options.logger ?? defaultLogger();
     // Never the global registry: what a process exposes is decided by whoever serves it.
     this.registry = options.registry ?? new Registry();
     if (options.writer) {

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { SCHEMA_VERSION } from '@tradewatch/sdk/schema';
 import { QUESTDB_VERSION } from '../../questdb/version.js';
 
 /**
  * One row per subcommand. Only the command a user runs is imported (with its dependencies: ccxt, ws, the Grafana
- * SDK), so `tradewatch --help` and the light commands start fast. `summary` is what top-level help shows without
- * loading the command; test/cli-commands.unit.test.ts keeps it equal to the command's own description.
+ * SDK) and nothing heavier than commander for top-level help. `summary` is what top-level help shows without loading
+ * the command; test/cli-commands.unit.test.ts keeps it equal to the command's own summary (commander's `.summary()`,
+ * else its description).
  */
 export interface CommandEntry {
   readonly name: string;
@@ -54,7 +54,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'schema',
-    summary: `tradewatch tables and rollups (schema version ${SCHEMA_VERSION})`,
+    summary: 'tradewatch tables and rollups: create, upgrade, print their DDL',
     needs: [],
     load: async () => (await import('./schema.js')).registerSchemaCommand,
   },

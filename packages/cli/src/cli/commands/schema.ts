@@ -7,7 +7,10 @@ import { configFrom, questDbOptions, resolveQuestDbUrl, type QuestDbFlags } from
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
 export function registerSchemaCommand(program: Command): void {
-  const schema = program.command('schema').description(`tradewatch tables and rollups (schema version ${SCHEMA_VERSION})`);
+  const schema = program
+    .command('schema')
+    .summary('tradewatch tables and rollups: create, upgrade, print their DDL')
+    .description(`tradewatch tables and rollups (schema version ${SCHEMA_VERSION})`);
 
   const apply = schema
     .command('apply')
