@@ -19,7 +19,8 @@ export const LAYERS = {
   // Setting types shared by the CLI parts' zod schemas (imports only zod).
   settings: [],
   grafana: ['common', 'schema', 'settings'],
-  demo: ['common', 'sdk'],
+  // The demo runs the whole stack: QuestDB, the simulator, the daemon, the exporter and a paper strategy.
+  demo: ['common', 'schema', 'storage', 'sdk', 'config', 'questdb', 'simulator', 'daemon', 'exporter'],
   // The daemon records through the sdk; it uses storage only to read (the SQL client measuring table sizes).
   daemon: ['common', 'schema', 'sdk', 'storage', 'settings'],
   exporter: ['common', 'schema', 'sdk', 'storage'],
