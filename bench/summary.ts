@@ -423,6 +423,32 @@ if (overload?.phases) {
     '',
   );
 }
+interface PythonResult {
+  date: string;
+  machine: { cpu: string; cores: number; python: string; client: string };
+  load: { atStart: number[]; atEnd: number[] };
+  settings: { seconds: number; callsPerRun: number; frameRows: number; runs: number };
+  callCost: { officialRowNs: number; sdkHookNs: number; ratio: number; sdkHookP99Us: number; sdkHookMaxUs: number };
+  throughput: { official: { rows: number; rowsPerSecond: number }; sdk: { rows: number; rowsPerSecond: number }; ratio: number };
+  dataframe: { officialRowsPerSecond: number; sdkRowsPerSecond: number; ratio: number; table: string };
+}
+const python = read<PythonResult>('bench/results/python.json');
+if (python) {
+  out.push(
+    '## Python SDK vs the official Python client',
+    '',
+    `\`bench/python_sdk.bench.py\`, ${python.date.slice(0, 10)}: Python ${python.machine.python}, \`questdb\` client ${python.machine.client}, ${python.machine.cores} cores, load average ${python.load.atStart.map((l) => fixed(l, 1)).join(' / ')} at start and ${python.load.atEnd.map((l) => fixed(l, 1)).join(' / ')} at the end (the machine was shared: absolute numbers are low, the same-run ratios are what to compare). Best of ${python.settings.runs} runs where repeated; ${python.settings.seconds} s sustained runs.`,
+    '',
+    '| measure | official client | Python SDK | ratio | aim |',
+    '| --- | ---: | ---: | ---: | --- |',
+    `| one call (ns; SDK: \`Monitor.fetch\`, validation + metrics + encoding; client: \`Sender.row()\` alone) | ${int(python.callCost.officialRowNs)} | ${int(python.callCost.sdkHookNs)} | ${fixed(python.callCost.ratio)}× | ≤ 2× — ${met(python.callCost.ratio <= 2)} |`,
+    `| sustained rows/s into \`tw_fetches\`, acknowledged (client: \`Sender.row()\`, auto-flush 5000 rows / 250 ms) | ${int(python.throughput.official.rowsPerSecond)} | ${int(python.throughput.sdk.rowsPerSecond)} | ${fixed(python.throughput.ratio)}× | ≥ 0.5× — ${met(python.throughput.ratio >= 0.5)} |`,
+    `| backtest DataFrame rows/s into \`${python.dataframe.table}\`, ${int(python.settings.frameRows)} rows, acknowledged (client: \`Sender.dataframe()\`) | ${int(python.dataframe.officialRowsPerSecond)} | ${int(python.dataframe.sdkRowsPerSecond)} | ${fixed(python.dataframe.ratio)}× | ≥ 0.8× — ${met(python.dataframe.ratio >= 0.8)} |`,
+    '',
+    `Single hook calls timed one by one while the writer thread delivers: p99 ${fixed(python.callCost.sdkHookP99Us, 1)} µs, max ${fixed(python.callCost.sdkHookMaxUs / 1000, 1)} ms (the 1 ms p99 budget; the max is a GIL hand-over or a descheduling on the loaded machine).`,
+    '',
+  );
+}
 out.push(
   '## Not measured yet',
   '',

@@ -120,6 +120,27 @@ describe(`Grafana ${GRAFANA_MODEL_VERSION} accepts the alerting provisioning fil
     for (const re of [/HH:MM/, /weekdays: "funday"/, /days_of_month: "0"/, /months: "13"/, /location "Mars\/Base"/]) assert.ok(found.some((m) => re.test(m)), `${re}: ${found.join('\n')}`);
   });
 
+  test('maintenance windows become one valid mute timing on every tradewatch route; bad windows are refused, naming the field', () => {
+    const config = alertsConfigSchema.parse({ maintenance: { windows: 'sunday 02:00-04:00, saturday:sunday 23:00-24:00', location: 'Europe/Berlin' } });
+    const docs = JSON.parse(JSON.stringify(alertingDocuments(config, { env: FULL_ENV }))) as Record<string, Doc>;
+    const input = { alerting: { 'rules.yaml': docs.rules, 'contact-points.yaml': docs.contactPoints, 'policies.yaml': docs.policies }, datasources };
+    assert.deepEqual(messages(input), []);
+    assert.deepEqual(docs.policies!.muteTimes[0].time_intervals, [
+      { times: [{ start_time: '02:00', end_time: '04:00' }], weekdays: ['sunday'], location: 'Europe/Berlin' },
+      { times: [{ start_time: '23:00', end_time: '24:00' }], weekdays: ['saturday:sunday'], location: 'Europe/Berlin' },
+    ]);
+    const routes = docs.policies!.policies[0].routes as Doc[];
+    for (const r of routes.filter((x) => x.receiver !== 'tradewatch-watchdog')) assert.deepEqual(r.mute_time_intervals, ['tradewatch-maintenance'], r.receiver);
+    assert.equal(routes.find((x) => x.receiver === 'tradewatch-watchdog')!.mute_time_intervals, undefined, "the dead-man's switch is never muted");
+    for (const [windows, re] of [['sunday 04:00-02:00', /start before it ends/], ['sun 02:00-04:00', /weekday/], ['sunday 2:00-04:00', /HH:MM/]] as const) {
+      const bad = alertsConfigSchema.safeParse({ maintenance: { windows } });
+      assert.equal(bad.success, false, windows);
+      assert.equal(bad.error!.issues[0]!.path.join('.'), 'maintenance.windows.0');
+      assert.match(bad.error!.issues[0]!.message, re);
+    }
+    assert.match(alertsConfigSchema.safeParse({ maintenance: { location: 'Mars/Base' } }).error!.issues[0]!.message, /IANA/);
+  });
+
   test('the config refuses an evaluation interval Grafana would refuse, naming the field', () => {
     for (const value of ['15s', '5s', '0s', '1m5s']) {
       const result = alertsConfigSchema.safeParse({ evaluation: { fastInterval: value } });

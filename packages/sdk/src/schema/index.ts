@@ -28,7 +28,7 @@ export {
   ttlSql,
 } from './ddl.js';
 export { ttlHours } from './ttl.js';
-export { renderSchemaDoc, rowBytes } from './docs.js';
+export { renderSchemaDoc, rowBytes, type DashboardVariableSource } from './docs.js';
 export { FETCH_STATUSES } from './tables/pipeline.js';
 export { CONNECTION_STATES } from './tables/exchange.js';
 export { ORDER_STATUSES, SIDES } from './tables/trading.js';

@@ -26,6 +26,11 @@ export function durationMs(text: string): number {
   return ms;
 }
 
+const WEEKDAY = '(monday|tuesday|wednesday|thursday|friday|saturday|sunday)';
+const HHMM = '([01]\\d|2[0-3]):[0-5]\\d|24:00';
+/** `sunday 02:00-04:00`, `saturday:sunday 01:00-03:00`: weekdays, then a time range (start before end). */
+export const MAINTENANCE_WINDOW = new RegExp(`^${WEEKDAY}(:${WEEKDAY})? (${HHMM})-(${HHMM})$`);
+
 const duration = (fallback: string) =>
   z.string().regex(DURATION, 'expected a duration such as 0s, 15s, 5m, 1h').default(fallback);
 
@@ -171,6 +176,43 @@ const alertsShape = z
               })
               .strict(),
           ),
+        })
+        .strict(),
+    ),
+    /**
+     * Maintenance windows: no notification is sent during them (a Grafana mute timing on every tradewatch route;
+     * rules still evaluate, and what still fires afterwards is sent then). Each window is `<weekdays> HH:MM-HH:MM`,
+     * weekdays a name or a range (`sunday`, `saturday:sunday`); a comma list from the environment.
+     */
+    maintenance: withDefault(
+      z
+        .object({
+          windows: z
+            .preprocess(
+              (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
+              z.array(
+                z
+                  .string()
+                  .regex(MAINTENANCE_WINDOW, 'expected `<weekday>[:<weekday>] HH:MM-HH:MM`, e.g. `sunday 02:00-04:00`')
+                  .refine((w) => {
+                    const [start, end] = w.split(' ')[1]!.split('-');
+                    return start! < end!;
+                  }, 'the window must start before it ends (split a window across midnight into two)'),
+              ),
+            )
+            .default([]),
+          /** IANA time zone of the windows. */
+          location: z
+            .string()
+            .refine((tz) => {
+              try {
+                new Intl.DateTimeFormat('en', { timeZone: tz });
+                return true;
+              } catch {
+                return false;
+              }
+            }, 'expected an IANA time zone such as UTC or Europe/Berlin')
+            .default('UTC'),
         })
         .strict(),
     ),

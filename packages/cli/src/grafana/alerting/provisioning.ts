@@ -182,6 +182,7 @@ export function buildPolicy(config: AlertsConfig, points: readonly ContactPointD
       group_wait: timing.groupWait,
       group_interval: timing.groupInterval,
       repeat_interval: timing.repeatInterval,
+      ...(config.maintenance.windows.length ? { mute_time_intervals: [MAINTENANCE_MUTE_TIMING] } : {}),
       continue: false,
     });
   }
@@ -196,6 +197,20 @@ export function buildPolicy(config: AlertsConfig, points: readonly ContactPointD
     repeat_interval: warning.repeatInterval,
     routes,
   };
+}
+
+export const MAINTENANCE_MUTE_TIMING = 'tradewatch-maintenance';
+
+/** The maintenance windows as one Grafana mute timing (Alertmanager time intervals), or none. */
+export function maintenanceMuteTimes(config: AlertsConfig) {
+  const windows = config.maintenance.windows;
+  if (windows.length === 0) return [];
+  const intervals = windows.map((w) => {
+    const [days, range] = w.split(' ') as [string, string];
+    const [start, end] = range.split('-') as [string, string];
+    return { times: [{ start_time: start, end_time: end }], weekdays: [days], location: config.maintenance.location };
+  });
+  return [{ orgId: ORG_ID, name: MAINTENANCE_MUTE_TIMING, time_intervals: intervals }];
 }
 
 export const ALERTING_DIR = 'deploy/grafana/provisioning/alerting';
@@ -240,7 +255,7 @@ export function alertingDocuments(config: AlertsConfig, options: AlertingFilesOp
         .filter((uid) => !provisioned.has(uid))
         .map((uid) => ({ orgId: ORG_ID, uid })),
     },
-    policies: { apiVersion: 1, policies: [{ orgId: ORG_ID, ...buildPolicy(config, points, env) }] },
+    policies: { apiVersion: 1, muteTimes: maintenanceMuteTimes(config), policies: [{ orgId: ORG_ID, ...buildPolicy(config, points, env) }] },
   };
 }
 
