@@ -57,7 +57,7 @@ test('the documented example config (tradewatch.example.yaml) is valid and means
 
 test('an invalid daemon config is refused with a message naming the field', () => {
   refused(() => loadConfig({ env: { TRADEWATCH_DAEMON_FUNDING_INTERVAL_MS: '5' } }), /daemon\.fundingIntervalMs/, /TRADEWATCH_DAEMON_FUNDING_INTERVAL_MS/, /got 5/);
-  refused(() => loadConfig({ env: { TRADEWATCH_DAEMON_STALE_STREAM_MS: 'soon' } }), /TRADEWATCH_DAEMON_STALE_STREAM_MS must be a number/);
+  refused(() => loadConfig({ env: { TRADEWATCH_DAEMON_STALE_STREAM_MS: 'soon' } }), /TRADEWATCH_DAEMON_STALE_STREAM_MS \(daemon\.staleStreamMs, --daemon-stale-stream-ms\) must be a number/);
   refused(() => loadConfig({ env: { TRADEWATCH_DAEMON_EXCHANGES: 'binanceusdm=BTCUSDT' } }), /daemon\.exchanges\.0\.symbols\.0/, /unified ccxt symbol/);
   const file = join(dir, 'keys.yaml');
   writeFileSync(file, 'daemon:\n  exchanges:\n    - id: bybit\n      symbols: [BTC/USDT:USDT]\n      apiKey: abc\n');

@@ -366,7 +366,7 @@ test('invalid calls never throw, are logged once per method and field, counted, 
   const invalid = async (method: string, field: string) => metricSum(registry, 'tradewatch_sdk_invalid_calls_total', { service, method, field });
   assert.equal(await invalid('fetch', 'status'), 5);
   assert.equal(await invalid('fetch', 'latencyMs'), 1);
-  assert.equal(await invalid('fetch', '(arguments)'), 2);
+  assert.equal(await invalid('fetch', '(event)'), 2);
   assert.equal(await invalid('liquidation', 'side'), 1);
   assert.equal(await invalid('liquidation', 'symbol'), 1);
   assert.equal(await invalid('liquidation', 'price'), 1);

@@ -116,7 +116,7 @@ class MonitorImpl implements Monitor {
       );
     };
     const clock = new MicrosClock();
-    this.ctx = new RecorderContext(service, instance, this.writer, clock, diagnostics, metrics, onFold);
+    this.ctx = new RecorderContext(service, instance, this.writer, clock, diagnostics, metrics, onFold, options.retention);
 
     this.ctx.gauge0(METRICS.processInfo, [service, instance, options.version ?? '', String(process.pid)]).get().value = 1;
     this.ctx.gauge0(METRICS.startTime).get().value = Math.round(Date.now() / 1000 - process.uptime());

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { FETCH_STATUSES, CONNECTION_STATES, ORDER_STATUSES, SIDES } from '../schema/index.js';
 import type { WriterOptions } from '../storage/index.js';
+import type { Ttl } from '../schema/types.js';
 import type { MonitorWriter, TimeInput } from './context.js';
 import type { SdkLogger } from './diagnostics.js';
 
@@ -254,6 +255,11 @@ export interface MonitorOptions {
   readonly handleSignals?: boolean | readonly NodeJS.Signals[];
   /** `/readyz` fails when unacknowledged rows are older than this while QuestDB is unreachable and nothing is spooled. Default 60 000. */
   readonly readyMaxLagMs?: number;
+  /**
+   * Table TTLs where the database's differ from the schema's defaults (configured retention, `retentionTtls(config)`
+   * in the CLI), by table name. A row with a timestamp older than its table keeps is refused (QuestDB would delete it).
+   */
+  readonly retention?: Readonly<Record<string, Ttl>>;
 }
 
 /** What createMonitor returns: the recording methods (never throw, never wait) and the lifecycle (flush, close). */
