@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { daemonSchema } from '../daemon/config-schema.js';
-import { alertsConfigSchema } from '../grafana/alerting/index.js';
+// The zod schema alone: the alerting index reaches the Grafana SDK, an optional dependency of the light commands.
+import { alertsConfigSchema } from '../grafana/alerting/config.js';
 import { parseTtl, tables, views, type Ttl } from '@tradewatch/sdk/schema';
 
 export type { DaemonConfig, DaemonExchangeConfig } from '../daemon/config-schema.js';
