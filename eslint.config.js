@@ -33,7 +33,10 @@ export const LAYERS = {
 
 /** A part's public surfaces besides index.js. */
 export const ENTRY_POINTS = {
-  grafana: ['alerting/index.js'],
+  // A part's settings schema is an entry point of its own, so the config composes it without loading the part and
+  // its optional dependencies (ccxt, the Grafana SDK) for the light commands.
+  daemon: ['config-schema.js'],
+  grafana: ['alerting/index.js', 'alerting/config.js'],
   // The pinned version alone, so that top-level help loads nothing but commander.
   questdb: ['version.js'],
 };

@@ -195,7 +195,7 @@ if (install) {
     `| \`tradewatch --help\`, repository checkout (TypeScript through tsx; before: the only way) | ${ms(helpMs.checkout)} ms | ${ms(helpMs.nodeFloor)} ms | — |`,
     `| \`import('@tradewatch/sdk')\`, inside the process | ${ms(sdkImportMs.inProcess)} ms | — | ≤ 150 ms: ${met(sdkImportMs.inProcess <= 150)} |`,
     ...(sdkImportMs.dependenciesInProcess !== undefined
-      ? [`| of which \`prom-client\` alone (the SDK's Registry; pino loads on the first diagnostic line) | ${ms(sdkImportMs.dependenciesInProcess)} ms | — | — |`]
+      ? [`| \`import('prom-client')\` alone, inside a process of its own (the SDK needs its Registry at import; pino loads on the first diagnostic line only) | ${ms(sdkImportMs.dependenciesInProcess)} ms | — | — |`]
       : []),
     `| a process that imports the SDK, spawn to exit | ${ms(sdkImportMs.wall)} ms | ${ms(sdkImportMs.nodeFloor)} ms | — |`,
     '',

@@ -1,5 +1,4 @@
 import { Command, CommanderError } from 'commander';
-import { isTradewatchError } from '@tradewatch/sdk/common';
 import { MissingDependencyError, registerCommand, registerSummaries, selectCommand } from './commands/index.js';
 import { redactProcessOutput, registerSecretsFrom } from '../common/redact.js';
 import { TRADEWATCH_VERSION } from '../common/version.js';
@@ -26,6 +25,8 @@ try {
     process.stderr.write(`${err.message}\n`);
     process.exit(2);
   }
+  // Loaded only on this path: top-level help imports nothing of the SDK.
+  const { isTradewatchError } = await import('@tradewatch/sdk/common');
   if (isTradewatchError(err)) {
     process.stderr.write(`tradewatch: ${err.message} [${err.code}]\n`);
     process.exit(2);

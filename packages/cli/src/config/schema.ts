@@ -1,13 +1,14 @@
 import { z } from 'zod';
-import { daemonSchema } from '../daemon/index.js';
-import { alertsConfigSchema } from '../grafana/alerting/index.js';
+import { daemonSchema } from '../daemon/config-schema.js';
+// The zod schema alone: the alerting index reaches the Grafana SDK, an optional dependency of the light commands.
+import { alertsConfigSchema } from '../grafana/alerting/config.js';
 import { parseTtl, tables, views, type Ttl } from '@tradewatch/sdk/schema';
 import { writerSettingsSchema } from '@tradewatch/sdk/storage';
 
 /** tradewatch's processes always spool: by default under .cache/spool, one directory per process below it. */
 const configWriterSchema = writerSettingsSchema.extend({ spoolDir: z.string().min(1).default('.cache/spool') });
 
-export type { DaemonConfig, DaemonExchangeConfig } from '../daemon/index.js';
+export type { DaemonConfig, DaemonExchangeConfig } from '../daemon/config-schema.js';
 
 /** `storage.retention.<name>`: one optional key per table and view, so a misspelt name is an error naming it. */
 function retentionSchema() {
