@@ -16,7 +16,7 @@ const run = Date.now().toString(36);
 type Cleanup = { after(fn: () => Promise<void> | void): void };
 
 async function startReceiver(t: Cleanup, authorization?: string) {
-  const writer = createWriter({ url, service: 'alert-history-test', healthIntervalMs: 0, logger: memoryLogger(), retry: { initialDelayMs: 20, maxDelayMs: 50 } });
+  const writer = createWriter({ url, service: 'alert-history-test', logger: memoryLogger(), retry: { initialDelayMs: 20, maxDelayMs: 50 } });
   const receiver = createAlertReceiver({ writer, authorization, maxBodyBytes: 64 * 1024, now: () => 1_800_000_000_000_000 });
   const base = await receiver.listen();
   t.after(async () => {
