@@ -39,17 +39,19 @@ const names = (...n: string[]) => `${name} IN (${n.map((x) => `'${x}'`).join(', 
 const of = (metric: string) => `max(CASE WHEN ${name} = '${metric}' THEN ${value} END)`;
 
 /**
- * Per-second rate of counters per bucket: increase over the time between the bucket's first and last sample.
- * A bucket with one sample has no rate (null, a gap); a counter reset (QuestDB restarted) gives no rate either.
+ * Per-second rate of counters: the increase from each scrape to the next over the time between them (window
+ * lag(), so one scrape per bucket still has a rate), averaged per bucket. A counter reset (QuestDB restarted)
+ * gives no rate for that step rather than a negative one.
  */
 function counterRateSql(series: Record<string, string>, perSeconds: number, column: string): string {
   const label = `CASE ${Object.entries(series).map(([metric, text]) => `WHEN ${name} = '${metric}' THEN '${text}'`).join(' ')} END`;
+  const step = (x: string) => `${x} - lag(${x}) OVER (PARTITION BY series ORDER BY ${ts})`;
   return (
-    `SELECT time, series, CASE WHEN increase >= 0 AND span_us > 0 THEN increase * ${perSeconds * 1_000_000}.0 / span_us END AS ${column} FROM (\n` +
-    `  SELECT ${ts} AS time, ${target} || ' ' || ${label} AS series,\n` +
-    `    last(${value}) - first(${value}) AS increase, cast(last(${ts}) AS LONG) - cast(first(${ts}) AS LONG) AS span_us\n` +
-    `  FROM ${metrics.name}\n  WHERE $__timeFilter(${ts}) AND ${names(...Object.keys(series))}\n  SAMPLE BY $__sampleByInterval\n` +
-    `) ORDER BY time`
+    `SELECT ${ts} AS time, series, avg(CASE WHEN increase >= 0 AND span_us > 0 THEN increase * ${perSeconds * 1_000_000}.0 / span_us END) AS ${column} FROM (\n` +
+    `  SELECT ${ts}, series, ${step('value')} AS increase, ${step('t_us')} AS span_us FROM (\n` +
+    `    SELECT ${ts}, cast(${ts} AS LONG) AS t_us, ${target} || ' ' || ${label} AS series, ${value} AS value\n` +
+    `    FROM ${metrics.name} WHERE $__timeFilter(${ts}) AND ${names(...Object.keys(series))}\n  )\n` +
+    `) timestamp(${ts}) SAMPLE BY $__sampleByInterval ORDER BY time`
   );
 }
 
