@@ -2,6 +2,7 @@
 // Run by `npm run bench` after the benchmarks; `node --import tsx bench/summary.ts` re-renders alone.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeChart } from './chart.js';
+import { renderSdkCosts, replaceSdkCosts } from './sdk-costs.js';
 
 interface Machine { cpu: string; cores: number; memoryGiB: number; node: string; os?: string; platform?: string }
 interface WriterResult {
@@ -194,7 +195,7 @@ if (install) {
     `| \`tradewatch --help\`, repository checkout (TypeScript through tsx; before: the only way) | ${ms(helpMs.checkout)} ms | ${ms(helpMs.nodeFloor)} ms | — |`,
     `| \`import('@tradewatch/sdk')\`, inside the process | ${ms(sdkImportMs.inProcess)} ms | — | ≤ 150 ms: ${met(sdkImportMs.inProcess <= 150)} |`,
     ...(sdkImportMs.dependenciesInProcess !== undefined
-      ? [`| of which \`prom-client\` alone (the SDK's Registry; pino loads on the first diagnostic line) | ${ms(sdkImportMs.dependenciesInProcess)} ms | — | — |`]
+      ? [`| \`import('prom-client')\` alone, inside a process of its own (the SDK needs its Registry at import; pino loads on the first diagnostic line only) | ${ms(sdkImportMs.dependenciesInProcess)} ms | — | — |`]
       : []),
     `| a process that imports the SDK, spawn to exit | ${ms(sdkImportMs.wall)} ms | ${ms(sdkImportMs.nodeFloor)} ms | — |`,
     '',
@@ -423,6 +424,32 @@ if (overload?.phases) {
     '',
   );
 }
+interface PythonResult {
+  date: string;
+  machine: { cpu: string; cores: number; python: string; client: string };
+  load: { atStart: number[]; atEnd: number[] };
+  settings: { seconds: number; callsPerRun: number; frameRows: number; runs: number };
+  callCost: { officialRowNs: number; sdkHookNs: number; ratio: number; sdkHookP99Us: number; sdkHookMaxUs: number };
+  throughput: { official: { rows: number; rowsPerSecond: number }; sdk: { rows: number; rowsPerSecond: number }; ratio: number };
+  dataframe: { officialRowsPerSecond: number; sdkRowsPerSecond: number; ratio: number; table: string };
+}
+const python = read<PythonResult>('bench/results/python.json');
+if (python) {
+  out.push(
+    '## Python SDK vs the official Python client',
+    '',
+    `\`bench/python_sdk.bench.py\`, ${python.date.slice(0, 10)}: Python ${python.machine.python}, \`questdb\` client ${python.machine.client}, ${python.machine.cores} cores, load average ${python.load.atStart.map((l) => fixed(l, 1)).join(' / ')} at start and ${python.load.atEnd.map((l) => fixed(l, 1)).join(' / ')} at the end (the machine was shared: absolute numbers are low, the same-run ratios are what to compare). Best of ${python.settings.runs} runs where repeated; ${python.settings.seconds} s sustained runs.`,
+    '',
+    '| measure | official client | Python SDK | ratio | aim |',
+    '| --- | ---: | ---: | ---: | --- |',
+    `| one call (ns; SDK: \`Monitor.fetch\`, validation + metrics + encoding; client: \`Sender.row()\` alone) | ${int(python.callCost.officialRowNs)} | ${int(python.callCost.sdkHookNs)} | ${fixed(python.callCost.ratio)}× | ≤ 2× — ${met(python.callCost.ratio <= 2)} |`,
+    `| sustained rows/s into \`tw_fetches\`, acknowledged (client: \`Sender.row()\`, auto-flush 5000 rows / 250 ms) | ${int(python.throughput.official.rowsPerSecond)} | ${int(python.throughput.sdk.rowsPerSecond)} | ${fixed(python.throughput.ratio)}× | ≥ 0.5× — ${met(python.throughput.ratio >= 0.5)} |`,
+    `| backtest DataFrame rows/s into \`${python.dataframe.table}\`, ${int(python.settings.frameRows)} rows, acknowledged (client: \`Sender.dataframe()\`) | ${int(python.dataframe.officialRowsPerSecond)} | ${int(python.dataframe.sdkRowsPerSecond)} | ${fixed(python.dataframe.ratio)}× | ≥ 0.8× — ${met(python.dataframe.ratio >= 0.8)} |`,
+    '',
+    `Single hook calls timed one by one while the writer thread delivers: p99 ${fixed(python.callCost.sdkHookP99Us, 1)} µs, max ${fixed(python.callCost.sdkHookMaxUs / 1000, 1)} ms (the 1 ms p99 budget; the max is a GIL hand-over or a descheduling on the loaded machine).`,
+    '',
+  );
+}
 out.push(
   '## Not measured yet',
   '',
@@ -431,5 +458,6 @@ out.push(
     : 'Parts of the capacity issue\'s list are missing from bench/results.',
   '',
 );
+if (sdk) writeFileSync('docs/sdk.md', replaceSdkCosts(readFileSync('docs/sdk.md', 'utf8'), renderSdkCosts(sdk)));
 writeFileSync('BENCHMARKS.md', out.filter((line, i, all) => !(line === '' && all[i - 1] === '')).join('\n'));
 console.log('wrote BENCHMARKS.md');

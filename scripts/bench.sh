@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== writer vs @questdb/nodejs-client"; node --import tsx bench/writer.bench.ts
 echo "== SDK per-call cost vs prom-client"; node --import tsx bench/sdk.bench.ts
+echo "== Python SDK vs the official Python client"; .venv/bin/python bench/python_sdk.bench.py
 echo "== installed packages: CLI start, SDK import and footprint"; node --import tsx bench/install.bench.ts
 own_root=""
 if [ -z "${BENCH_DATA_ROOT:-}" ]; then

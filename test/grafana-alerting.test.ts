@@ -415,7 +415,7 @@ const describeEval = (e: Evaluation) => JSON.stringify({ outcome: e.outcome, err
 
 describe('alert rules on real QuestDB: healthy scenario quiet, each fault fires', () => {
   before(async () => {
-    writer = createWriter({ url, service: 'tw-alert', instance: 'writer', healthIntervalMs: 0, logger });
+    writer = createWriter({ url, service: 'tw-alert', instance: 'writer', logger });
     okMonitor = createMonitor({ service: 'tw-alert', instance: 'ok-1', writer, sampleIntervalMs: 0, logger });
     faultMonitor = createMonitor({ service: 'tw-alert-fault', instance: 'fault-1', writer, sampleIntervalMs: 0, logger });
     loadHealthy(Date.now());

@@ -77,7 +77,7 @@ function writeBackdated(table: TableDef, at: number): void {
 
 async function loadData(): Promise<void> {
   const logger = memoryLogger();
-  writer = createWriter({ url, service: SERVICE, instance: INSTANCE, healthIntervalMs: 0, logger });
+  writer = createWriter({ url, service: SERVICE, instance: INSTANCE, logger });
   monitor = createMonitor({ service: SERVICE, instance: INSTANCE, version: '1.0.0', writer, sampleIntervalMs: 0, logger });
   const exchanges = ['binanceusdm', 'bybit'];
   const symbols = ['BTC/USDT:USDT', 'ETH/USDT:USDT'];

@@ -104,7 +104,7 @@ async def main() -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
     finally:
         await ex.close()
-        stats = mon.shutdown(reason="stop")
+        stats = mon.close(reason="stop")
         ok = stats is not None and stats.balanced and stats.rows_pending == 0 and stats.rows_dropped == 0
         print(f"{'stopped cleanly' if ok else 'stopped with rows not delivered'}: {stats}")
 

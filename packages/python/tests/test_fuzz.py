@@ -12,6 +12,7 @@ from typing import Any
 
 from conftest import QuestDb
 from tradewatch import Monitor
+from tradewatch.catalog import table
 
 SEED = 20261202
 MB = "x" * (1 << 20)
@@ -27,7 +28,7 @@ BAD_TIMES: list[Any] = [
     NOW_MS / 1000,                       # seconds where milliseconds belong: 1970
     NOW_MS * 1000,                       # microseconds where milliseconds belong: far future
     NOW_MS * 1_000_000,                  # nanoseconds
-    NOW_MS - 30 * 86_400_000,            # older than tw_fetches' 14-day TTL
+    NOW_MS - (table("tw_fetches").ttl_hours + 24) * 3_600_000,  # older than tw_fetches' TTL
     datetime(1999, 12, 31, tzinfo=timezone.utc),
     math.nan, "2026-01-01", -1,
 ]

@@ -15,6 +15,8 @@ from tradewatch.rows import TableEncoder
 from vectors import CapturingWriter
 
 NOW_US = time.time_ns() // 1000
+FETCHES_TTL_US = table("tw_fetches").ttl_hours * 3_600_000_000
+TTL_TEXT = f"older than the table's TTL ({table('tw_fetches').ttl_value} {table('tw_fetches').ttl_unit}"
 FETCH = {"ts": NOW_US, "service": "s", "instance": "i", "exchange": "bybit", "dataset": "oi", "symbol": "BTC", "status": "ok"}
 
 
@@ -42,7 +44,7 @@ def test_extra_columns_missing_required_values_and_vocabulary() -> None:
     (int(time.time()), "before 2000-01-01"),                        # seconds where microseconds belong
     (int(time.time() * 1000), "before 2000-01-01"),                 # milliseconds
     (time.time_ns(), "more than a day in the future"),              # nanoseconds
-    (NOW_US - 15 * 86_400_000_000, "older than the table's TTL (14 DAYS"),
+    (NOW_US - FETCHES_TTL_US - 86_400_000_000, TTL_TEXT),
 ])
 def test_timestamps_questdb_would_silently_lose_are_refused_clearly(ts: int, message: str) -> None:
     e = refused("tw_fetches", {**FETCH, "ts": ts})
@@ -59,7 +61,7 @@ def test_refused_hook_calls_are_counted_logged_once_and_never_raise(caplog: pyte
     mon = Monitor("v", instance="i", writer=w, sample_interval=0, logger=logging.getLogger("tw-validation"))
     with caplog.at_level(logging.WARNING, logger="tw-validation"):
         for _ in range(5):
-            mon.fetch("bybit", "oi", "BTC", "ok", at=datetime.now(timezone.utc) - timedelta(days=30))
+            mon.fetch("bybit", "oi", "BTC", "ok", at=datetime.now(timezone.utc) - timedelta(microseconds=FETCHES_TTL_US, days=1))
     assert len(w.rows) == 1  # the start row only
     fam = mon._sdk.families["tradewatch_sdk_invalid_calls_total"]
     assert {k: getattr(s, "value") for k, s in fam.series.items()} == {("v", "fetch", "at"): 5.0}

@@ -1,8 +1,23 @@
-import { renderSchemaDoc, SCHEMA_VERSION, tables, views } from '@tradewatch/sdk/schema';
+import { renderSchemaDoc, SCHEMA_VERSION, tables, views, type DashboardVariableSource } from '@tradewatch/sdk/schema';
 import { alertingFiles, defaultAlertsConfig, renderRunbooks, RUNBOOKS_DOC } from '../grafana/alerting/index.js';
 import { grafanaFiles } from '../grafana/index.js';
 import { renderMetricsDoc } from '@tradewatch/sdk/sdk';
 import { PYTHON_CATALOG_PATH, renderPythonCatalog } from './python-catalog.js';
+
+/** Each dashboard variable and the tradewatch tables or views its query reads, from the generated dashboards. */
+function dashboardVariableSources(files: readonly GeneratedFile[]): DashboardVariableSource[] {
+  const out: DashboardVariableSource[] = [];
+  for (const file of files) {
+    if (!file.path.endsWith('.json')) continue;
+    const model = JSON.parse(file.content) as { title?: string; templating?: { list?: { name: string; query?: unknown }[] } };
+    for (const v of model.templating?.list ?? []) {
+      const sql = typeof v.query === 'string' ? v.query : JSON.stringify(v.query ?? '');
+      const read = [...new Set(sql.match(/\btw_[a-z0-9_]+/g) ?? [])];
+      if (read.length) out.push({ dashboard: model.title ?? file.path, variable: v.name, tables: read });
+    }
+  }
+  return out;
+}
 
 export interface GeneratedFile {
   /** Path relative to the repository root. */
@@ -12,12 +27,13 @@ export interface GeneratedFile {
 
 /** Every file the repository keeps generated, with the content its source of truth gives today. */
 export function generatedFiles(): GeneratedFile[] {
+  const grafana = grafanaFiles();
   return [
-    { path: 'docs/schema.md', content: renderSchemaDoc(SCHEMA_VERSION, tables, views) },
+    { path: 'docs/schema.md', content: renderSchemaDoc(SCHEMA_VERSION, tables, views, dashboardVariableSources(grafana)) },
     { path: 'docs/metrics.md', content: renderMetricsDoc() },
     { path: RUNBOOKS_DOC, content: renderRunbooks() },
     { path: PYTHON_CATALOG_PATH, content: renderPythonCatalog() },
-    ...grafanaFiles(),
+    ...grafana,
     // From the default `alerts` config and no channel environment: `tradewatch grafana generate --from-env` at deploy time.
     ...alertingFiles(defaultAlertsConfig()),
   ];

@@ -602,7 +602,12 @@ class Monitor:
             return False
 
     def shutdown(self, reason: str | None = None, timeout: float = 30.0) -> WriterStats | None:
-        """Final samples, a ``stop`` row, flush (and close an owned writer). Idempotent; never raises."""
+        """The same as :meth:`close` (the TypeScript SDK's former name, kept there as a deprecated alias too)."""
+        return self.close(reason, timeout)
+
+    def close(self, reason: str | None = None, timeout: float = 30.0) -> WriterStats | None:
+        """Final samples, a ``stop`` row, flush (and close an owned writer); returns the writer's final stats.
+        Idempotent (None after the first call); never raises."""
         if self._shut:
             return None
         try:
@@ -622,7 +627,7 @@ class Monitor:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.shutdown()
+        self.close()
 
 
 class StrategyMonitor:

@@ -27,6 +27,8 @@ MAX_FUTURE_MICROS = 86_400_000_000
 _LONG_MAX = 9_223_372_036_854_775_807
 _SAFE_INT = 2**53 - 1
 _FLOAT32_MAX = struct.unpack("f", b"\xff\xff\x7f\x7f")[0]
+#: Accepted values remembered per symbol column (beyond this the memory starts over).
+_ACCEPTED_LIMIT = 4096
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _TEXT_RULE = "contains U+0000 or a lone surrogate (QuestDB rejects or mangles both)"
 _TIMESTAMP_RULE = "must be whole microseconds since 1970-01-01 (an int, not after 2262-04-11)"
@@ -146,11 +148,13 @@ class TableEncoder:
 
     def __init__(self, table: Table, now_micros: Callable[[], int] | None = None) -> None:
         self.table = table
-        self._now = now_micros or (lambda: time.time_ns() // 1000)
+        self._now = now_micros or _now_micros
         self._ttl_micros = table.ttl_hours * 3_600_000_000
         self._symbols = [(c, _CHECKS[c.type]) for c in table.columns if c.type == "SYMBOL"]
         self._fields = [(c, _CHECKS[c.type]) for c in table.columns if c.type != "SYMBOL" and c.name != table.timestamp]
         self._known = frozenset(c.name for c in table.columns)
+        self._symbol_checks = [(c.name, c, check, set[str]()) for c, check in self._symbols]
+        self._field_checks = [(c.name, c, check) for c, check in self._fields]
         self._ts = table.timestamp
 
     def check_time(self, ts: Any) -> int:
@@ -161,7 +165,7 @@ class TableEncoder:
             raise InvalidRowError(
                 t.name, t.timestamp, ts,
                 f"{t.name}.{t.timestamp}: {ts} µs is more than a day in the future, a unit mix-up (microseconds or "
-                "nanoseconds given where the SDK expects milliseconds?); QuestDB's TTL would then drop every older row",
+                "nanoseconds given where the SDK expects milliseconds?); QuestDB would file it years ahead of every other row",
             )
         if type(ts) is not int or ts < 0:
             if ts is None:
@@ -185,32 +189,39 @@ class TableEncoder:
     def validate(self, row: Row) -> tuple[dict[str, str | None], dict[str, Any], int]:
         """(symbols, columns, ts µs) ready for ``Buffer.row``; raises InvalidRowError."""
         t = self.table
-        if not isinstance(row, Mapping):
+        if row.__class__ is not dict and not isinstance(row, Mapping):  # the ABC check is slow: plain dicts skip it
             raise InvalidRowError(t.name, None, row, f"{t.name}: a row must be a mapping, got {describe(row)}")
+        get = row.get
+        ts = self.check_time(get(self._ts))
         seen = 1
-        ts = self.check_time(row.get(self._ts))
         symbols: dict[str, str | None] = {}
         columns: dict[str, Any] = {}
-        for c, check in self._symbols:
-            v = row.get(c.name)
+        for name, c, check, accepted in self._symbol_checks:
+            v = get(name)
             if v is None:
-                if c.name in row:
+                if name in row:
                     seen += 1
                 if c.required:
-                    raise InvalidRowError(t.name, c.name, None, f"{t.name}.{c.name} ({c.type}) is required, got no value")
+                    raise InvalidRowError(t.name, name, None, f"{t.name}.{name} ({c.type}) is required, got no value")
                 continue
             seen += 1
-            symbols[c.name] = check(t, c, v)
-        for c, check in self._fields:
-            v = row.get(c.name)
+            # Labels repeat (a few services, exchanges, markets): a value this column accepted before skips the checks.
+            if v.__class__ is not str or v not in accepted:
+                check(t, c, v)
+                if len(accepted) >= _ACCEPTED_LIMIT:
+                    accepted.clear()
+                accepted.add(v)
+            symbols[name] = v
+        for name, c, check in self._field_checks:
+            v = get(name)
             if v is None:
-                if c.name in row:
+                if name in row:
                     seen += 1
                 if c.required:
-                    raise InvalidRowError(t.name, c.name, None, f"{t.name}.{c.name} ({c.type}) is required, got no value")
+                    raise InvalidRowError(t.name, name, None, f"{t.name}.{name} ({c.type}) is required, got no value")
                 continue
             seen += 1
-            columns[c.name] = check(t, c, v)
+            columns[name] = check(t, c, v)
         if seen != len(row):
             for key in row:
                 if key not in self._known:
@@ -226,6 +237,10 @@ class TableEncoder:
     def encode(self, row: Row, buffer: Buffer) -> None:
         symbols, columns, ts = self.validate(row)
         buffer.row(self.table.name, symbols=symbols, columns=columns, at=TimestampNanos(ts * 1000))
+
+
+def _now_micros() -> int:
+    return time.time_ns() // 1000
 
 
 def _iso(micros: int) -> str:

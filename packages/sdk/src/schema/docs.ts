@@ -1,5 +1,5 @@
 import { createTableSql, createViewSql, ttlSql } from './ddl.js';
-import { estimateStorage } from './estimate.js';
+import { estimateStorage, rowBytes } from './estimate.js';
 import { MIN_RETENTION_DAYS, RETENTION_EXCEPTIONS } from './retention.js';
 import { PARQUET_CODEC } from './ddl.js';
 import type { ColumnDef, TableDef, TableGroup, ViewDef } from './types.js';
@@ -24,22 +24,6 @@ const ILP_KIND: Record<ColumnDef['type'], string> = {
   BOOLEAN: 'boolean field',
   TIMESTAMP: 'timestamp field (`t`, µs)',
 };
-
-/** Fixed on-disk bytes of one value (VARCHAR counted at its 16-byte header; longer text adds its UTF-8 length). */
-const FIXED_BYTES: Record<ColumnDef['type'], number> = {
-  SYMBOL: 4,
-  VARCHAR: 16,
-  DOUBLE: 8,
-  FLOAT: 4,
-  LONG: 8,
-  INT: 4,
-  BOOLEAN: 1,
-  TIMESTAMP: 8,
-};
-
-export function rowBytes(table: TableDef): number {
-  return table.columns.reduce((sum, c) => sum + FIXED_BYTES[c.type], 0);
-}
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -126,8 +110,81 @@ function storageSection(tables: readonly TableDef[], views: readonly ViewDef[]):
   ];
 }
 
+/** A dashboard variable and the tables its query reads (given by the generator, which knows the dashboards). */
+export interface DashboardVariableSource {
+  readonly dashboard: string;
+  readonly variable: string;
+  readonly tables: readonly string[];
+}
+
+/**
+ * What a producer writing ILP by hand must know beyond the column lists: how QuestDB's DEDUP, TTL and error handling
+ * behave with these tables (each point verified on QuestDB 9.3 by the tests named in docs/python.md).
+ */
+function producerSemantics(tables: readonly TableDef[], variables: readonly DashboardVariableSource[]): string[] {
+  const optionalKeys = tables.flatMap((t) =>
+    t.dedupKeys
+      .filter((k) => k !== t.timestamp)
+      .map((k) => t.columns.find((c) => c.name === k)!)
+      .filter((c) => !c.required)
+      .map((c) => `\`${t.name}.${c.name}\``),
+  );
+  const lines = [
+    '## Dedup keys: what makes two rows "the same"',
+    '',
+    'Every table has DEDUP UPSERT KEYS. Two rows with equal values in all of a table\'s keys are one row: the later write replaces the earlier one (**upsert, last write wins**). Replaying a batch with the same values is therefore harmless, but a replay with *changed* values overwrites what was stored; it is not a no-op. Rows that differ in any key are all kept, so a producer that sends the same event with a different `ts` stores it twice.',
+    '',
+    '| table | dedup keys |',
+    '| --- | --- |',
+    ...tables.map((t) => `| \`${t.name}\` | ${t.dedupKeys.map((k) => `\`${k}\``).join(', ')} |`),
+    '',
+    'The market tables (`tw_open_interest`, `tw_funding_rates`) are keyed by the exchange\'s own observation time, exchange and symbol, not by producer: two producers that fetch the same observation store it once. The trading tables are keyed by strategy and run (and the order, fill or position), not by `service` or `instance`.',
+    '',
+    '## Empty string versus NULL',
+    '',
+    `A key column that is absent from a line is NULL, and NULL is a different key value from \`""\`. The same sample sent once with \`labels=""\` and once without \`labels\` is stored twice. Dedup key columns that may be absent: ${optionalKeys.join(', ') || 'none'}. Send them the same way every time; the tradewatch SDKs send \`labels=""\` when a metric has no labels, and omit an absent optional symbol.`,
+    '',
+    '## Rows older than the TTL are accepted, then dropped',
+    '',
+    'QuestDB acknowledges (HTTP 204) a row whose timestamp is older than its table\'s TTL, and removes it when partitions expire, soon after. A unit mix-up (seconds or milliseconds sent as nanoseconds) lands in 1970 and disappears the same way. A backtest over history older than the TTL is dropped the same way (the trading tables keep ten years for that reason). A row far in the future (microseconds sent where milliseconds belong) is kept in a partition years ahead. The tradewatch SDKs refuse such timestamps with a message naming the table, the TTL and the value: before 2000, older than the TTL, or more than a day ahead.',
+    '',
+    '## What one rejected row does to its request',
+    '',
+    'QuestDB refuses an ILP/HTTP request as a whole when one line is invalid (a value of the wrong type for the column, a malformed line): HTTP 400 with a JSON body naming the first bad line (`line`, `errorId`), and nothing of the request is committed. A producer must take that line out and send the rest again; resending is safe because of the dedup keys. The tradewatch writers do this and quarantine the rejected line with QuestDB\'s error. Unknown columns are not rejected: QuestDB adds them to the table, and a misspelt table name creates a new table, so validate names before sending.',
+    '',
+  ];
+  if (variables.length) {
+    const byTable = new Map<string, string[]>();
+    for (const v of variables) for (const t of v.tables) byTable.set(t, [...(byTable.get(t) ?? []), `${v.dashboard}: \`$${v.variable}\``]);
+    lines.push(
+      '## Which tables feed the dashboards\' variables',
+      '',
+      'A producer\'s rows show up in a dashboard only when the dashboard\'s variables list its service, exchange, strategy or run. These are read from:',
+      '',
+      '| table or view | dashboard variables it feeds |',
+      '| --- | --- |',
+      ...[...byTable].sort(([a], [b]) => a.localeCompare(b)).map(([t, vs]) => `| \`${t}\` | ${vs.join(', ')} |`),
+      '',
+      'Rollup views (`*_1m`, `*_1h`) are refreshed by QuestDB after the base table commits, so a variable fed by a view lists a new service or run a little after its first rows.',
+      '',
+    );
+  }
+  lines.push(
+    '## Writer panels and producers without a tradewatch writer',
+    '',
+    'The writer panel of the Health dashboard ("tradewatch writer backlog") and the writer rows of the Alerts overview read `tw_writer_stats`, which only the tradewatch writers (TypeScript and Python SDKs) write. A producer that sends ILP itself leaves them empty: an empty writer panel means "no tradewatch writer here", not "no data".',
+    '',
+  );
+  return lines;
+}
+
 /** docs/schema.md: generated from the schema definition by `npm run gen`; a test fails when it is stale. */
-export function renderSchemaDoc(version: number, tables: readonly TableDef[], views: readonly ViewDef[]): string {
+export function renderSchemaDoc(
+  version: number,
+  tables: readonly TableDef[],
+  views: readonly ViewDef[],
+  variables: readonly DashboardVariableSource[] = [],
+): string {
   const groups = [...new Set(tables.map((t) => t.group))];
   const out = [
     '<!-- Generated by `npm run gen` from packages/sdk/src/schema. Do not edit by hand. -->',
@@ -140,10 +197,11 @@ export function renderSchemaDoc(version: number, tables: readonly TableDef[], vi
     '',
     '- Write over ILP (HTTP) to QuestDB, to the tables below only; `schema apply` creates them first, with the right types.',
     '- Every timestamp is UTC. The designated timestamp `ts` is in microseconds (send nanoseconds over ILP, as the clients do by default).',
-    '- Set `ts` yourself (never leave it to the server): a retried or replayed batch must carry the same timestamps so that DEDUP turns it into a no-op.',
-    '- Within one `service` + `instance`, rows of one table need distinct `ts` unless they differ in another dedup key (the tradewatch SDK uses a strictly increasing microsecond clock).',
+    '- Set `ts` yourself (never leave it to the server): a retried or replayed batch must carry the same timestamps, so that DEDUP rewrites the same rows instead of adding new ones.',
+    '- Rows of one table that agree on every *other* dedup key need distinct `ts` (see [the dedup keys of each table](#dedup-keys-what-makes-two-rows-the-same); the tradewatch SDKs use a strictly increasing microsecond clock per process).',
     '- Label columns are SYMBOLs: keep their cardinality bounded (exchanges, symbols, strategies, runs — not order ids).',
     '',
+    ...producerSemantics(tables, variables),
     '## Tables',
     '',
     '| table | group | TTL | rollups |',

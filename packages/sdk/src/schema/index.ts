@@ -27,8 +27,9 @@ export {
   setTtlSql,
   ttlSql,
 } from './ddl.js';
-export { ttlHours } from './ttl.js';
-export { renderSchemaDoc, rowBytes } from './docs.js';
+export { ttlHours, sameTtl } from './ttl.js';
+export { renderSchemaDoc, type DashboardVariableSource } from './docs.js';
+export { rowBytes } from './estimate.js';
 export { FETCH_STATUSES } from './tables/pipeline.js';
 export { CONNECTION_STATES } from './tables/exchange.js';
 export { ORDER_STATUSES, SIDES } from './tables/trading.js';
