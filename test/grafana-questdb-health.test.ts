@@ -87,7 +87,7 @@ const ruleOf = (id: RuleId, config = defaultAlertsConfig()) => buildRules(config
 
 describe('QuestDB health panels and status freshness on real QuestDB', () => {
   before(async () => {
-    writer = createWriter({ url, service: 'qh-writer', instance: 'w', healthIntervalMs: 0, logger: memoryLogger() });
+    writer = createWriter({ url, service: 'qh-writer', instance: 'w', logger: memoryLogger() });
     // 'fresh': scraped every 15 s up to now; 'dead': its last scrape 5 minutes ago.
     for (let i = 0; i < 40; i++) scrape('fresh', NOW - (39 - i) * SCRAPE_MS, i);
     for (let i = 0; i < 10; i++) scrape('dead', NOW - 5 * MIN - (9 - i) * SCRAPE_MS, i);
