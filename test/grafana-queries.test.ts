@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboards, QueryFormat, type QuestDbQuery } from '../packages/cli/src/grafana/index.js';
+import { QUESTDB_METRICS } from '../packages/cli/src/grafana/questdb-health.js';
 import { schema, tables, type TableDef } from '../packages/sdk/src/schema/index.js';
 import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
 import { createWriter, type SqlClient, type SqlResult, type Writer } from '../packages/sdk/src/storage/index.js';
@@ -43,7 +44,7 @@ function backdatedValues(at: number): Record<string, unknown> {
   return {
     service: SERVICE, instance: INSTANCE, exchange: 'binanceusdm', symbol: 'BTC/USDT:USDT', strategy: 'grid', run_id: 'live-1',
     currency: 'USDT', dataset: ['open_interest', 'funding_rate'], channel: 'liquidations', component: 'fetcher', kind: 'NetworkError', store: 'parquet/open_interest',
-    name: 'questdb_test_metric', labels: '', source: 'sdk', order_id: 'o-old', fill_id: 'f-old', version: '1.0.0',
+    name: ['questdb_test_metric', ...Object.values(QUESTDB_METRICS)], labels: '', source: 'sdk', order_id: 'o-old', fill_id: 'f-old', version: '1.0.0',
     gap_start: us - 120_000_000, gap_end: us - 60_000_000, next_funding_ts: us + 3_600_000_000,
   };
 }
@@ -108,6 +109,10 @@ async function loadData(): Promise<void> {
   // Current data through the SDK, over the last ten minutes.
   for (let i = 0; i < 20; i++) {
     const at = NOW - i * 30_000;
+    // QuestDB's own metrics as the exporter scrapes them (counters growing).
+    for (const name of Object.values(QUESTDB_METRICS)) {
+      writer.write(schema.metrics, { ts: us(at), name, service: 'questdb', instance: 'questdb:9003', labels: '', kind: 'gauge', source: 'test', value: 1000 - i });
+    }
     for (const exchange of exchanges) {
       for (const symbol of symbols) {
         monitor.fetch({ exchange, dataset: 'open_interest', symbol, status: 'ok', latencyMs: 40 + i, records: 1, at: at - 1 });
