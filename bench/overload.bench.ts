@@ -225,7 +225,7 @@ async function warmUp(httpUrl: string, sql: SqlClient, line: Timeline): Promise<
   const spoolDir = mkdtempSync(join(tmpdir(), 'tw-overload-spool-'));
   log(`warming up for ${WARMUP_SECONDS} s`);
   try {
-    const writer = createWriter({ url: httpUrl, service: 'overload', spoolDir, healthIntervalMs: 0, ...phaseLimits(), logger: countingLogger() });
+    const writer = createWriter({ url: httpUrl, service: 'overload', spoolDir, ...phaseLimits(), logger: countingLogger() });
     const warm = await offer(writer, UNPACED, line, 'warmup', true, WARMUP_SECONDS);
     await drain(writer);
     await writer.close();
@@ -250,7 +250,7 @@ async function producerWorker(): Promise<void> {
   const spoolDir = mkdtempSync(join(tmpdir(), 'tw-overload-spool-'));
   try {
     const logger = countingLogger();
-    const writer = createWriter({ url: httpUrl, service: 'overload', spoolDir, healthIntervalMs: 0, ...phaseLimits(), logger });
+    const writer = createWriter({ url: httpUrl, service: 'overload', spoolDir, ...phaseLimits(), logger });
     const offered = await offer(writer, rate, line, instance, false);
     const drainSeconds = await drain(writer);
     await writer.close();
@@ -337,7 +337,6 @@ async function runPhase(httpUrl: string, sql: SqlClient, producer: Producer, rat
       url: httpUrl,
       service: 'overload',
       spoolDir,
-      healthIntervalMs: 0,
       ...phaseLimits(),
       logger,
     });

@@ -205,7 +205,7 @@ interface RenderResult {
 async function benchRender(url: string): Promise<RenderResult[]> {
   const out: RenderResult[] = [];
   for (const series of [1000, 10_000]) {
-    const writer = createWriter({ url, service: 'bench-render', healthIntervalMs: 0 });
+    const writer = createWriter({ url, service: 'bench-render' });
     const registry = new Registry();
     const monitor = createMonitor({ service: 'bench-render', writer, registry, sampleIntervalMs: 0, maxSeriesPerMetric: series * 2 });
     for (let i = 0; i < series; i++) {
@@ -245,7 +245,7 @@ const loadAverage = () => {
 async function main(): Promise<void> {
   const loadAtStart = loadAverage();
   const sink = await startNullSink();
-  const writer = createWriter({ url: sink.url, service: 'bench', healthIntervalMs: 0 });
+  const writer = createWriter({ url: sink.url, service: 'bench' });
   const monitor = createMonitor({ service: 'bench', writer, sampleIntervalMs: 0 });
   const noopWriter = { write: () => {}, flush: async () => {}, close: async () => {}, stats: () => writer.stats() };
   const sdkOnly = createMonitor({ service: 'bench', writer: noopWriter, sampleIntervalMs: 0 });

@@ -181,7 +181,7 @@ export async function writeWorkload(
 ): Promise<number> {
   const streams = workloadStreams().filter((s) => !only || only.includes(s.table));
   const MiB = 2 ** 20;
-  const writer = createWriter({ url, service: 'bench-workload', healthIntervalMs: 0, flushRows: 20_000, maxBufferedBytes: 128 * MiB });
+  const writer = createWriter({ url, service: 'bench-workload', flushRows: 20_000, maxBufferedBytes: 128 * MiB });
   const t0 = Math.ceil(fromUs / SECOND_US);
   const t1 = Math.floor(toUs / SECOND_US);
   let rows = 0;

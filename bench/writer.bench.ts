@@ -48,7 +48,7 @@ async function waitVisible(sql: SqlClient, instance: string, expected: number): 
 /** Writes as fast as the writer accepts for SECONDS, then waits for every row to be acknowledged. */
 async function ourWriter(server: QuestDbServer, sql: SqlClient) {
   const spoolDir = mkdtempSync(join(tmpdir(), 'tw-bench-spool-'));
-  const writer = createWriter({ url: server.httpUrl, service: 'bench', spoolDir, healthIntervalMs: 0 });
+  const writer = createWriter({ url: server.httpUrl, service: 'bench', spoolDir });
   const instance = 'ours';
   const t0 = Date.now() * 1000;
   const start = performance.now();
@@ -128,7 +128,7 @@ async function pythonClient(server: QuestDbServer, sql: SqlClient) {
 
 /** Rows paced at LATENCY_RATE; a poller records when each row count became visible to SQL. */
 async function latency(server: QuestDbServer, sql: SqlClient) {
-  const writer = createWriter({ url: server.httpUrl, service: 'bench', healthIntervalMs: 0 });
+  const writer = createWriter({ url: server.httpUrl, service: 'bench' });
   const instance = 'latency';
   const t0 = Date.now() * 1000;
   const total = LATENCY_RATE * Math.min(SECONDS, 20);

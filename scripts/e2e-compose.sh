@@ -11,6 +11,15 @@
 #   bash scripts/e2e-compose.sh            # KEEP=1 leaves the stack running; TIMEOUT=600 (seconds) to start
 set -euo pipefail
 
+# Exported variables override --env-file in compose: a developer's QUESTDB_* would silently change the stack under
+# test. Run again in a clean environment that keeps only what docker and this script need.
+if [[ -z "${E2E_CLEAN_ENV:-}" ]]; then
+  exec env -i E2E_CLEAN_ENV=1 PATH="$PATH" HOME="${HOME:-/tmp}" TERM="${TERM:-dumb}" \
+    ${DOCKER_HOST:+DOCKER_HOST="$DOCKER_HOST"} ${DOCKER_CONTEXT:+DOCKER_CONTEXT="$DOCKER_CONTEXT"} \
+    ${DOCKER_CONFIG:+DOCKER_CONFIG="$DOCKER_CONFIG"} ${KEEP:+KEEP="$KEEP"} ${TIMEOUT:+TIMEOUT="$TIMEOUT"} \
+    bash "${BASH_SOURCE[0]}" "$@"
+fi
+
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 compose_file="$repo_root/deploy/docker-compose.yml"
 provisioning="$repo_root/deploy/grafana/provisioning"
@@ -25,6 +34,7 @@ if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
 fi
 docker compose version >/dev/null 2>&1 || die "the Docker engine is there but not the Compose plugin ('docker compose'); install Compose >= 2.20"
 for tool in curl node; do command -v "$tool" >/dev/null 2>&1 || die "'$tool' is needed"; done
+[[ -d "$repo_root/node_modules/yaml" ]] || die "the repository's node_modules are missing: run 'npm ci' in $repo_root first"
 [[ -d "$provisioning/datasources" ]] || die "deploy/grafana/provisioning is missing: run 'tradewatch grafana generate' first"
 
 # --- a throw-away project: random URL-safe passwords, free loopback ports ---------------------------------------
@@ -54,7 +64,16 @@ while IFS= read -r line; do
   esac
 done <"$repo_root/deploy/.env.example" >"$env_file"
 
-compose() { docker compose -p "$project" -f "$compose_file" --env-file "$env_file" --profile demo "$@"; }
+# A project-unique tag for the images built here: with the compose file's fixed tag, --build would retag the host's
+# shared tradewatch image with this working tree, and a production stack on the same host would run it at its next up.
+image="tradewatch-e2e:$project"
+override="$work/e2e.override.yml"
+(cd "$repo_root" && node --input-type=module -e "
+  import fs from 'node:fs'; import { parse } from 'yaml';
+  const doc = parse(fs.readFileSync('deploy/docker-compose.yml', 'utf8'), { merge: true });
+  const built = Object.entries(doc.services).filter(([, s]) => s.build).map(([name]) => name);
+  process.stdout.write('services:\\n' + built.map((n) => '  ' + n + ':\\n    image: ' + process.argv[1] + '\\n').join(''));" "$image") >"$override"
+compose() { docker compose -p "$project" -f "$compose_file" -f "$override" --env-file "$env_file" --profile demo "$@"; }
 
 cleanup() {
   local status=$?
@@ -67,6 +86,7 @@ cleanup() {
       "remove with: docker compose -p $project -f $compose_file --env-file $env_file --profile demo down -v"
   else
     compose down -v --remove-orphans >/dev/null 2>&1 || true
+    docker image rm "$image" >/dev/null 2>&1 || true
     rm -rf "$work"
   fi
   exit $status
@@ -74,42 +94,65 @@ cleanup() {
 trap cleanup EXIT
 
 # --- up ------------------------------------------------------------------------------------------------------------
-say "starting project $project (QuestDB 127.0.0.1:$qdb_port, Grafana 127.0.0.1:$grafana_port)"
-# --wait reports one-shot services (schema) as failures on some Compose versions; the loop below decides.
-compose up -d --build --wait --wait-timeout "$timeout_s" || say "'up --wait' reported a problem; checking each service"
+# One deadline for everything below, so the waits cannot add up to more than TIMEOUT.
+deadline=$((SECONDS + timeout_s))
+remaining() { local r=$((deadline - SECONDS)); ((r > 0)) && echo "$r" || echo 1; }
+say "starting project $project (QuestDB 127.0.0.1:$qdb_port, Grafana 127.0.0.1:$grafana_port, image $image)"
+for attempt in 1 2 3; do
+  # --wait reports one-shot services (schema, alerting) as failures on some Compose versions; the loop below decides.
+  if up_log="$(compose up -d --build --wait --wait-timeout "$(remaining)" 2>&1)"; then break; fi
+  # A free port picked above can be taken before compose binds it: pick new ones and try again.
+  if grep -qiE 'port is already allocated|address already in use' <<<"$up_log" && ((attempt < 3)); then
+    say "a port was taken meanwhile; picking new ports (attempt $((attempt + 1)))"
+    compose down -v --remove-orphans >/dev/null 2>&1 || true
+    qdb_port="$(free_port)"; grafana_port="$(free_port)"
+    sed -i -e "s/^QUESTDB_HTTP_PORT=.*/QUESTDB_HTTP_PORT=$qdb_port/" -e "s/^QUESTDB_PG_PORT=.*/QUESTDB_PG_PORT=$(free_port)/" \
+      -e "s/^GRAFANA_PORT=.*/GRAFANA_PORT=$grafana_port/" -e "s#^GRAFANA_ROOT_URL=.*#GRAFANA_ROOT_URL=http://127.0.0.1:$grafana_port/#" "$env_file"
+    continue
+  fi
+  say "'up --wait' reported a problem; checking each service"
+  printf '%s\n' "$up_log" | tail -n 20 >&2
+  break
+done
 
-state_of() { # $1 = service → "status health exitcode"
+state_of() { # $1 = service → "status health exitcode restarts"
   local id
   id="$(compose ps -a -q "$1" | head -n1)"
-  [[ -n "$id" ]] || { echo "missing - -"; return; }
-  docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}} {{.State.ExitCode}}' "$id"
+  [[ -n "$id" ]] || { echo "missing - - 0"; return; }
+  docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}} {{.State.ExitCode}} {{.RestartCount}}' "$id"
 }
 
-deadline=$((SECONDS + timeout_s))
+one_shots="schema alerting"
+long_running="questdb grafana daemon exporter compactor"
+with_health="questdb grafana daemon"
 while :; do
-  read -r schema_status _ schema_exit <<<"$(state_of schema)"
-  [[ "$schema_status" == exited && "$schema_exit" != 0 ]] && die "schema apply exited with $schema_exit"
   ready=1
-  [[ "$schema_status" == exited ]] || ready=0
-  for svc in questdb grafana daemon; do
-    read -r status health _ <<<"$(state_of "$svc")"
-    [[ "$status" == running && "$health" == healthy ]] || ready=0
-    [[ "$status" == exited || "$health" == unhealthy ]] && die "$svc is $status/$health"
+  for svc in $one_shots; do
+    read -r status _ code _ <<<"$(state_of "$svc")"
+    [[ "$status" == exited && "$code" != 0 ]] && die "$svc exited with $code"
+    [[ "$status" == exited ]] || ready=0
   done
-  read -r status _ _ <<<"$(state_of exporter)"
-  [[ "$status" == running ]] || ready=0
+  for svc in $long_running; do
+    read -r status health _ restarts <<<"$(state_of "$svc")"
+    # restart: unless-stopped turns a crash into 'restarting', never 'exited': catch the loop at once.
+    [[ "$status" == restarting || "${restarts:-0}" -gt 0 ]] && die "$svc is in a crash loop ($status, restarted ${restarts:-?} times)"
+    [[ "$status" == exited || "$health" == unhealthy ]] && die "$svc is $status/$health"
+    [[ "$status" == running ]] || ready=0
+    [[ " $with_health " == *" $svc "* && "$health" != healthy ]] && ready=0
+  done
   [[ $ready == 1 ]] && break
-  ((SECONDS < deadline)) || die "the stack was not healthy within ${timeout_s}s: $(for s in questdb schema exporter daemon grafana; do printf '%s=%s ' "$s" "$(state_of "$s" | tr ' ' /)"; done)"
+  ((SECONDS < deadline)) || die "the stack was not healthy within ${timeout_s}s: $(for s in $one_shots $long_running; do printf '%s=%s ' "$s" "$(state_of "$s" | tr ' ' /)"; done)"
   sleep 3
 done
-say "ok: every service is up (schema applied, questdb/grafana/daemon healthy, exporter running)"
+say "ok: every service is up (schema and alerting done, questdb/grafana/daemon healthy, exporter and compactor running, no restarts)"
 
 # --- Grafana API -----------------------------------------------------------------------------------------------------
 grafana="http://127.0.0.1:$grafana_port"
 api() { curl -fsS -u "admin:$grafana_password" -H 'Content-Type: application/json' "$@"; }
 json() { node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const j=JSON.parse(s);process.stdout.write(String((${1})(j)))})"; }
-retry() { # $1 = seconds, rest = command; retries until it succeeds
+retry() { # $1 = seconds, rest = command; retries until it succeeds (never past the overall deadline)
   local until=$((SECONDS + $1)); shift
+  ((until > deadline)) && until=$deadline
   until "$@"; do ((SECONDS < until)) || return 1; sleep 2; done
 }
 
@@ -130,20 +173,39 @@ for uid in $expected_uids; do
 done
 say "ok: $(wc -w <<<"$expected_uids") dashboards provisioned ($expected_uids)"
 
-expected_rules=0
-if [[ -d "$provisioning/alerting" ]]; then
-  expected_rules="$(cd "$repo_root" && node --input-type=module -e "
+# What the alerting service generated (the same command, same environment), against what Grafana actually loaded.
+expected="$work/alerting-expected"
+(cd "$repo_root" && set -a && . "$env_file" && set +a && node packages/cli/bin/tradewatch.js grafana generate --alerting-only --from-env --root "$expected" >/dev/null) \
+  || die "cannot generate the expected alerting provisioning"
+alerting_dir="$expected/deploy/grafana/provisioning/alerting"
+yaml_list() { # $1 = file, $2 = JS expression over the parsed file → sorted lines
+  (cd "$repo_root" && node --input-type=module -e "
     import fs from 'node:fs'; import { parse } from 'yaml';
-    const dir = 'deploy/grafana/provisioning/alerting'; let n = 0;
-    for (const f of fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f))) {
-      for (const g of parse(fs.readFileSync(dir + '/' + f, 'utf8'))?.groups ?? []) n += (g.rules ?? []).length;
-    }
-    process.stdout.write(String(n));")"
-fi
-rules="$(api "$grafana/api/v1/provisioning/alert-rules" | json 'j => j.length')"
-((rules >= expected_rules)) || die "$rules alert rules loaded, $expected_rules provisioned"
-((expected_rules > 0)) || say "warning: no alert rules are provisioned (deploy/grafana/provisioning/alerting)"
-say "ok: $rules alert rules loaded ($expected_rules provisioned)"
+    const f = process.argv[1]; const doc = fs.existsSync(f) ? parse(fs.readFileSync(f, 'utf8')) : {};
+    process.stdout.write([...new Set((${2})(doc ?? {}))].sort().join('\\n'));" "$1")
+}
+api_list() { # $1 = path, $2 = JS expression over the answer → sorted lines
+  api "$grafana$1" | json "j => [...new Set((${2})(j))].sort().join('\\n')"
+}
+want_rules="$(yaml_list "$alerting_dir/rules.yaml" 'd => (d.groups ?? []).flatMap((g) => (g.rules ?? []).map((r) => r.uid))')"
+[[ -n "$want_rules" ]] || die "no alert rules were generated"
+have_rules="$(api_list /api/v1/provisioning/alert-rules 'j => j.map((r) => r.uid)')"
+[[ "$have_rules" == "$want_rules" ]] || die "alert rules loaded by Grafana differ from those generated:$(diff <(echo "$want_rules") <(echo "$have_rules") | tr '\n' ' ')"
+say "ok: Grafana loaded exactly the $(wc -l <<<"$want_rules") generated alert rules"
+want_points="$(yaml_list "$alerting_dir/contact-points.yaml" 'd => (d.contactPoints ?? []).map((c) => c.name)')"
+have_points="$(api_list /api/v1/provisioning/contact-points 'j => j.map((c) => c.name)')"
+for name in $want_points; do grep -qxF "$name" <<<"$have_points" || die "contact point $name was generated but not loaded (loaded: $have_points)"; done
+want_receiver="$(yaml_list "$alerting_dir/policies.yaml" 'd => (d.policies ?? []).map((p) => p.receiver)')"
+have_receiver="$(api_list /api/v1/provisioning/policies 'j => [j.receiver]')"
+[[ -z "$want_receiver" || "$have_receiver" == "$want_receiver" ]] || die "notification policy receiver is $have_receiver, generated $want_receiver"
+say "ok: contact points ($(echo $want_points)) and the notification policy (${have_receiver}) are Grafana's"
+read -r status _ _ restarts <<<"$(state_of grafana)"
+[[ "$status" == running && "${restarts:-0}" == 0 ]] || die "grafana is $status after $restarts restarts"
+
+# --- security properties ---------------------------------------------------------------------------------------------
+code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$qdb_port/exec?query=select%201")"
+[[ "$code" == 401 ]] || die "QuestDB answered $code without credentials (expected 401)"
+say "ok: QuestDB refuses requests without credentials (401)"
 
 # --- a metric in through ILP/HTTP, out through Grafana ---------------------------------------------------------------
 probe_value="$((RANDOM * 1000 + RANDOM)).5"
@@ -161,6 +223,19 @@ query() { # $1 = SQL → the first column's values, comma-separated
 probe_found() { [[ "$(query "SELECT value FROM tw_metrics WHERE name = 'tradewatch_e2e_probe' AND instance = '$project'")" == "$probe_value" ]]; }
 retry 60 probe_found || die "the probe metric ($probe_value) did not come back through Grafana's /api/ds/query"
 say "ok: metric written over ILP/HTTP read back through Grafana ($probe_value)"
+
+write_refused() {
+  local body answer
+  body="$(node -e 'process.stdout.write(JSON.stringify({from: "now-1h", to: "now", queries: [{refId: "A",
+    datasource: {uid: process.argv[1], type: "questdb-questdb-datasource"}, queryType: "sql",
+    rawSql: "INSERT INTO tw_metrics (ts, name, service, instance, kind, source, labels, value) VALUES (now(), '"'"'e2e_write'"'"', '"'"'e2e'"'"', '"'"'e2e'"'"', '"'"'gauge'"'"', '"'"'e2e'"'"', '"'"''"'"', 1)",
+    format: 1}]}))' "$ds_uid")"
+  answer="$(api -X POST "$grafana/api/ds/query" -d "$body" 2>&1 || true)"
+  grep -qiE 'read.?only|permission|denied|not allowed|error' <<<"$answer" || die "the read-only PG user could write: $answer"
+  [[ -z "$(query "SELECT value FROM tw_metrics WHERE name = 'e2e_write'")" ]] || die "a write through the read-only user was stored"
+}
+write_refused
+say "ok: Grafana's read-only PG user is refused a write"
 
 positive() { local n; n="$(query "$1")"; [[ "$n" =~ ^[0-9]+$ ]] && ((n > 0)); }
 retry 90 positive "SELECT count() FROM tw_metrics WHERE service = 'questdb' AND name = 'up'" \

@@ -72,7 +72,7 @@ const LONG = [1, 2, 23, 24, 25, 47, 48];
 
 describe('recoveries only on evidence (Grafana 12.3 state manager model, real QuestDB)', () => {
   before(async () => {
-    writer = createWriter({ url: questDbUrl(server), service: 'tw-rec', instance: 'writer', healthIntervalMs: 0, logger: memoryLogger() });
+    writer = createWriter({ url: questDbUrl(server), service: 'tw-rec', instance: 'writer', logger: memoryLogger() });
     // A healthy neighbour at every probe, so the results are never empty (a vanishing series would be "missing").
     const instants = [...probes(T0, LONG), ...ticks(T0 + 30 * MIN, 3), ...ticks(T0 + 40 * MIN, 6)];
     for (const at of instants) sample('alive', at - 2 * S);

@@ -18,6 +18,10 @@ const S = 1000;
 const MIN = 60 * S;
 const H = 60 * MIN;
 
+/** The alert-history webhook records every notification; it is not a channel anyone reads, so not in the table. */
+const HISTORY_RECEIVER = 'tradewatch-history';
+const toPeople = (alerts: readonly AlertTimeline[], horizon: number) => notifications(policy, alerts, horizon).filter((n) => n.receiver !== HISTORY_RECEIVER);
+
 const rule = (id: string) => rules.find((x) => x.r.labels.tradewatch_rule === id)!;
 const threshold = (id: string) => rule(id).r.data.at(-1).model.conditions[0].evaluator.params[0] as number;
 /** Worst case from the condition holding at `onset` to Grafana sending the alert as firing. */
@@ -102,7 +106,7 @@ function table(): string {
   const rows = ['| fault | rules firing (sent to Alertmanager at, worst case) | notifications sent (route: firing/resolved at) |', '| --- | --- | --- |'];
   for (const f of faults()) {
     const fired = f.alerts.map((a) => `${a.id} ${clock(a.firingAt)}${a.resolvedAt !== undefined ? `–${clock(a.resolvedAt)}` : ''}`).join(', ');
-    const sent = notifications(policy, f.alerts, f.horizon);
+    const sent = toPeople(f.alerts, f.horizon);
     const byReceiver = new Map<string, string[]>();
     for (const n of sent) {
       const what = n.firing > 0 ? `${clock(n.at)} (${n.firing} firing${n.resolved ? `, ${n.resolved} resolved` : ''})` : `${clock(n.at)} resolved`;
@@ -124,7 +128,7 @@ describe('scenario table: notifications per fault from the generated rules and p
 
   test('one incident per severity: an exchange outage tripping four rules opens one group per route, updated not multiplied', () => {
     const outage = faults()[0]!;
-    const sent = notifications(policy, outage.alerts, outage.horizon);
+    const sent = toPeople(outage.alerts, outage.horizon);
     const firstFiring = (route: string) => sent.filter((n) => n.route === route && n.firing > 0);
     // Before grouping by subject: 10-17 messages from 5 rules (issue 12).
     assert.ok(sent.length <= 8, `${sent.length} messages: ${JSON.stringify(sent)}`);
@@ -135,9 +139,26 @@ describe('scenario table: notifications per fault from the generated rules and p
 
   test('a crash is notified within 60 s of its last sample, and a 48 h outage repeats every 4 h, never resolving', () => {
     const crash = faults()[2]!;
-    const sent = notifications(policy, crash.alerts, crash.horizon);
+    const sent = toPeople(crash.alerts, crash.horizon);
     assert.ok(sent[0]!.at <= 60 * S, clock(sent[0]!.at));
     assert.ok(sent.every((n) => n.firing === 1 && n.resolved === 0));
     assert.equal(sent.length, 1 + Math.floor((crash.horizon - sent[0]!.at) / (4 * H)));
+  });
+
+  test('alert history: every alert of every fault reaches the history webhook as firing, and as resolved when it resolves', () => {
+    for (const f of faults()) {
+      const history = notifications(policy, f.alerts, f.horizon).filter((n) => n.receiver === HISTORY_RECEIVER);
+      for (const a of f.alerts) {
+        const group = history.filter((n) => n.group.includes(`tradewatch_rule=${a.labels.tradewatch_rule}`) && Object.entries(a.labels).every(([k, v]) => n.group.includes(`${k}=${v}`)));
+        const firing = group.find((n) => n.firing === 1);
+        assert.ok(firing, `${f.name}: ${a.id} never sent to history`);
+        assert.ok(firing.at - a.firingAt <= 10 * S, `${f.name}: ${a.id} recorded ${clock(firing.at - a.firingAt)} after it fired`);
+        if (a.resolvedAt !== undefined && a.resolvedAt <= f.horizon - 10 * S) {
+          const resolved = group.find((n) => n.resolved === 1 && n.firing === 0);
+          assert.ok(resolved, `${f.name}: ${a.id} resolve never sent to history`);
+          assert.ok(resolved.at - a.resolvedAt <= 10 * S, `${f.name}: ${a.id} resolve recorded ${clock(resolved.at - a.resolvedAt)} late`);
+        }
+      }
+    }
   });
 });

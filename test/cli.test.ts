@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
-import { sleep, waitFor } from './helpers/rows.js';
+import { waitFor, walApplied } from './helpers/rows.js';
 
 const run = promisify(execFile);
 const server = await useQuestDb();
@@ -65,7 +65,8 @@ test('the demo runs the stack (simulator, daemon, exporter, paper strategy) into
       await expectCount('tw_process_events', `WHERE service = '${service}' AND event = '${event}'`, (n) => n >= 1, `${service} ${event}`);
     }
   }
-  await sleep(300); // a second start or stop, had one been written, would be applied by now
+  // The barrier: the processes have exited, so a second start or stop, had one been written, is applied by now.
+  await walApplied(sql, ['tw_process_events']);
   for (const service of ['ccxt-daemon', 'demo-strategy']) {
     for (const event of ['start', 'stop']) {
       assert.equal(await count('tw_process_events', `WHERE service = '${service}' AND event = '${event}'`), 1, `${service} ${event} once`);

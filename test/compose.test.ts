@@ -5,8 +5,9 @@
  * scripts/e2e-compose.sh where an engine exists.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -312,6 +313,20 @@ describe('deploy/docker-compose.yml: services', () => {
     assert.equal(env.QDB_LINE_TCP_ENABLED, 'false', 'ILP over TCP is unauthenticated in QuestDB OSS');
   });
 
+  it('questdb: ILP may not create tables or columns (the schema service creates them)', () => {
+    const env = environmentOf(service('questdb'));
+    assert.equal(env.QDB_LINE_AUTO_CREATE_NEW_TABLES, 'false');
+    assert.equal(env.QDB_LINE_AUTO_CREATE_NEW_COLUMNS, 'false');
+  });
+
+  it('alerting: least privilege, no QuestDB URL or password (it never talks to QuestDB)', () => {
+    const env = environmentOf(service('alerting'));
+    assert.equal(env.TRADEWATCH_QUESTDB_URL, undefined);
+    const raw = JSON.stringify(environmentOf(rawDoc.services.alerting!));
+    assert.doesNotMatch(raw, /QUESTDB/);
+    assert.equal(env.TZ, 'UTC');
+  });
+
   it('grafana: admin password required, no anonymous access or sign-up, provisioning read-only, data volume', () => {
     const grafana = service('grafana');
     const env = environmentOf(grafana);
@@ -425,6 +440,20 @@ function parseDockerfile(text: string): Instruction[][] {
   return stages;
 }
 
+describe('docs/operations.md', () => {
+  const ops = readFileSync(join(deployDir, '..', 'docs', 'operations.md'), 'utf8');
+  it('names every volume of the compose file in its volume list', () => {
+    const list = /Volumes are named after the compose project[\s\S]*?\./.exec(ops)?.[0] ?? '';
+    for (const volume of Object.keys(rawDoc.volumes ?? {})) assert.ok(list.includes(`tradewatch_${volume}`), `tradewatch_${volume} in: ${list}`);
+  });
+  it('names the host settings QuestDB needs, and how to set them', () => {
+    assert.match(ops, /vm\.max_map_count=1048576/);
+    assert.match(ops, /sysctl --system/);
+    assert.match(ops, /LimitNOFILE=1048576/);
+    assert.match(ops, /fs\.file-max=1048576/);
+  });
+});
+
 describe('Dockerfile', () => {
   const stages = parseDockerfile(readFileSync(dockerfilePath, 'utf8'));
   const final = stages.at(-1)!;
@@ -483,5 +512,59 @@ describe('Dockerfile', () => {
 describe('scripts/e2e-compose.sh', () => {
   it('is valid bash', () => {
     execFileSync('bash', ['-n', join(root, 'scripts', 'e2e-compose.sh')], { stdio: 'pipe' });
+  });
+
+  it('against a stand-in engine: clean environment, a project-unique image tag, a crash loop caught at once', () => {
+    // A `docker` that answers like an engine whose daemon service crash-loops (restart: unless-stopped keeps it
+    // 'restarting'), and records how it was called and with which environment.
+    const bin = mkdtempSync(join(tmpdir(), 'tradewatch-fake-docker-'));
+    try {
+      const log = join(bin, 'calls.log');
+      writeFileSync(join(bin, 'docker'), `#!/usr/bin/env bash
+log="$(dirname "$0")/calls.log"
+echo "ARGS $*" >>"$log"
+echo "ENV_QUESTDB $(env | grep -c '^QUESTDB_')" >>"$log"
+case " $* " in
+  *" info "*|*" compose version "*) exit 0 ;;
+  *" up "*) for a in "$@"; do case "$a" in *override*) echo "OVERRIDE"; cat "$a"; esac; done >>"$log"; exit 0 ;;
+  *" ps "*) echo "id-\${@: -1}"; exit 0 ;;
+  *" inspect "*) case "\${@: -1}" in
+      id-daemon) echo "restarting - 1 3" ;;
+      id-schema|id-alerting) echo "exited - 0 0" ;;
+      *) echo "running healthy 0 0" ;;
+    esac; exit 0 ;;
+  *) exit 0 ;;
+esac
+`);
+      chmodSync(join(bin, 'docker'), 0o755);
+      const started = Date.now();
+      const r = spawnSync('bash', [join(root, 'scripts', 'e2e-compose.sh')], {
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, TIMEOUT: '600', QUESTDB_HTTP_PORT: '1', QUESTDB_HTTP_PASSWORD: 'from-the-shell' },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      const calls = readFileSync(log, 'utf8');
+      assert.equal(r.status, 1, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stderr, /daemon is in a crash loop \(restarting, restarted 3 times\)/);
+      assert.ok(Date.now() - started < 120_000, 'caught before the timeout');
+      assert.doesNotMatch(calls, /ENV_QUESTDB [1-9]/, 'exported QUESTDB_* variables do not reach compose');
+      assert.match(calls, /ARGS compose -p tradewatch-e2e-\d+ -f \S+docker-compose.yml -f \S+e2e.override.yml --env-file/);
+      for (const service of ['schema', 'exporter', 'compactor', 'daemon', 'alerting']) {
+        assert.match(calls, new RegExp(`  ${service}:\\n    image: tradewatch-e2e:tradewatch-e2e-\\d+\\n`), `${service} gets the project's own tag`);
+      }
+      assert.match(calls, /ARGS image rm tradewatch-e2e:tradewatch-e2e-\d+/, 'the project image is removed afterwards');
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  it('checks what Grafana loaded (rules, contact points, policies) and the security properties', () => {
+    const script = readFileSync(join(root, 'scripts', 'e2e-compose.sh'), 'utf8');
+    for (const path of ['/api/v1/provisioning/alert-rules', '/api/v1/provisioning/contact-points', '/api/v1/provisioning/policies']) assert.ok(script.includes(path), path);
+    assert.match(script, /\[\[ "\$have_rules" == "\$want_rules" \]\]/, 'the loaded rule set equals the generated one');
+    assert.match(script, /== 401 \]\]/, 'QuestDB without credentials is refused');
+    assert.match(script, /write_refused$/m, "the read-only user's write is refused");
+    assert.match(script, /node_modules\/yaml/, 'node_modules are checked');
+    assert.match(script, /port is already allocated/, 'a lost port race is retried');
   });
 });

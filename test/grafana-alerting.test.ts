@@ -148,8 +148,9 @@ describe('alerting provisioning files', () => {
 
   test('channels: provisioned only when enabled and their environment variables are set', () => {
     const names = (env: Record<string, string>, c = config) => alertingDocuments(c, { env }).contactPoints.contactPoints;
+    // The alert-history webhook is a record, not a channel: checked on its own below.
     const types = (env: Record<string, string>, c = config) =>
-      Object.fromEntries(names(env, c).map((p) => [p.name, p.receivers.map((r) => r.type).sort()]));
+      Object.fromEntries(names(env, c).filter((p) => p.name !== RECEIVERS.history).map((p) => [p.name, p.receivers.map((r) => r.type).sort()]));
 
     assert.deepEqual(types({}), { [RECEIVERS.unrouted]: ['email'] }, 'nothing set: only the placeholder');
     assert.deepEqual(types(FULL_ENV), {
@@ -163,6 +164,20 @@ describe('alerting provisioning files', () => {
     assert.deepEqual(types({ [ALERT_ENV.email.addresses]: 'a@b.c' }), { [RECEIVERS.unrouted]: ['email'] }, 'e-mail needs Grafana SMTP too');
     const discordOff = alertsConfigSchema.parse({ channels: { discord: { enabled: false } } });
     assert.deepEqual(types(FULL_ENV, discordOff)[RECEIVERS.critical], ['email', 'telegram'], 'disabled in config: absent');
+
+    // The history webhook: on by default at the compose service, off by config; its token referenced, never written.
+    const history = (env: Record<string, string>, c = config) => names(env, c).find((p) => p.name === RECEIVERS.history)?.receivers;
+    assert.deepEqual(history({}), [{ uid: 'tw-history-webhook', type: 'webhook', disableResolveMessage: false, settings: { url: 'http://alert-history:9095/', httpMethod: 'POST' } }]);
+    assert.equal(history({}, alertsConfigSchema.parse({ history: { enabled: false } })), undefined);
+    assert.equal(history({}, alertsConfigSchema.parse({ history: { url: 'https://h.example/x' } }))![0]!.settings.url, 'https://h.example/x');
+    assert.deepEqual(history({ [ALERT_ENV.history.token]: 'tok-secret' })![0]!.settings, {
+      url: 'http://alert-history:9095/',
+      httpMethod: 'POST',
+      authorization_scheme: 'Bearer',
+      authorization_credentials: `$${ALERT_ENV.history.token}`,
+    });
+    assert.ok(!alertingFiles(config, { env: { [ALERT_ENV.history.token]: 'tok-secret' } }).some((f) => f.content.includes('tok-secret')));
+    assert.throws(() => alertsConfigSchema.parse({ history: { url: 'not a url' } }), /expected the receiver URL/);
 
     // Secrets are referenced, never written.
     const content = alertingFiles(config, { env: FULL_ENV }).map((f) => f.content).join('\n');
@@ -188,8 +203,12 @@ describe('alerting provisioning files', () => {
       assert.equal(watchdogRule.isPaused, !(ALERT_ENV.watchdog.url in env), 'watchdog paused without its URL');
     }
     const full = alertingDocuments(config, { env: FULL_ENV }).policies.policies[0]!;
-    assert.equal(full.routes![0]!.receiver, RECEIVERS.watchdog, 'watchdog routed first');
-    assert.equal(full.routes![0]!.continue, false, 'and nowhere else');
+    // First the history (continue: true, every alert but the watchdog), then the watchdog, and nowhere else.
+    assert.equal(full.routes![0]!.receiver, RECEIVERS.history);
+    assert.equal(full.routes![0]!.continue, true, 'the history never stops routing');
+    assert.deepEqual(full.routes![0]!.object_matchers, [['tradewatch_rule', '!=', 'watchdog']]);
+    assert.equal(full.routes![1]!.receiver, RECEIVERS.watchdog, 'watchdog routed before any channel');
+    assert.equal(full.routes![1]!.continue, false, 'and nowhere else');
     const critical = full.routes!.find((r) => r.receiver === RECEIVERS.critical)!;
     assert.deepEqual(critical.object_matchers, [['team', '=', 'tradewatch'], ['severity', '=', 'critical']]);
     assert.deepEqual(critical.group_by, ['service', 'exchange'], 'grouped by the incident subject, not the rule');
@@ -415,7 +434,7 @@ const describeEval = (e: Evaluation) => JSON.stringify({ outcome: e.outcome, err
 
 describe('alert rules on real QuestDB: healthy scenario quiet, each fault fires', () => {
   before(async () => {
-    writer = createWriter({ url, service: 'tw-alert', instance: 'writer', healthIntervalMs: 0, logger });
+    writer = createWriter({ url, service: 'tw-alert', instance: 'writer', logger });
     okMonitor = createMonitor({ service: 'tw-alert', instance: 'ok-1', writer, sampleIntervalMs: 0, logger });
     faultMonitor = createMonitor({ service: 'tw-alert-fault', instance: 'fault-1', writer, sampleIntervalMs: 0, logger });
     loadHealthy(Date.now());

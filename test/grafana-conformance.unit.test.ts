@@ -130,7 +130,8 @@ describe(`Grafana ${GRAFANA_MODEL_VERSION} accepts the alerting provisioning fil
       { times: [{ start_time: '23:00', end_time: '24:00' }], weekdays: ['saturday:sunday'], location: 'Europe/Berlin' },
     ]);
     const routes = docs.policies!.policies[0].routes as Doc[];
-    for (const r of routes.filter((x) => x.receiver !== 'tradewatch-watchdog')) assert.deepEqual(r.mute_time_intervals, ['tradewatch-maintenance'], r.receiver);
+    for (const r of routes.filter((x) => !['tradewatch-watchdog', 'tradewatch-history'].includes(x.receiver))) assert.deepEqual(r.mute_time_intervals, ['tradewatch-maintenance'], r.receiver);
+    assert.equal(routes.find((x) => x.receiver === 'tradewatch-history')!.mute_time_intervals, undefined, 'the history records maintenance too');
     assert.equal(routes.find((x) => x.receiver === 'tradewatch-watchdog')!.mute_time_intervals, undefined, "the dead-man's switch is never muted");
     for (const [windows, re] of [['sunday 04:00-02:00', /start before it ends/], ['sun 02:00-04:00', /weekday/], ['sunday 2:00-04:00', /HH:MM/]] as const) {
       const bad = alertsConfigSchema.safeParse({ maintenance: { windows } });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboards, QueryFormat, type QuestDbQuery } from '../packages/cli/src/grafana/index.js';
+import { QUESTDB_METRICS } from '../packages/cli/src/grafana/questdb-health.js';
 import { schema, tables, type TableDef } from '../packages/sdk/src/schema/index.js';
 import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
 import { createWriter, type SqlClient, type SqlResult, type Writer } from '../packages/sdk/src/storage/index.js';
@@ -43,7 +44,7 @@ function backdatedValues(at: number): Record<string, unknown> {
   return {
     service: SERVICE, instance: INSTANCE, exchange: 'binanceusdm', symbol: 'BTC/USDT:USDT', strategy: 'grid', run_id: 'live-1',
     currency: 'USDT', dataset: ['open_interest', 'funding_rate'], channel: 'liquidations', component: 'fetcher', kind: 'NetworkError', store: 'parquet/open_interest',
-    name: 'questdb_test_metric', labels: '', source: 'sdk', order_id: 'o-old', fill_id: 'f-old', version: '1.0.0',
+    name: ['questdb_test_metric', ...Object.values(QUESTDB_METRICS)], labels: '', source: 'sdk', order_id: 'o-old', fill_id: 'f-old', version: '1.0.0',
     gap_start: us - 120_000_000, gap_end: us - 60_000_000, next_funding_ts: us + 3_600_000_000,
   };
 }
@@ -76,7 +77,7 @@ function writeBackdated(table: TableDef, at: number): void {
 
 async function loadData(): Promise<void> {
   const logger = memoryLogger();
-  writer = createWriter({ url, service: SERVICE, instance: INSTANCE, healthIntervalMs: 0, logger });
+  writer = createWriter({ url, service: SERVICE, instance: INSTANCE, logger });
   monitor = createMonitor({ service: SERVICE, instance: INSTANCE, version: '1.0.0', writer, sampleIntervalMs: 0, logger });
   const exchanges = ['binanceusdm', 'bybit'];
   const symbols = ['BTC/USDT:USDT', 'ETH/USDT:USDT'];
@@ -108,6 +109,10 @@ async function loadData(): Promise<void> {
   // Current data through the SDK, over the last ten minutes.
   for (let i = 0; i < 20; i++) {
     const at = NOW - i * 30_000;
+    // QuestDB's own metrics as the exporter scrapes them (counters growing).
+    for (const name of Object.values(QUESTDB_METRICS)) {
+      writer.write(schema.metrics, { ts: us(at), name, service: 'questdb', instance: 'questdb:9003', labels: '', kind: 'gauge', source: 'test', value: 1000 - i });
+    }
     for (const exchange of exchanges) {
       for (const symbol of symbols) {
         monitor.fetch({ exchange, dataset: 'open_interest', symbol, status: 'ok', latencyMs: 40 + i, records: 1, at: at - 1 });
@@ -128,6 +133,10 @@ async function loadData(): Promise<void> {
     for (let k = 0; k < 5; k++) monitor.message(exchange, 'liquidations', Date.now() - 40);
   }
   monitor.storageSize({ store: 'parquet/open_interest', bytes: 123_456_789, files: 42 });
+  // Alert history: an incident that fired six minutes ago and recovered three minutes later.
+  const incident = { alertname: 'Exchange down', rule_uid: 'tw-exchange-down', severity: 'critical', fingerprint: 'fp-recent', labels: 'alertname="Exchange down",exchange="bybit"', starts_at: us(NOW - 6 * MINUTE), summary: 'bybit down', receiver: 'tradewatch-history' };
+  writer.write(schema.alertEvents, { ...incident, ts: us(NOW - 6 * MINUTE), status: 'firing', value: 'A=1', received_at: us(NOW - 6 * MINUTE) });
+  writer.write(schema.alertEvents, { ...incident, ts: us(NOW - 3 * MINUTE), status: 'resolved', ends_at: us(NOW - 3 * MINUTE), value: 'A=0', received_at: us(NOW - 3 * MINUTE) });
   monitor.error(new Error('socket hang up'), { component: 'websocket', exchange: 'bybit' });
 
   const run = monitor.strategy({ strategy: 'grid', runId: 'live-1', mode: 'live' });

@@ -29,7 +29,7 @@ const sql = await prepareSchema(server);
 const url = questDbUrl(server);
 const service = `prom-${Date.now().toString(36)}`;
 
-const writer = createWriter({ url, service, healthIntervalMs: 0, logger: memoryLogger() });
+const writer = createWriter({ url, service, logger: memoryLogger() });
 const monitor = createMonitor({ service, writer, registry: new Registry(), logger: memoryLogger(), sampleIntervalMs: 0 });
 for (let i = 0; i < 3; i++) monitor.fetch({ exchange: 'okx', dataset: 'funding_rate', symbol: 'BTC/USDT:USDT', status: 'ok', latencyMs: 20 });
 monitor.fetch({ exchange: 'bybit', dataset: 'open_interest', symbol: 'ETH/USDT:USDT', status: 'error', latencyMs: 3000 });

@@ -100,7 +100,7 @@ test('rows written by the Python questdb client land in every table with the sch
 
 test('round trip of every table through the tradewatch writer', async () => {
   const base = T0 + 1_000_000;
-  const writer = createWriter({ url: server.httpUrl, service: 'contract', healthIntervalMs: 0 });
+  const writer = createWriter({ url: server.httpUrl, service: 'contract' });
   for (const row of contractRows(base)) {
     const values = Object.fromEntries(Object.entries(row.columns).map(([name, c]) => [name, c.value]));
     writer.write(row.table, { ts: row.ts, ...row.symbols, ...values });

@@ -140,3 +140,48 @@ test('the schedule on the wall clock: windows of 400 ms fetch every symbol and s
   assert.deepEqual(stored, fetched);
   for (const n of Object.values(stored)) assert.ok(n >= 5, JSON.stringify(stored));
 });
+
+test('funding on 1 h, 4 h and 8 h intervals is stored with each symbol its own next funding time', async (t) => {
+  const service = `scn-funding-${process.pid}`;
+  const start = (Math.floor(Date.now() / HOUR_MS) + 3) * HOUR_MS + 10 * 60_000; // hh:10, three hours ahead
+  const clock = new VirtualClock(start);
+  const symbols = ['BTC/USDT:USDT', 'XRP/USDT:USDT', 'DOGE/USDT:USDT'];
+  const simulator = await startSimulator({ port: 0, seed: 6, exchanges: [...EXCHANGES], symbols: ['BTC', 'XRP', 'DOGE'], liquidationsPerSecond: 0, now: () => clock.now() });
+  t.after(() => simulator.close());
+  const monitor = createMonitor({ service, instance: 'test', questdb: { url: server.httpUrl, flushIntervalMs: 100 }, sampleIntervalMs: 0 });
+  const daemon = createDaemon({
+    config: daemonConfig({
+      exchanges: EXCHANGES.map((id) => ({ id, symbols, rateLimitMs: 1 })),
+      openInterestIntervalMs: HOUR_MS,
+      fundingIntervalMs: FUNDING_MS,
+      liquidations: false,
+    }),
+    monitor,
+    clock,
+    ccxtOverrides: Object.fromEntries(EXCHANGES.map((id) => [id, simulator.exchanges[id]!.ccxtOptions])),
+  });
+  daemon.start();
+  t.after(async () => {
+    await daemon.stop();
+    await monitor.shutdown();
+  });
+  await drive(clock, start + 3 * FUNDING_MS, inFlight(daemon));
+  await daemon.stop();
+  await monitor.flush();
+  const rows = await until('funding rows of every symbol', async () => {
+    const found = await db.rows<{ exchange: string; symbol: string; next: string }>(
+      `SELECT exchange, symbol, max(next_funding_ts) next FROM tw_funding_rates WHERE service = '${service}' GROUP BY exchange, symbol ORDER BY exchange, symbol`,
+    );
+    return found.length === 6 ? found : undefined;
+  });
+  const hour = (Math.floor(start / HOUR_MS) + 1) * HOUR_MS;
+  const next = (hours: number) => (Math.floor(start / (hours * HOUR_MS)) + 1) * hours * HOUR_MS;
+  assert.deepEqual(
+    rows.map((r) => [r.exchange, r.symbol, Date.parse(r.next)]),
+    EXCHANGES.flatMap((e) => [
+      [e, 'BTC/USDT:USDT', next(8)],
+      [e, 'DOGE/USDT:USDT', hour],
+      [e, 'XRP/USDT:USDT', next(4)],
+    ]),
+  );
+});

@@ -50,7 +50,7 @@ test('upgrading from an older schema adds columns, keys and TTLs without losing 
 
   // Data written under the old schema.
   const oldFetches = older.tables.find((t) => t.name === 'tw_fetches')!;
-  const writer = createWriter({ url: server.httpUrl, service: 'upgrade-test', healthIntervalMs: 0 });
+  const writer = createWriter({ url: server.httpUrl, service: 'upgrade-test' });
   const t0 = Date.UTC(2026, 10, 27, 12) * 1000;
   for (let i = 0; i < 500; i++) {
     writer.write(oldFetches, {
@@ -138,7 +138,7 @@ test('what apply creates matches the schema: types, dedup keys, TTLs, WAL, views
 
 test('rollups aggregate what the raw table holds, and the hourly view re-aggregates the minute view exactly', async () => {
   const spool = mkdtempSync(join(tmpdir(), 'tw-rollup-'));
-  const writer = createWriter({ url: server.httpUrl, service: 'rollup-test', spoolDir: spool, healthIntervalMs: 0 });
+  const writer = createWriter({ url: server.httpUrl, service: 'rollup-test', spoolDir: spool });
   const t0 = Date.UTC(2026, 10, 26, 10) * 1000;
   // 2 hours of liquidations: 7 per minute, value = minute index.
   for (let minute = 0; minute < 120; minute++) {

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
 import { createWriter, type Writer } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
-import { sleep, waitFor } from './helpers/rows.js';
+import { waitFor, walApplied } from './helpers/rows.js';
 import { isoToMicros, memoryLogger, metricSum, prepareSchema, questDbUrl, waitForRows } from './fixtures/sdk-helpers.js';
 
 // Real QuestDB for the whole file (never mocked, never skipped): every SDK method's row is read back from it.
@@ -26,7 +26,7 @@ interface Setup {
 function setup(t: { after(fn: () => Promise<void>): void }, name: string): Setup {
   const service = `sdk-${name}-${run}`;
   const logger = memoryLogger();
-  const writer = createWriter({ url, service, instance: 'test-1', healthIntervalMs: 0, logger });
+  const writer = createWriter({ url, service, instance: 'test-1', logger });
   const registry = new Registry();
   const monitor = createMonitor({ service, instance: 'test-1', version: '9.9.9', writer, registry, logger, sampleIntervalMs: 0 });
   t.after(async () => {
@@ -366,7 +366,7 @@ test('invalid calls never throw, are logged once per method and field, counted, 
   const invalid = async (method: string, field: string) => metricSum(registry, 'tradewatch_sdk_invalid_calls_total', { service, method, field });
   assert.equal(await invalid('fetch', 'status'), 5);
   assert.equal(await invalid('fetch', 'latencyMs'), 1);
-  assert.equal(await invalid('fetch', '(arguments)'), 2);
+  assert.equal(await invalid('fetch', '(event)'), 2);
   assert.equal(await invalid('liquidation', 'side'), 1);
   assert.equal(await invalid('liquidation', 'symbol'), 1);
   assert.equal(await invalid('liquidation', 'price'), 1);
@@ -390,9 +390,11 @@ test('invalid calls never throw, are logged once per method and field, counted, 
   assert.equal(distinct.size, logger.lines.filter((l) => l.context.method).length, 'no (method, field) logged twice');
   assert.equal(distinct.size, 17);
 
-  // Nothing of any refused call reached QuestDB or the domain metrics (my_gauge{a} was the one valid call).
-  await new Promise((r) => setTimeout(r, 500));
-  for (const table of ['tw_fetches', 'tw_liquidations', 'tw_connection_events', 'tw_errors', 'tw_strategy_pnl', 'tw_orders', 'tw_data_gaps']) {
+  // Nothing of any refused call reached QuestDB or the domain metrics (my_gauge{a} was the one valid call). The
+  // barrier: the writer acknowledged everything it was given (flush above), and QuestDB applied it (walApplied).
+  const refusedTables = ['tw_fetches', 'tw_liquidations', 'tw_connection_events', 'tw_errors', 'tw_strategy_pnl', 'tw_orders', 'tw_data_gaps'];
+  await walApplied(sql, refusedTables);
+  for (const table of refusedTables) {
     const [row] = await sql.rows<{ n: number }>(`SELECT count() n FROM ${table} ${where(service)}`);
     assert.equal(row!.n, 0, `${table} has no rows from refused calls`);
   }
@@ -407,7 +409,7 @@ test('backpressure: a backtest that awaits drained() loses nothing where one tha
   const replay = async (runId: string, wait: boolean) => {
     const registry = new Registry();
     const service = `sdk-backpressure-${runId}-${run}`;
-    const monitor = createMonitor({ service, questdb: { url, maxBufferedBytes: 65_536, healthIntervalMs: 0 }, registry, logger: memoryLogger(), sampleIntervalMs: 0 });
+    const monitor = createMonitor({ service, questdb: { url, maxBufferedBytes: 65_536 }, writerHealthIntervalMs: 0, registry, logger: memoryLogger(), sampleIntervalMs: 0 });
     t.after(() => monitor.shutdown());
     const backtest = monitor.strategy({ strategy: `replay_${run}`, runId, mode: 'backtest' });
     const start = Date.UTC(2025, 0, 1);
@@ -429,7 +431,7 @@ test('backpressure: a backtest that awaits drained() loses nothing where one tha
     };
     let last = await stored();
     await waitFor(async () => (last = await stored()).rows >= FILLS + 1 - dropped, 60_000, () => JSON.stringify(last));
-    await sleep(300); // a duplicate, had one been written, would be applied by now
+    await walApplied(sql, ['tw_fills', 'tw_process_events']); // a duplicate, had one been written, is visible now
     return { waits, dropped, stored: await stored() };
   };
 

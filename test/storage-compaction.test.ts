@@ -28,7 +28,7 @@ const rowOf = (dayUs: number, i: number) => ({
 });
 
 async function write(rows: Iterable<Record<string, unknown>>): Promise<void> {
-  const writer = createWriter({ url: server.httpUrl, service: 'compaction-test', healthIntervalMs: 0 });
+  const writer = createWriter({ url: server.httpUrl, service: 'compaction-test' });
   for (const row of rows) writer.write(table, row as never);
   await writer.close();
 }

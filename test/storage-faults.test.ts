@@ -28,7 +28,7 @@ test('(b) QuestDB SIGKILLed during sustained writes: after restart every accepte
   await writer.flush();
   await waitFor(() => drained(writer), 30_000, () => JSON.stringify(writer.stats()));
   assert.ok(accepted >= 15_000, `load generator kept up: ${accepted} rows`);
-  assert.deepEqual(await waitForRows(sql, table.name, accepted, { timeoutMs: 60_000, settleMs: 500 }), { rows: accepted, ids: accepted });
+  assert.deepEqual(await waitForRows(sql, table.name, accepted, { timeoutMs: 60_000 }), { rows: accepted, ids: accepted });
   const stats = writer.stats();
   assert.equal(stats.rowsRejected, 0);
   assert.equal(stats.rowsDropped, 0);
@@ -75,7 +75,7 @@ test('(c) QuestDB stopped for 60 s under 1k rows/s: the spool grows, replays on 
   const accepted = await load.stop();
   await writer.flush();
   await waitFor(() => drained(writer), 60_000, () => JSON.stringify(writer.stats()));
-  assert.deepEqual(await waitForRows(sql, table.name, accepted, { timeoutMs: 60_000, settleMs: 500 }), { rows: accepted, ids: accepted });
+  assert.deepEqual(await waitForRows(sql, table.name, accepted, { timeoutMs: 60_000 }), { rows: accepted, ids: accepted });
   const after = writer.stats();
   assert.equal(after.connected, true);
   assert.ok(after.rowsReplayed >= during.spoolRows, `replayed ${after.rowsReplayed} rows`);
@@ -88,7 +88,7 @@ test('(d) torn and corrupt spool records are reported and skipped; the good ones
   const table = await createTable(`f_torn_${run}`);
   const spoolDir = tempDir(t);
   // First writer: QuestDB "unreachable" (nothing listens), so each flushed batch becomes one spool record.
-  const offline = createWriter({ url: `http://127.0.0.1:${await closedPort()}`, service: 'faults', spoolDir, healthIntervalMs: 0, logger: quietLogger });
+  const offline = createWriter({ url: `http://127.0.0.1:${await closedPort()}`, service: 'faults', spoolDir, logger: quietLogger });
   const base = Date.now() * 1000;
   for (let batch = 0; batch < 10; batch++) {
     for (let i = 0; i < 100; i++) offline.write(table, { ts: base + batch * 100 + i, id: batch * 100 + i, px: i, venue: `v${batch}` });
@@ -112,7 +112,7 @@ test('(d) torn and corrupt spool records are reported and skipped; the good ones
   assert.equal(writer.stats().spoolCorruptRecords, 2);
   assert.equal(logger.lines.filter((l) => l.level === 'error' && /corrupt|torn/.test(l.message)).length, 2);
   await waitFor(() => drained(writer), 20_000, () => JSON.stringify(writer.stats()));
-  assert.deepEqual(await waitForRows(sql, table.name, 800, { timeoutMs: 60_000, settleMs: 500 }), { rows: 800, ids: 800 });
+  assert.deepEqual(await waitForRows(sql, table.name, 800, { timeoutMs: 60_000 }), { rows: 800, ids: 800 });
   const batches = await sql.rows<{ venue: string; n: number }>(`SELECT venue, count() n FROM ${table.name} ORDER BY venue`);
   assert.deepEqual(batches, ['v0', 'v1', 'v2', 'v3', 'v5', 'v6', 'v7', 'v8'].map((venue) => ({ venue, n: 100 })));
   assert.equal(writer.stats().rowsReplayed, 800);

@@ -7,12 +7,12 @@ import { ErrorCodes, isTradewatchError } from '../packages/sdk/src/common/errors
 import type { TableDef } from '../packages/sdk/src/schema/types.js';
 import { createWriter, SqlClient, type QuarantineEntry, type WriterOptions } from '../packages/sdk/src/storage/index.js';
 import http from 'node:http';
-import { BATCH_POOL_SIZE, BatchBuilder, batchBufferCounters } from '../packages/sdk/src/storage/batch-buffer.js';
-import { classify } from '../packages/sdk/src/storage/http-sender.js';
+import { batchBufferCounters } from '../packages/sdk/src/storage/batch-buffer.js';
 import { encoderFor } from '../packages/sdk/src/storage/ilp-encoder.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { sleep, tableDef, waitFor, waitForRows } from './helpers/rows.js';
-import { captureLogger, closedPort, forwardToQuestDb, listenForTest, sendAnswer, tempDir as tempDirOf, writerOpener } from './helpers/writer.js';
+import { WriterHealthRows } from '../packages/sdk/src/sdk/writer-health.js';
+import { captureLogger, closedPort, forwardToQuestDb, listenForTest, quietLogger, sendAnswer, tempDir as tempDirOf, writerOpener } from './helpers/writer.js';
 
 // A real QuestDB for the whole file; started once, stopped and deleted afterwards. Never mocked, never skipped.
 const server = await useQuestDb();
@@ -164,11 +164,13 @@ test('validation errors are thrown synchronously, name column and value, and lea
   assert.deepEqual(await waitForRows(sql, table.name, 2), { rows: 2, ids: 2 });
 });
 
-test('rows are sent within the flush interval without an explicit flush, and the health row lands', async (t) => {
+test('rows are sent within the flush interval without an explicit flush, and the SDK\'s writer health row lands', async (t) => {
   const table = tableDef(`w_interval_${run}`, [['id', 'LONG'], ['px', 'DOUBLE']], ['ts', 'id']);
   await sql.execute(createTableSql(table));
   const service = `svc_${run}`;
-  const writer = openWriter(t, { healthIntervalMs: 200, service, flushIntervalMs: 100 });
+  const writer = openWriter(t, { service, flushIntervalMs: 100 });
+  const healthRows = new WriterHealthRows(writer, service, os.hostname(), 200, quietLogger);
+  t.after(() => healthRows.stop());
   writer.write(table, { ts: 1_700_000_000_000_000, id: 1, px: 1 });
   await waitFor(() => writer.stats().rowsWritten >= 1, 2_000, () => JSON.stringify(writer.stats()));
   await waitFor(
@@ -214,19 +216,6 @@ test('configuration is validated', (t) => {
   assert.ok(first.stats().connected);
 });
 
-test('QuestDB answers are classified: accepted, rejected data, unavailable, configuration', () => {
-  assert.deepEqual(classify(204, ''), { kind: 'ok' });
-  const body = '{"code":"invalid","message":"failed to parse line protocol:errors encountered on line(s):\\nerror in line 2: x","line":2,"errorId":"a-1"}';
-  assert.deepEqual(classify(400, body), { kind: 'rejected', status: 400, message: 'failed to parse line protocol:errors encountered on line(s):\nerror in line 2: x', line: 2, errorId: 'a-1' });
-  assert.equal(classify(413, 'too large').kind, 'rejected');
-  assert.equal(classify(401, 'Unauthorized').kind, 'config'); // QuestDB 9.3 with http.user set: plain-text 401
-  assert.equal(classify(403, '').kind, 'config');
-  assert.equal(classify(405, 'Method POST not supported').kind, 'config'); // a URL path that is not QuestDB's
-  assert.equal(classify(500, '{"message":"disk full"}').kind, 'unavailable');
-  assert.equal(classify(503, '').kind, 'unavailable');
-  assert.equal(classify(429, '').kind, 'unavailable');
-});
-
 // ---- helpers -------------------------------------------------------------------------------------------------
 
 function createTableSql(table: TableDef): string {
@@ -239,81 +228,6 @@ function isoToMicros(iso: string): number {
   return Date.parse(`${iso.slice(0, 23)}Z`) * 1000 + Number(iso.slice(23, 26));
 }
 
-
-test('batch builder: sealed payloads stay intact while later batches reuse or replace the buffer', () => {
-  const table = tableDef('w_builder', [['sym', 'SYMBOL'], ['note', 'VARCHAR'], ['px', 'DOUBLE']], ['ts']);
-  const encoder = encoderFor(table);
-  const builder = new BatchBuilder();
-  const sealed: { payload: Buffer; expected: string }[] = [];
-  let expected = '';
-  let n = 0;
-  // Batch sizes vary from a few rows to far beyond the initial 64 KiB, so both sealing paths (copy out, hand over)
-  // and buffer growth are taken; a refused row in between must leave no trace.
-  for (const rows of [3, 2000, 2100, 1, 5000, 10, 4000, 4000, 7]) {
-    for (let i = 0; i < rows; i++, n++) {
-      const row = { ts: n + 1, sym: `s${n % 13}`, note: `n${n}`.repeat(1 + (n % 5)), px: n / 4 };
-      builder.add(encoder, row);
-      expected += encoder.encode(row);
-      if (i === 1) assert.throws(() => builder.add(encoder, { ts: 1, sym: 'x', px: Number.NaN }), /finite/);
-    }
-    assert.equal(builder.bytes, Buffer.byteLength(expected));
-    const batch = builder.seal()!;
-    assert.equal(batch.rows, rows);
-    sealed.push({ payload: batch.payload, expected });
-    expected = '';
-  }
-  assert.equal(builder.seal(), undefined);
-  for (const [i, { payload, expected: text }] of sealed.entries()) assert.equal(payload.toString('utf8'), text, `batch ${i}`);
-});
-
-test('batch builder: a released buffer is reused; an abandoned one never; release is once and final', () => {
-  const table = tableDef('w_pool', [['sym', 'SYMBOL'], ['note', 'VARCHAR']], ['ts']);
-  const encoder = encoderFor(table);
-  const builder = new BatchBuilder();
-  let n = 0;
-  /** Fills the builder until the buffer is nearly full, so seal() hands it over, and seals. */
-  const fullBatch = () => {
-    do builder.add(encoder, { ts: ++n, sym: `s${n % 7}`, note: `row ${n} `.repeat(8) });
-    while (builder.bytes < 215_000);
-    const batch = builder.seal()!;
-    return { batch, text: batch.payload.toString('utf8') };
-  };
-  // Size the buffer to the batches first (the first seals grow it and may copy out).
-  for (let i = 0; i < 3; i++) fullBatch().batch.release();
-  const a = fullBatch();
-  const b = fullBatch();
-  assert.equal(builder.pooled, 0);
-  a.batch.release();
-  a.batch.release(); // idempotent
-  assert.equal(a.batch.released, true);
-  assert.throws(() => a.batch.payload, /released/);
-  assert.equal(builder.pooled, 1);
-  const before = { ...batchBufferCounters };
-  const c = fullBatch(); // its seal takes a's buffer for the next batch
-  const d = fullBatch(); // nothing released since: a new buffer
-  assert.deepEqual(
-    { reused: batchBufferCounters.reused - before.reused, allocated: batchBufferCounters.allocated - before.allocated },
-    { reused: 1, allocated: 1 },
-  );
-  // Abandoned (b): never comes back, and its bytes stay intact while later batches are filled.
-  b.batch.abandon();
-  b.batch.release(); // after abandon: nothing to give back
-  assert.equal(b.batch.payload.toString('utf8'), b.text);
-  assert.equal(builder.pooled, 0);
-  for (const x of [c, d]) assert.equal(x.batch.payload.toString('utf8'), x.text);
-  // The pool holds at most BATCH_POOL_SIZE buffers.
-  const many = Array.from({ length: BATCH_POOL_SIZE + 3 }, () => fullBatch());
-  for (const x of many) {
-    assert.equal(x.batch.payload.toString('utf8'), x.text);
-    x.batch.release();
-  }
-  assert.equal(builder.pooled, BATCH_POOL_SIZE);
-  // A copied-out (small) batch has no lease: releasing it gives nothing back.
-  builder.add(encoder, { ts: 1, sym: 'x', note: 'y' });
-  const small = builder.seal()!;
-  small.release();
-  assert.equal(builder.pooled, BATCH_POOL_SIZE);
-});
 
 test('steady state: batch buffers are reused, and every row still arrives byte-exact', async (t) => {
   const table = tableDef(`w_reuse_${run}`, [['id', 'LONG'], ['venue', 'SYMBOL'], ['note', 'VARCHAR'], ['px', 'DOUBLE']], ['ts', 'id']);
@@ -447,7 +361,7 @@ test('a spooled batch cut short by an outage while its rejected line is split ou
     }),
   );
   const spoolDir = tempDir(t);
-  const options = { url, service: 'storage-test', spoolDir, healthIntervalMs: 0, logger: captureLogger(), retry: { initialDelayMs: 50, maxDelayMs: 200 } };
+  const options = { url, service: 'storage-test', spoolDir, logger: captureLogger(), retry: { initialDelayMs: 50, maxDelayMs: 200 } };
   const first = createWriter(options);
   t.after(() => first.close());
   const base = 1_700_000_000_000_000;

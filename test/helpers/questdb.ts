@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after } from 'node:test';
 import { ErrorCodes, TradewatchError, isTradewatchError } from '../../packages/sdk/src/common/errors.js';
 import { SqlClient, type SqlResult } from '../../packages/sdk/src/storage/index.js';
-import { resolveQuestDb, SMALL_FOOTPRINT_CONFIG, startQuestDb, type QuestDbServer } from '../../packages/cli/src/questdb/index.js';
+import { ILP_AUTO_CREATE_CONFIG, resolveQuestDb, SMALL_FOOTPRINT_CONFIG, startQuestDb, type QuestDbServer } from '../../packages/cli/src/questdb/index.js';
 
 /** Anything with node:test's `after(fn)`, such as the TestContext `t` of a test. */
 export interface CleanupRegistrar {
@@ -24,6 +24,11 @@ after(async () => {
 export interface UseQuestDbOptions {
   /** Extra server.conf settings for a fresh server (ignored for an external one). */
   extraConfig?: Record<string, string>;
+  /**
+   * ILP may create tables and columns (QuestDB's default; many storage tests write ad-hoc tables that way). Default
+   * true here; tradewatch's managed server turns it off, and a test of that contract passes false.
+   */
+  ilpAutoCreate?: boolean;
 }
 
 /**
@@ -40,7 +45,7 @@ export async function useQuestDb(t?: CleanupRegistrar, options: UseQuestDbOption
   const dataRoot = await mkdtemp(join(tmpdir(), 'tradewatch-questdb-'));
   let server: QuestDbServer;
   try {
-    server = await startQuestDb({ dataRoot, extraConfig: { ...SMALL_FOOTPRINT_CONFIG, ...options.extraConfig } });
+    server = await startQuestDb({ dataRoot, extraConfig: { ...SMALL_FOOTPRINT_CONFIG, ...(options.ilpAutoCreate === false ? {} : ILP_AUTO_CREATE_CONFIG), ...options.extraConfig } });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new TradewatchError(

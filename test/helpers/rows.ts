@@ -18,16 +18,43 @@ export async function counts(sql: SqlClient, table: string): Promise<{ rows: num
   return { rows: Number(row?.[0] ?? 0), ids: Number(row?.[1] ?? 0) };
 }
 
-/** WAL applies asynchronously: wait until the rows are visible, then a little longer so extras would show too. */
+/**
+ * A barrier for absence checks: resolves once QuestDB has applied every WAL transaction committed so far to each of
+ * `tables` (wal_tables(): writerTxn caught up with sequencerTxn), so a row that was committed, a duplicate say, is
+ * visible now. Call it after the writers involved acknowledged (flush, close, a process exit); then a count that
+ * shows no extra row proves there is none, without a "wait a little and see" pause. Throws on a suspended table.
+ */
+export async function walApplied(sql: SqlClient, tables: readonly string[], timeoutMs = 60_000): Promise<void> {
+  const list = tables.map((t) => `'${t}'`).join(', ');
+  let last = '';
+  await waitFor(
+    async () => {
+      const rows = await sql.rows<{ name: string; suspended: boolean; writerTxn: number; sequencerTxn: number }>(
+        `SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables() WHERE name IN (${list})`,
+      );
+      last = JSON.stringify(rows);
+      const suspended = rows.find((r) => r.suspended);
+      if (suspended) throw new Error(`table ${suspended.name} is suspended: ${last}`);
+      return rows.length === tables.length && rows.every((r) => r.writerTxn >= r.sequencerTxn);
+    },
+    timeoutMs,
+    () => `WAL not applied: ${last}`,
+  );
+}
+
+/**
+ * WAL applies asynchronously: wait until the rows are visible, then for the WAL barrier (walApplied), so that extras
+ * committed so far would show too. Call it once the writer acknowledged everything it will send.
+ */
 export async function waitForRows(
   sql: SqlClient,
   table: string,
   expected: number,
-  { timeoutMs = 30_000, settleMs = 300 } = {},
+  { timeoutMs = 30_000 } = {},
 ): Promise<{ rows: number; ids: number }> {
   let last = { rows: -1, ids: -1 };
   await waitFor(async () => (last = await counts(sql, table)).rows >= expected, timeoutMs, () => `${table}: ${JSON.stringify(last)}, expected ${expected}`);
-  await sleep(settleMs);
+  await walApplied(sql, [table], timeoutMs);
   return counts(sql, table);
 }
 

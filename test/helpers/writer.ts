@@ -27,7 +27,7 @@ export function captureLogger(): CapturingLogger {
 /** openWriter(t, options): a writer to `url` as `service`, quiet unless a logger is given, closed after test t. */
 export function writerOpener(url: string, service: string) {
   return (t: CleanupRegistrar, options: Partial<WriterOptions>): Writer => {
-    const writer = createWriter({ url, service, healthIntervalMs: 0, logger: quietLogger, ...options });
+    const writer = createWriter({ url, service, logger: quietLogger, ...options });
     t.after(() => writer.close());
     return writer;
   };

@@ -38,6 +38,9 @@ export type {
   TradingMode,
 } from './sdk/types.js';
 
+// ccxt: one call records every REST call and websocket loop of an exchange instance you created (no ccxt import here).
+export { instrumentCcxt } from './sdk/instrument-ccxt.js';
+
 // Exposition: /metrics, /healthz, /readyz, or the rendering for a server of one's own.
 export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './sdk/metrics-server.js';
 export { renderMetrics, negotiateFormat, type ExpositionFormat } from './sdk/exposition.js';

@@ -1,7 +1,7 @@
 /**
  * Test support: a model of the notification side of Grafana 12.3's embedded Alertmanager (Prometheus
- * Alertmanager's dispatcher and dedup stage): routing by object matchers (first matching child, `continue`
- * false), aggregation groups keyed by the route's `group_by` label values, the first flush `group_wait` after a
+ * Alertmanager's dispatcher and dedup stage): routing by object matchers (matching children in order, on past one
+ * only with `continue: true`), aggregation groups keyed by the route's `group_by` label values, the first flush `group_wait` after a
  * group is created, then a flush every `group_interval` that notifies when the set of firing or resolved alerts
  * changed since the last notification, or when `repeat_interval` has passed since it; a group whose alerts all
  * resolved is deleted after notifying the resolve.
@@ -30,15 +30,24 @@ export interface Notification {
 
 const ms = (d: unknown, fallback: number) => (d === undefined ? fallback : parsePrometheusDuration(String(d))!);
 
-function route(root: Doc, labels: Readonly<Record<string, string>>): Doc {
+/** The routes an alert takes: matching children in order, past one only when it has `continue: true`; else the root. */
+function routes(root: Doc, labels: Readonly<Record<string, string>>): Doc[] {
+  const taken: Doc[] = [];
   for (const child of (root.routes ?? []) as Doc[]) {
     const matchers = (child.object_matchers ?? []) as string[][];
-    if (matchers.every(([k, op, v]) => (op === '=' ? labels[k!] === v : op === '!=' ? labels[k!] !== v : false))) {
+    if (matchers.every(([k, op, v]) => (op === '=' ? labels[k!] === v : op === '!=' ? (labels[k!] ?? '') !== v : false))) {
       const name = matchers.filter(([k]) => k !== 'team').map((m) => m.join('')).join(',') || 'team';
-      return { ...root, ...child, routes: undefined, name };
+      taken.push({ ...root, ...child, routes: undefined, name });
+      if (child.continue !== true) return taken;
     }
   }
-  return { ...root, name: 'root' };
+  return taken.length ? taken : [{ ...root, name: 'root' }];
+}
+
+/** Alertmanager's group key: the route's `group_by` values, or every label for the `...` wildcard. */
+function groupLabels(groupBy: readonly string[], labels: Readonly<Record<string, string>>): string[] {
+  const names = groupBy.includes('...') ? Object.keys(labels).sort() : groupBy;
+  return names.map((l) => `${l}=${labels[l] ?? ''}`);
 }
 
 /** Notifications sent for `alerts` under policy tree `root`, up to `horizonMs`. */
@@ -84,15 +93,15 @@ export function notifications(root: Doc, alerts: readonly AlertTimeline[], horiz
   for (const t of events) {
     advance(t);
     for (const a of alerts.filter((x) => x.firingAt === t)) {
-      const r = route(root, a.labels);
-      const groupBy = (r.group_by ?? []) as string[];
-      const key = `${r.name}{${groupBy.map((l) => `${l}=${a.labels[l] ?? ''}`).join(',')}}`;
-      let g = groups.get(key);
-      if (!g) {
-        g = { receiver: r.receiver, route: r.name, key, wait: ms(r.group_wait, 30_000), interval: ms(r.group_interval, 300_000), repeat: ms(r.repeat_interval, 14_400_000), members: [], nextFlush: t + ms(r.group_wait, 30_000) };
-        groups.set(key, g);
+      for (const r of routes(root, a.labels)) {
+        const key = `${r.name}{${groupLabels((r.group_by ?? []) as string[], a.labels).join(',')}}`;
+        let g = groups.get(key);
+        if (!g) {
+          g = { receiver: r.receiver, route: r.name, key, wait: ms(r.group_wait, 30_000), interval: ms(r.group_interval, 300_000), repeat: ms(r.repeat_interval, 14_400_000), members: [], nextFlush: t + ms(r.group_wait, 30_000) };
+          groups.set(key, g);
+        }
+        g.members.push(a);
       }
-      g.members.push(a);
     }
   }
   advance(horizonMs);

@@ -1,9 +1,15 @@
 import { Command, CommanderError } from 'commander';
-import { isTradewatchError } from '@tradewatch/sdk/common';
 import { MissingDependencyError, registerCommand, registerSummaries, selectCommand } from './commands/index.js';
+import { redactProcessOutput, registerSecretsFrom } from '../common/redact.js';
+import { TRADEWATCH_VERSION } from '../common/version.js';
+
+// Credentials never reach the terminal or a log, whoever prints them: URL passwords and secret variables are masked.
+registerSecretsFrom(process.env, process.argv.flatMap((arg) => arg.split('=')));
+redactProcessOutput();
 
 const program = new Command('tradewatch')
   .description('Production monitoring for crypto trading infrastructure on QuestDB and Grafana')
+  .version(TRADEWATCH_VERSION)
   .showHelpAfterError()
   .exitOverride();
 
@@ -19,9 +25,13 @@ try {
     process.stderr.write(`${err.message}\n`);
     process.exit(2);
   }
+  // Loaded only on this path: top-level help imports nothing of the SDK.
+  const { isTradewatchError } = await import('@tradewatch/sdk/common');
   if (isTradewatchError(err)) {
     process.stderr.write(`tradewatch: ${err.message} [${err.code}]\n`);
     process.exit(2);
   }
-  throw err;
+  // Printed here rather than rethrown: Node's own report of an uncaught error bypasses process.stderr (and redaction).
+  process.stderr.write(`tradewatch: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
 }

@@ -24,6 +24,14 @@ export function configLeaves(): { path: string; numeric: boolean }[] {
   return leaves;
 }
 
+/** Keys the schema knows directly under `parent` (`''` for the top level). */
+function knownKeys(parent: string): string[] {
+  const prefix = parent ? `${parent}.` : '';
+  const keys = new Set<string>();
+  for (const { path } of configLeaves()) if (path.startsWith(prefix)) keys.add(path.slice(prefix.length).split('.')[0]!);
+  return [...keys];
+}
+
 function setPath(target: Record<string, unknown>, path: string, value: unknown) {
   const keys = path.split('.');
   let node = target;
@@ -52,10 +60,13 @@ export interface LoadConfigOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Values from CLI flags, keyed by config path (`questdb.url`). */
   readonly flags?: Record<string, string | number | undefined>;
+  /** Flags a command spells differently from the config path (`daemon.metricsPort` → `--metrics-port`), for messages. */
+  readonly flagSpellings?: Readonly<Record<string, string>>;
 }
 
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const env = options.env ?? process.env;
+  const flagOf = (path: string) => options.flagSpellings?.[path] ?? flagName(path);
   const file = options.file ?? env[envName('config')] ?? DEFAULT_CONFIG_FILE;
   let merged: Record<string, unknown> = {};
   if (existsSync(file)) {
@@ -71,22 +82,38 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   for (const { path, numeric } of configLeaves()) {
     const fromEnv = env[envName(path)];
-    if (fromEnv !== undefined && fromEnv !== '') setPath(merged, path, coerce(fromEnv, numeric, envName(path)));
+    if (fromEnv !== undefined && fromEnv !== '') setPath(merged, path, coerce(fromEnv, numeric, `${envName(path)} (${path}, ${flagOf(path)})`));
     const fromFlag = options.flags?.[path];
     if (fromFlag !== undefined) {
-      setPath(merged, path, typeof fromFlag === 'string' ? coerce(fromFlag, numeric, flagName(path)) : fromFlag);
+      setPath(merged, path, typeof fromFlag === 'string' ? coerce(fromFlag, numeric, `${flagOf(path)} (${path}, ${envName(path)})`) : fromFlag);
     }
   }
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     const issues = result.error.issues.map((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        // A key only a file can hold: it has no variable or flag to name, and the known ones help more.
+        const parent = issue.path.join('.');
+        const keys = issue.keys.map((key) => (parent ? `${parent}.${key}` : key));
+        const known = knownKeys(parent);
+        return `${keys.join(', ')}: unknown setting${keys.length > 1 ? 's' : ''} in ${file}${known.length ? ` (known${parent ? ` under ${parent}` : ''}: ${known.join(', ')})` : ''}`;
+      }
       const path = issue.path.join('.');
       const value = issue.path.reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key], merged);
-      return `${path || '(root)'} (${envName(path || 'x').replace(/_X$/, '')}, ${flagName(path || 'x')}): ${issue.message}, got ${describeValue(value)}`;
+      return `${path || '(root)'} (${envName(path || 'x').replace(/_X$/, '')}, ${flagOf(path || 'x')}): ${issue.message}, got ${describeValue(value)}`;
     });
     throw new TradewatchError(ErrorCodes.INVALID_CONFIG, `invalid configuration:\n  ${issues.join('\n  ')}`, {
       issues: result.error.issues,
     });
   }
-  return result.data;
+  // Frozen: one validated configuration, read by every part, changed by none.
+  return deepFreeze(result.data);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { daemonSchema } from '../daemon/config-schema.js';
-import { alertsConfigSchema } from '../grafana/alerting/index.js';
+// The zod schema alone: the alerting index reaches the Grafana SDK, an optional dependency of the light commands.
+import { alertsConfigSchema } from '../grafana/alerting/config.js';
 import { parseTtl, tables, views, type Ttl } from '@tradewatch/sdk/schema';
+import { writerSettingsSchema } from '@tradewatch/sdk/storage';
+
+/** tradewatch's processes always spool: by default under .cache/spool, one directory per process below it. */
+const configWriterSchema = writerSettingsSchema.extend({ spoolDir: z.string().min(1).default('.cache/spool') });
 
 export type { DaemonConfig, DaemonExchangeConfig } from '../daemon/config-schema.js';
 
@@ -45,22 +50,8 @@ export const configSchema = z
       })
       .strict()
       .default({ dataRoot: '.cache/questdb-data' }),
-    writer: z
-      .object({
-        spoolDir: z.string().min(1).default('.cache/spool'),
-        flushIntervalMs: z.number().int().min(10).max(250).default(250),
-        flushRows: z.number().int().min(1).max(1_000_000).default(5000),
-        maxBufferedBytes: z.number().int().min(65_536).default(16 * 1024 * 1024),
-        spoolMaxBytes: z.number().int().min(1_048_576).default(1024 * 1024 * 1024),
-      })
-      .strict()
-      .default({
-        spoolDir: '.cache/spool',
-        flushIntervalMs: 250,
-        flushRows: 5000,
-        maxBufferedBytes: 16 * 1024 * 1024,
-        spoolMaxBytes: 1024 * 1024 * 1024,
-      }),
+    /** The writer's settings: its own schema and defaults (storage/writer-options.ts), plus where the CLI spools. */
+    writer: configWriterSchema.default(() => configWriterSchema.parse({})),
     /** Storage tiers (docs/operations.md, Retention and storage): cold day partitions converted to Parquet. */
     storage: z
       .object({

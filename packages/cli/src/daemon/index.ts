@@ -7,4 +7,4 @@ export { createDaemon, daemonConfig, type Daemon, type DaemonOptions, type Daemo
 export { credentialEnvNames, validateExchanges as validateDaemonExchanges } from './ccxt-exchange.js';
 export { readRateLimit, type RateLimitReading } from './rate-limit.js';
 export { classify, retryAfterSeconds, type ErrorClass } from './errors.js';
-export type { DaemonConfig, DaemonExchangeConfig } from './config-schema.js';
+export { daemonSchema, type DaemonConfig, type DaemonExchangeConfig } from './config-schema.js';

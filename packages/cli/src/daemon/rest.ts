@@ -79,8 +79,12 @@ export class RestClient {
     }
   }
 
-  /** One fetch of one dataset and symbol, to finish before `deadline` (ms epoch). Never throws. */
-  async fetch(dataset: Dataset, symbol: string, deadline: number): Promise<FetchOutcome> {
+  /**
+   * One fetch of one dataset and symbol, to finish before `deadline` (ms epoch). Never throws. `startup`: the window
+   * began before the daemon did, so its deadline may leave a request far less than requestTimeoutMs (on a loaded
+   * host, while markets load); running out of it says nothing about the exchange and marks no outage.
+   */
+  async fetch(dataset: Dataset, symbol: string, deadline: number, startup = false): Promise<FetchOutcome> {
     this.inFlight++;
     const started = performance.now();
     const budget = Math.max(1, Math.min(this.requestTimeoutMs, deadline - this.clock.now()));
@@ -110,7 +114,8 @@ export class RestClient {
       if (error.block) this.onBlocked(err, error);
       else if (error.status === 'rate_limited') this.onRateLimited(err);
       else this.consecutiveRateLimits = 0;
-      if (error.connectivity) this.setRestState('disconnected', messageOf(err));
+      const cutShortByStartup = startup && err instanceof WindowDeadline && budget < this.requestTimeoutMs;
+      if (error.connectivity && !cutShortByStartup) this.setRestState('disconnected', messageOf(err));
       return { ok: false, error, message: messageOf(err) };
     } finally {
       timer?.cancel();

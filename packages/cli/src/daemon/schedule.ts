@@ -114,7 +114,7 @@ export class WindowSchedule {
         await this.clock.sleep(pause.until - now, this.signal);
         continue;
       }
-      const outcome = await this.rest.fetch(this.dataset, symbol, deadline);
+      const outcome = await this.rest.fetch(this.dataset, symbol, deadline, startup);
       if (this.signal.aborted && !outcome.ok) return;
       if (outcome.ok) {
         this.windowOk(symbol, windowStart);

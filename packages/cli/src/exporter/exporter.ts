@@ -1,5 +1,7 @@
-import { ErrorCodes, TradewatchError } from '@tradewatch/sdk/common';
+import { hostname } from 'node:os';
+import { ErrorCodes, TradewatchError, systemClock, type Clock, type Timer } from '@tradewatch/sdk/common';
 import { getTable } from '@tradewatch/sdk/schema';
+import { WriterHealthRows, DEFAULT_WRITER_HEALTH_INTERVAL_MS } from '@tradewatch/sdk/sdk';
 import { createWriter, safeLog, type Writer, type WriterLogger } from '@tradewatch/sdk/storage';
 import { canonicalLabels, parsePrometheusText, type MetricKind } from './parse.js';
 
@@ -37,6 +39,8 @@ export interface ExporterOptions {
   /** `service` of the owned writer's own health rows. Default `tradewatch-exporter`. */
   readonly writerService?: string;
   readonly logger?: WriterLogger;
+  /** The schedule's time source (scrape times, intervals). Default the system clock; tests pass a virtual one. */
+  readonly clock?: Clock;
   /** Called after every scrape (each target, each round); errors thrown by it are ignored. */
   readonly onScrape?: (report: ScrapeReport) => void;
 }
@@ -96,7 +100,7 @@ interface ResolvedTarget {
   /** The last ts used: a scrape never reuses one, which would make QuestDB's dedup merge two scrapes. */
   lastTs: number;
   lastError: string | undefined;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
   inFlight: Promise<ScrapeReport> | undefined;
 }
 
@@ -118,9 +122,13 @@ export function createExporter(options: ExporterOptions): Exporter {
     if (seen.has(key)) throw fail(`two targets have service ${t.service} and instance ${t.instance}; give one an instance`);
     seen.add(key);
   }
+  const clock = options.clock ?? systemClock;
   const ownsWriter = options.writer === undefined;
-  const writer: ExporterWriter =
-    options.writer ?? createWriter({ url: options.questdbUrl!, service: options.writerService ?? 'tradewatch-exporter', logger });
+  const writerService = options.writerService ?? 'tradewatch-exporter';
+  const owned = ownsWriter ? createWriter({ url: options.questdbUrl!, service: writerService, logger }, { clock }) : undefined;
+  const writer: ExporterWriter = owned ?? options.writer!;
+  // An owned writer's health rows, as the SDK writes them for a monitor's writer.
+  const writerHealth = owned && new WriterHealthRows(owned, writerService, hostname(), DEFAULT_WRITER_HEALTH_INTERVAL_MS, logger, clock);
 
   const stats = { scrapes: 0, failures: 0, rowsWritten: 0, rowsRejected: 0, last: {} as Record<string, ScrapeReport> };
   let running = false;
@@ -141,7 +149,7 @@ export function createExporter(options: ExporterOptions): Exporter {
 
   async function scrape(target: ResolvedTarget): Promise<ScrapeReport> {
     const started = performance.now();
-    const ts = Math.max(Date.now() * 1000, target.lastTs + 1);
+    const ts = Math.max(clock.now() * 1000, target.lastTs + 1);
     target.lastTs = ts;
     let status: number | undefined;
     let body: string | undefined;
@@ -232,9 +240,9 @@ export function createExporter(options: ExporterOptions): Exporter {
       if (!running) return;
       await scrapeTracked(target);
       if (!running) return;
-      const now = Date.now();
+      const now = clock.now();
       const next = firstAt + Math.ceil((now - firstAt + 1) / intervalMs) * intervalMs;
-      target.timer = setTimeout(() => void tick(), next - now);
+      target.timer = clock.setTimeout(() => void tick(), next - now);
     };
     void tick();
   }
@@ -244,14 +252,15 @@ export function createExporter(options: ExporterOptions): Exporter {
     start() {
       if (running || stopped) return;
       running = true;
-      const now = Date.now();
+      const now = clock.now();
       for (const t of targets) schedule(t, now);
     },
     stop() {
       stopped ??= (async () => {
         running = false;
-        for (const t of targets) clearTimeout(t.timer);
+        for (const t of targets) t.timer?.cancel();
         await Promise.all(targets.map((t) => t.inFlight));
+        writerHealth?.stop();
         if (ownsWriter) await writer.close();
         else await writer.flush();
       })();

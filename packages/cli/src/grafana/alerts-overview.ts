@@ -1,15 +1,15 @@
 /**
- * Alerts overview: what needs attention now. Deliberately minimal: Grafana keeps alert state and history itself
- * (the alert-list panel below shows it, whatever rules are provisioned); everything else here is the current
- * condition tradewatch's own data can show — stale processes, disconnected channels, throttling, errors, gaps,
- * rows the writer lost.
+ * Alerts overview: what needs attention now. Grafana keeps alert state (the alert-list panel below shows it,
+ * whatever rules are provisioned); the history of its notifications is tradewatch's own (tw_alert_events, written
+ * by the alert-history receiver). Everything else here is the current condition tradewatch's own data can show —
+ * stale processes, disconnected channels, throttling, errors, gaps, rows the writer lost.
  */
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { schema } from '@tradewatch/sdk/schema';
 import { STALE_AFTER_S, serviceVariable } from './health.js';
-import { dashboardSkeleton, row, statPanel, thresholdsUpTo } from './panels.js';
+import { dashboardSkeleton, row, statPanel, tablePanel, thresholdsUpTo, valueMappings } from './panels.js';
 import { anyOf, tableRef, totalByResolution } from './sql.js';
 
 export const ALERTS_UID = 'tradewatch-alerts';
@@ -20,6 +20,12 @@ const limits = tableRef(schema.rateLimits);
 const errors = tableRef(schema.errors);
 const gaps = tableRef(schema.dataGaps);
 const writer = tableRef(schema.writerStats);
+const history = tableRef(schema.alertEvents);
+
+/** Seconds from the alert's start to its resolve, on resolved rows (null otherwise). */
+const recoverySeconds =
+  `CASE WHEN ${history.col('status')} = ${history.lit('status', 'resolved')} ` +
+  `THEN (cast(${history.col('ends_at')} AS LONG) - cast(${history.col('starts_at')} AS LONG)) / 1000000.0 END`;
 
 /** Grafana's built-in alert list (firing and pending alerts, from Grafana's own alert state). No query. */
 class AlertListPanelBuilder implements cog.Builder<dashboard.Panel> {
@@ -136,8 +142,50 @@ export function alertsOverviewDashboard(): dashboard.Dashboard {
     .withPanel(
       new AlertListPanelBuilder(
         'Firing and pending alerts',
-        "Grafana's own alert state for every provisioned rule (its history is under Alerting → History).",
+        "Grafana's own alert state for every provisioned rule; what was notified, and when it recovered, is in Alert history below.",
       ),
+    )
+    .withRow(row('Alert history'))
+    .withPanel(
+      tablePanel({
+        title: 'Notifications per rule',
+        description:
+          'From tw_alert_events (every notification Grafana sent, through the tradewatch-history webhook): per rule, the alerts that fired and resolved in the range, and the time to recover (resolve minus start) of the resolved ones.',
+        sql:
+          `SELECT ${history.col('alertname')} AS rule,
+` +
+          `  sum(CASE WHEN ${history.col('status')} = ${history.lit('status', 'firing')} THEN 1 ELSE 0 END) AS fired,
+` +
+          `  sum(CASE WHEN ${history.col('status')} = ${history.lit('status', 'resolved')} THEN 1 ELSE 0 END) AS resolved,
+` +
+          `  avg(${recoverySeconds}) AS mean_recovery_s,
+  max(${recoverySeconds}) AS max_recovery_s
+` +
+          `FROM ${history.name}
+WHERE $__timeFilter(${history.ts})
+GROUP BY ${history.col('alertname')}
+ORDER BY fired DESC, rule`,
+        span: 24,
+      }),
+    )
+    .withPanel(
+      tablePanel({
+        title: 'Notifications',
+        description:
+          'Every firing and resolved notification in the range, newest first (a repeat of the same state replaces its row). `recovered_after_s`: resolve minus start.',
+        sql:
+          `SELECT ${history.ts}, ${history.col('status')}, ${history.col('alertname')} AS rule, ${history.col('severity')}, ${history.col('labels')},
+` +
+          `  ${history.col('value')}, ${history.col('summary')}, ${history.col('starts_at')}, ${recoverySeconds} AS recovered_after_s
+` +
+          `FROM ${history.name}
+WHERE $__timeFilter(${history.ts})
+ORDER BY ${history.ts} DESC
+LIMIT 1000`,
+        mappings: valueMappings({ firing: { text: 'firing', color: 'red' }, resolved: { text: 'resolved', color: 'green' } }),
+        span: 24,
+        height: 10,
+      }),
     )
     .build();
 }

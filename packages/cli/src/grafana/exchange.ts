@@ -13,6 +13,7 @@ import {
   timeseriesPanel,
   valueMappings,
 } from './panels.js';
+import { STALE_AFTER_S } from './health.js';
 import { anyOf, perUnit, seriesByResolution, tableRef, viewOf } from './sql.js';
 
 export const EXCHANGE_UID = 'tradewatch-exchange';
@@ -76,13 +77,13 @@ export function exchangeDashboard(): dashboard.Dashboard {
     .withPanel(
       statPanel({
         title: 'Connection status',
-        description: 'Each exchange channel at its latest sample: green connected, red disconnected.',
+        description: `Each exchange channel at its latest sample: green connected, red disconnected, red "no recent sample" when that sample is more than ${STALE_AFTER_S} s older than the range end (the daemon died, hangs or cannot reach QuestDB: its last state is no longer known).`,
         sql:
-          `SELECT ${channelLabel(samples)} AS channel, CASE WHEN ${samples.col('connected')} THEN 1 ELSE 0 END AS connected\n` +
+          `SELECT ${channelLabel(samples)} AS channel,\n  CASE WHEN ${samples.ts} < dateadd('s', -${STALE_AFTER_S}, $__toTime) THEN -1 WHEN ${samples.col('connected')} THEN 1 ELSE 0 END AS connected\n` +
           `FROM ${samples.name}\nWHERE $__timeFilter(${samples.ts}) AND ${filters(samples).join(' AND ')}\n${latestSample}`,
         perRow: true,
         colorMode: common.BigValueColorMode.Background,
-        mappings: valueMappings({ '1': { text: 'connected', color: 'green' }, '0': { text: 'disconnected', color: 'red' } }),
+        mappings: valueMappings({ '1': { text: 'connected', color: 'green' }, '0': { text: 'disconnected', color: 'red' }, '-1': { text: 'no recent sample', color: 'red' } }),
         span: 24,
         height: 4,
       }),

@@ -1,7 +1,9 @@
 /** Health dashboard: is every process up, how much memory and CPU does it use, does it restart, does it fail? */
+import * as common from '@grafana/grafana-foundation-sdk/common';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { schema } from '@tradewatch/sdk/schema';
 import { dashboardSkeleton, queryVariable, row, statPanel, tablePanel, thresholdsUpTo, timeseriesPanel, valueMappings } from './panels.js';
+import { questDbPanels } from './questdb-health.js';
 import { anyOf, perUnit, seriesByResolution, tableRef, totalByResolution, viewOf } from './sql.js';
 
 export const HEALTH_UID = 'tradewatch-health';
@@ -67,7 +69,7 @@ export function healthDashboard(): dashboard.Dashboard {
   const instanceLabel = `${service} || '/' || ${instance}`;
   const latestSample = `WHERE $__timeFilter(${samples.ts}) AND ${byProcess(samples)}\nLATEST ON ${samples.ts} PARTITION BY ${service}, ${instance}`;
 
-  return dashboardSkeleton({
+  const trends = dashboardSkeleton({
     uid: HEALTH_UID,
     title: 'tradewatch / Health',
     description: 'Process health of every service that runs the tradewatch SDK: uptime, memory, CPU, restarts, errors.',
@@ -79,9 +81,13 @@ export function healthDashboard(): dashboard.Dashboard {
     .withPanel(
       statPanel({
         title: 'Uptime',
-        description: 'Seconds since each instance started, from its latest process sample in the range.',
-        sql: `SELECT ${instanceLabel} AS instance, ${samples.col('uptime_s')}\nFROM ${samples.name}\n${latestSample}`,
+        description: `Seconds since each instance started, from its latest process sample in the range; "stale" (red) when that sample is more than ${STALE_AFTER_S} s older than the range end: the process died, hangs or cannot reach QuestDB.`,
+        sql:
+          `SELECT ${instanceLabel} AS instance,\n  CASE WHEN ${samples.ts} < dateadd('s', -${STALE_AFTER_S}, $__toTime) THEN -1 ELSE ${samples.col('uptime_s')} END AS uptime_s\n` +
+          `FROM ${samples.name}\n${latestSample}`,
         unit: 's',
+        colorMode: common.BigValueColorMode.Background,
+        mappings: valueMappings({ '-1': { text: 'stale', color: 'red' } }),
         perRow: true,
         span: 8,
       }),
@@ -228,7 +234,9 @@ export function healthDashboard(): dashboard.Dashboard {
           `FROM ${writer.name}\nWHERE $__timeFilter(${writer.ts}) AND ${byProcess(writer)}\n` +
           `SAMPLE BY $__sampleByInterval ORDER BY time`,
       }),
-    )
+    );
+  const withQuestDb = questDbPanels().reduce((b, p) => b.withPanel(p), trends.withRow(row('QuestDB')));
+  return withQuestDb
     .withRow(row('Events'))
     .withPanel(
       tablePanel({

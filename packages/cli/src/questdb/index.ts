@@ -6,6 +6,6 @@ export { connectQuestDb, resolveQuestDb, type ConnectQuestDbOptions } from './ex
 export { questDbStatus, stopQuestDbAt, type QuestDbStatus, type StopResult } from './status.js';
 export { defaultDataRoot } from './paths.js';
 export { STANDARD_PORTS, type QuestDbPorts } from './ports.js';
-export { SMALL_FOOTPRINT_CONFIG } from './server-conf.js';
+export { ILP_AUTO_CREATE_CONFIG, SMALL_FOOTPRINT_CONFIG } from './server-conf.js';
 export type { QuestDbCredentials } from './http.js';
 export type { QuestDbExit, QuestDbServer } from './types.js';

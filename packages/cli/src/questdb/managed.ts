@@ -32,6 +32,12 @@ export interface StartQuestDbOptions {
   logFile?: string;
   /** Keep the server running after this Node process exits (the CLI's background mode). */
   detached?: boolean;
+  /**
+   * Run the server in a process group of its own, so that a terminal's Ctrl-C (sent to the foreground group)
+   * reaches only the parent, which can then stop its producers first and QuestDB last. It is still killed if
+   * this Node process exits without stopping it (unless `detached`).
+   */
+  ownProcessGroup?: boolean;
   /** Progress lines while the jar is being fetched. */
   onProgress?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
@@ -46,6 +52,7 @@ interface LaunchSettings {
   heap: string;
   logFile: string;
   detached: boolean;
+  ownProcessGroup: boolean;
   startTimeoutMs: number;
   stopTimeoutMs: number;
   childEnv: NodeJS.ProcessEnv;
@@ -77,6 +84,7 @@ export async function startQuestDb(options: StartQuestDbOptions): Promise<QuestD
       heap: options.heap ?? env.TRADEWATCH_QUESTDB_HEAP ?? '1g',
       logFile: resolve(options.logFile ?? dataRootFiles(dataRoot).logFile),
       detached: options.detached ?? false,
+      ownProcessGroup: options.ownProcessGroup ?? false,
       startTimeoutMs: options.startTimeoutMs ?? 60_000,
       stopTimeoutMs: options.stopTimeoutMs ?? 15_000,
       childEnv: withoutQuestDbOverrides(env),
@@ -128,6 +136,10 @@ class ManagedQuestDb implements QuestDbServer {
     return this.#lastExit;
   }
 
+  waitForExit(): Promise<QuestDbExit> {
+    return this.#exited ?? new Promise(() => {});
+  }
+
   get #running(): boolean {
     return this.#child !== undefined && this.#lastExit === undefined;
   }
@@ -151,7 +163,8 @@ class ManagedQuestDb implements QuestDbServer {
       child = spawn(s.java.executable, this.#jvmArgs(), {
         cwd: s.dataRoot,
         env: s.childEnv,
-        detached: s.detached,
+        // detached: a process group of its own (setsid), whether or not it is to outlive us.
+        detached: s.detached || s.ownProcessGroup,
         // The child writes straight to the file, so it keeps logging after a detached start's CLI has exited.
         stdio: ['ignore', log.fd, log.fd],
       });

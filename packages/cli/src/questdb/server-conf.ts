@@ -36,6 +36,10 @@ const BASE_SETTINGS: Readonly<Record<string, string>> = {
   'wal.apply.worker.count': '1',
   'mat.view.refresh.worker.count': '1',
   'view.compiler.worker.count': '1',
+  // The schema is the contract: ILP may not create tables or columns (a typo'd table or an extra field is refused
+  // with 400 and quarantined by the writer, with QuestDB's error); `schema apply` creates everything explicitly.
+  'line.auto.create.new.tables': 'false',
+  'line.auto.create.new.columns': 'false',
   // Off by default in 9.x; pinned off because it would listen on 0.0.0.0:9009/udp.
   'line.udp.enabled': 'false',
 };
@@ -71,6 +75,12 @@ export async function writeServerConf(path: string, text: string): Promise<void>
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, text);
 }
+
+/** For programs (tests) that create ad-hoc tables through ILP: QuestDB's own default, auto-creation on. */
+export const ILP_AUTO_CREATE_CONFIG: Readonly<Record<string, string>> = {
+  'line.auto.create.new.tables': 'true',
+  'line.auto.create.new.columns': 'true',
+};
 
 /**
  * Smaller append pages for short-lived servers (tests, the demo). QuestDB's defaults (16 MiB per column file)

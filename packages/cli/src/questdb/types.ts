@@ -30,6 +30,8 @@ export interface QuestDbServer {
   readonly pid: number | undefined;
   /** How the last process ended, once it has. */
   readonly lastExit: QuestDbExit | undefined;
+  /** Managed only: resolves when the current process exits (by stop(), kill() or by itself). */
+  waitForExit?(): Promise<QuestDbExit>;
   /** SIGTERM, wait for exit, SIGKILL after the stop timeout. Resolves once the process is gone. */
   stop(): Promise<void>;
   /** SIGKILL (a crash, as far as QuestDB can tell), then wait for the process to be gone. */

@@ -1,5 +1,5 @@
 import { createTableSql, createViewSql, ttlSql } from './ddl.js';
-import { estimateStorage } from './estimate.js';
+import { estimateStorage, rowBytes } from './estimate.js';
 import { MIN_RETENTION_DAYS, RETENTION_EXCEPTIONS } from './retention.js';
 import { PARQUET_CODEC } from './ddl.js';
 import type { ColumnDef, TableDef, TableGroup, ViewDef } from './types.js';
@@ -24,22 +24,6 @@ const ILP_KIND: Record<ColumnDef['type'], string> = {
   BOOLEAN: 'boolean field',
   TIMESTAMP: 'timestamp field (`t`, µs)',
 };
-
-/** Fixed on-disk bytes of one value (VARCHAR counted at its 16-byte header; longer text adds its UTF-8 length). */
-const FIXED_BYTES: Record<ColumnDef['type'], number> = {
-  SYMBOL: 4,
-  VARCHAR: 16,
-  DOUBLE: 8,
-  FLOAT: 4,
-  LONG: 8,
-  INT: 4,
-  BOOLEAN: 1,
-  TIMESTAMP: 8,
-};
-
-export function rowBytes(table: TableDef): number {
-  return table.columns.reduce((sum, c) => sum + FIXED_BYTES[c.type], 0);
-}
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 

@@ -1,6 +1,21 @@
-import { rowBytes } from './docs.js';
 import { ttlHours } from './ttl.js';
-import type { TableDef, ViewDef } from './types.js';
+import type { ColumnDef, TableDef, ViewDef } from './types.js';
+
+/** Fixed on-disk bytes of one value (VARCHAR counted at its 16-byte header; longer text adds its UTF-8 length). */
+const FIXED_BYTES: Record<ColumnDef['type'], number> = {
+  SYMBOL: 4,
+  VARCHAR: 16,
+  DOUBLE: 8,
+  FLOAT: 4,
+  LONG: 8,
+  INT: 4,
+  BOOLEAN: 1,
+  TIMESTAMP: 8,
+};
+
+export function rowBytes(table: TableDef): number {
+  return table.columns.reduce((sum, c) => sum + FIXED_BYTES[c.type], 0);
+}
 
 /**
  * The reference workload (BENCHMARKS.md): 5 exchanges × 50 symbols, open interest every 30 s, funding every

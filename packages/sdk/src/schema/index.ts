@@ -27,9 +27,11 @@ export {
   setTtlSql,
   ttlSql,
 } from './ddl.js';
-export { ttlHours } from './ttl.js';
-export { renderSchemaDoc, rowBytes, type DashboardVariableSource } from './docs.js';
+export { ttlHours, sameTtl } from './ttl.js';
+export { renderSchemaDoc, type DashboardVariableSource } from './docs.js';
+export { rowBytes } from './estimate.js';
 export { FETCH_STATUSES } from './tables/pipeline.js';
 export { CONNECTION_STATES } from './tables/exchange.js';
 export { ORDER_STATUSES, SIDES } from './tables/trading.js';
+export { ALERT_STATUSES } from './tables/alerts.js';
 export { MIN_RETENTION_DAYS, RETENTION_EXCEPTIONS, longestRetentionDays, parseTtl, ttlDays, withRetention } from './retention.js';

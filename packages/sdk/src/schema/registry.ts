@@ -5,14 +5,15 @@ import { fundingRates, openInterest } from './tables/market.js';
 import { connectionEvents, connectionSamples, rateLimits } from './tables/exchange.js';
 import { fills, orders, positions, strategyPnl } from './tables/trading.js';
 import { metrics, schemaChanges } from './tables/generic.js';
+import { alertEvents } from './tables/alerts.js';
 import { buildViews } from './views.js';
 import type { TableDef, ViewDef } from './types.js';
 
 /**
- * Bumped whenever a table, column, key, TTL, Parquet encoding or view changes (2: Parquet encodings for cold partitions). `schema apply` records the version it applied, and
+ * Bumped whenever a table, column, key, TTL, Parquet encoding or view changes (2: Parquet encodings for cold partitions; 3: tw_alert_events). `schema apply` records the version it applied, and
  * producers can compare it with what they were built against.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export function findTable(name: string): TableDef | undefined {
   return byName.get(name);
@@ -50,6 +51,7 @@ export const schema = {
   positions,
   metrics,
   writerStats,
+  alertEvents,
   schemaChanges,
 } as const;
 

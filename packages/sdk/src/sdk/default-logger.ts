@@ -14,7 +14,9 @@ export function defaultLogger(): SdkLogger {
   const get = (): SdkLogger => {
     if (!logger) {
       const { pino } = requireCjs('pino') as typeof Pino;
-      logger = pino({ name: 'tradewatch-sdk', level: 'warn' }, pino.destination(2));
+      // Through process.stderr (not fd 2 directly), so that whatever filters the process's output (the CLI masks
+      // credentials) sees the SDK's lines too.
+      logger = pino({ name: 'tradewatch-sdk', level: 'warn' }, { write: (line: string) => void process.stderr.write(line) });
     }
     return logger;
   };

@@ -8,6 +8,7 @@ export { renderMetrics, negotiateFormat, PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CO
 export { renderMetricsDoc } from './metrics-doc.js';
 export { METRIC_LIST as SDK_METRICS, DEFAULT_MAX_SERIES, OTHER as OVERFLOW_LABEL_VALUE, type MetricDef } from './prometheus/catalog.js';
 export { MicrosClock, toMicros } from './clock.js';
+export { WriterHealthRows, DEFAULT_WRITER_HEALTH_INTERVAL_MS } from './writer-health.js';
 export { instrumentCcxt, classifyCcxtError, datasetOf, readRateLimitHeaders, type CcxtErrorClass } from './instrument-ccxt.js';
 export type {
   ConnectionState,

@@ -17,6 +17,7 @@ import { DEFAULT_MAX_SERIES, METRICS } from './prometheus/catalog.js';
 import { RegistryMetrics } from './prometheus/families.js';
 import { Cache1, Cache2, type OnFold } from './prometheus/series-cache.js';
 import { watchWriter } from './writer-metrics.js';
+import { DEFAULT_WRITER_HEALTH_INTERVAL_MS, WriterHealthRows } from './writer-health.js';
 import type {
   ConnectionStateEvent,
   CustomMetric,
@@ -66,6 +67,7 @@ class MonitorImpl implements Monitor {
   private readonly trading: TradingRecorder;
   private readonly custom: CustomRecorder;
   private readonly lifecycle: Lifecycle;
+  private readonly writerHealth: WriterHealthRows;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly unhookSignals: (() => void) | undefined;
   private readonly readyMaxLagMs: number;
@@ -87,6 +89,10 @@ class MonitorImpl implements Monitor {
     const maxSeries = options.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES;
     if (!Number.isInteger(maxSeries) || maxSeries < 1) throw config(`maxSeriesPerMetric must be an integer ≥ 1, got ${describeValue(maxSeries)}`);
     this.readyMaxLagMs = options.readyMaxLagMs ?? DEFAULT_READY_MAX_LAG_MS;
+    const writerHealthIntervalMs = options.writerHealthIntervalMs ?? DEFAULT_WRITER_HEALTH_INTERVAL_MS;
+    if (!Number.isInteger(writerHealthIntervalMs) || writerHealthIntervalMs < 0) {
+      throw config(`writerHealthIntervalMs must be an integer ≥ 0, got ${describeValue(writerHealthIntervalMs)}`);
+    }
 
     this.service = service;
     this.instance = instance;
@@ -116,7 +122,7 @@ class MonitorImpl implements Monitor {
       );
     };
     const clock = new MicrosClock();
-    this.ctx = new RecorderContext(service, instance, this.writer, clock, diagnostics, metrics, onFold);
+    this.ctx = new RecorderContext(service, instance, this.writer, clock, diagnostics, metrics, onFold, options.retention);
 
     this.ctx.gauge0(METRICS.processInfo, [service, instance, options.version ?? '', String(process.pid)]).get().value = 1;
     this.ctx.gauge0(METRICS.startTime).get().value = Math.round(Date.now() / 1000 - process.uptime());
@@ -130,6 +136,7 @@ class MonitorImpl implements Monitor {
     this.custom = new CustomRecorder(this.ctx);
     this.lifecycle = new Lifecycle(this.ctx, options.version);
     this.lifecycle.start();
+    this.writerHealth = new WriterHealthRows(this.writer, service, instance, writerHealthIntervalMs, this.logger);
 
     if (sampleIntervalMs > 0) {
       // Unref'd: monitoring must never be what keeps a process alive.
@@ -252,6 +259,7 @@ class MonitorImpl implements Monitor {
       this.exchange.sample();
       this.healthCollector.stop();
       this.lifecycle.stop(reason);
+      this.writerHealth.stop();
       if (this.ownsWriter) await this.writer.close();
       else await this.writer.flush();
     } catch (err) {

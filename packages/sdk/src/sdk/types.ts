@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { FETCH_STATUSES, CONNECTION_STATES, ORDER_STATUSES, SIDES } from '../schema/index.js';
 import type { WriterOptions } from '../storage/index.js';
+import type { Ttl } from '../schema/index.js';
 import type { MonitorWriter, TimeInput } from './context.js';
 import type { SdkLogger } from './diagnostics.js';
 
@@ -246,6 +247,11 @@ export interface MonitorOptions {
   readonly registry?: Registry;
   /** Diagnostics logger (pino or compatible). Default: pino, warn level, to stderr. */
   readonly logger?: SdkLogger;
+  /**
+   * The writer's health row (its stats, into tw_writer_stats) every this many ms, for the monitor's writer, owned or
+   * shared. Default 10 000; 0 disables. Give a writer shared by several monitors to one of them only.
+   */
+  readonly writerHealthIntervalMs?: number;
   /** Health and connection samples every this many ms. Default 5000; 0 disables the timer (call `sample()` yourself). */
   readonly sampleIntervalMs?: number;
   /** Label sets per metric before folding into `__other__`. Default 2000. */
@@ -254,6 +260,11 @@ export interface MonitorOptions {
   readonly handleSignals?: boolean | readonly NodeJS.Signals[];
   /** `/readyz` fails when unacknowledged rows are older than this while QuestDB is unreachable and nothing is spooled. Default 60 000. */
   readonly readyMaxLagMs?: number;
+  /**
+   * Table TTLs where the database's differ from the schema's defaults (configured retention, `retentionTtls(config)`
+   * in the CLI), by table name. A row with a timestamp older than its table keeps is refused (QuestDB would delete it).
+   */
+  readonly retention?: Readonly<Record<string, Ttl>>;
 }
 
 /** What createMonitor returns: the recording methods (never throw, never wait) and the lifecycle (flush, close). */

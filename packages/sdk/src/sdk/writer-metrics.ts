@@ -2,8 +2,8 @@ import type { MonitorWriter, RecorderContext } from './context.js';
 import { METRICS } from './prometheus/catalog.js';
 
 /**
- * Exposes the writer's own state as metrics, read from `writer.stats()` when Prometheus scrapes (the writer also
- * writes it to tw_writer_stats itself). Counters mirror the writer's monotonic totals.
+ * Exposes the writer's own state as metrics, read from `writer.stats()` when Prometheus scrapes (WriterHealthRows
+ * writes the same stats to tw_writer_stats). Counters mirror the writer's monotonic totals.
  */
 export function watchWriter(ctx: RecorderContext, writer: MonitorWriter): void {
   const connected = ctx.gauge0(METRICS.writerConnected).get();

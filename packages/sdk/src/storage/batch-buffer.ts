@@ -102,7 +102,11 @@ export class BatchBuilder {
    *   at once, and with only BATCH_POOL_SIZE kept, the batches after it needed fresh ones (the steady-state test
    *   saw 25 allocations for 30 batches).
    */
-  constructor(private readonly poolBytes = 0) {}
+  constructor(
+    private readonly poolBytes = 0,
+    /** The time of a batch's first row (ms since epoch): the writer's clock. */
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get rows(): number {
     return this.rowCount;
@@ -126,7 +130,7 @@ export class BatchBuilder {
   /** Validates and appends one row. Throws like RowEncoder.encode, leaving the batch exactly as it was. */
   add(encoder: RowEncoder, row: Row): void {
     encoder.encodeInto(row, this.sink);
-    if (this.rowCount === 0) this.firstAt = Date.now();
+    if (this.rowCount === 0) this.firstAt = this.now();
     this.rowCount++;
   }
 

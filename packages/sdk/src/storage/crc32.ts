@@ -1,6 +1,6 @@
 /**
- * CRC-32 (IEEE 802.3, the zlib/PNG polynomial) for spool records. `zlib.crc32` only exists from Node 22.2 and we
- * support Node 20, so this is the classic table-driven version; it runs only when a batch is spooled or replayed.
+ * CRC-32 (IEEE 802.3, the zlib/PNG polynomial) for spool records: the fallback for Node versions without
+ * `zlib.crc32` (added in 20.15 and 22.2; we support Node >= 20). spool.ts uses the native one where it exists.
  */
 const TABLE = buildTable();
 

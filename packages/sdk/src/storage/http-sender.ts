@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
+import type { SendOutcome, Transport } from './transport.js';
 
 /**
  * Sends one ILP batch to QuestDB's `/write?precision=n` endpoint and classifies the answer. QuestDB 9.3 treats an
@@ -11,15 +12,7 @@ import { performance } from 'node:perf_hooks';
  * where `line` is 1-based and counts logical lines (escaped newlines inside values do not count).
  */
 
-export type SendOutcome =
-  /** 2xx: QuestDB committed every line. */
-  | { readonly kind: 'ok' }
-  /** The data is at fault (400 and other 4xx that are not about access): retrying the same bytes cannot help. */
-  | { readonly kind: 'rejected'; readonly status: number; readonly message: string; readonly line?: number; readonly errorId?: string }
-  /** QuestDB is down, restarting or overloaded (connection errors, timeouts, 408, 429, 5xx): try again later. */
-  | { readonly kind: 'unavailable'; readonly status?: number; readonly message: string }
-  /** Access or address is wrong (401, 403, 404, 405): needs a human; keep the data and retry slowly. */
-  | { readonly kind: 'config'; readonly status: number; readonly message: string };
+export type { SendOutcome } from './transport.js';
 
 export interface IlpHttpSenderOptions {
   /** QuestDB HTTP base URL; user:password in it become basic auth. */
@@ -31,7 +24,8 @@ export interface IlpHttpSenderOptions {
 
 const CONNECTION_RETRY_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
-export class IlpHttpSender {
+/** The Transport to QuestDB's ILP/HTTP endpoint. */
+export class IlpHttpSender implements Transport {
   private readonly transport: typeof http | typeof https;
   private readonly agent: http.Agent;
   private readonly requestOptions: http.RequestOptions;

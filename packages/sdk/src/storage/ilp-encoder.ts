@@ -1,5 +1,5 @@
 import { describeValue, ErrorCodes, TradewatchError } from '../common/errors.js';
-import type { ColumnDef, ColumnType, TableDef } from '../schema/types.js';
+import type { ColumnDef, ColumnType, TableDef } from '../schema/index.js';
 
 /**
  * InfluxDB Line Protocol (text, protocol version 1) encoding of tradewatch rows, compiled once per table.
@@ -7,7 +7,7 @@ import type { ColumnDef, ColumnType, TableDef } from '../schema/types.js';
  * We own this instead of using `@questdb/nodejs-client`'s buffer: it is several times faster, and a row that fails
  * validation leaves nothing in the batch (the bytes it wrote are taken back before the error reaches the caller),
  * so a bad value never poisons a batch. The output is byte-for-byte what the official client produces
- * (test/ilp-encoder.test.ts checks this), except where we reject input the client would send (see the rules below).
+ * (test/ilp-encoder.unit.test.ts checks this), except where we reject input the client would send (see the rules below).
  *
  * How it is fast (see docs/writer.md, "Performance"): each table gets a generated encode function that reads the
  * row's columns as constant-name properties (monomorphic property loads instead of a megamorphic `row[name]` per
@@ -544,7 +544,7 @@ const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6];
  * String(x) would: false (nothing written) for any other number. Exact: `n / 10^k === a` holds only if the decimal
  * n·10^-k rounds to a, and a decimal of at most 15 significant digits is the only one that does (doubles carry
  * 15.95 digits), so it is the shortest round-trip form ECMAScript's Number::toString prints; for 1e-6 ≤ |x| < 1e21
- * that form has no exponent. test/ilp-encoder.test.ts compares it with String(x) on many values.
+ * that form has no exponent. test/ilp-encoder.unit.test.ts compares it with String(x) on many values.
  */
 function putDecimal(out: ByteSink, x: number): boolean {
   const a = x < 0 ? -x : x;

@@ -1,7 +1,8 @@
 /** Public surface of the storage layer: the writer (ILP over HTTP with spool and quarantine) and the SQL client. */
-export { createWriter, type Writer, type WriterStats } from './writer.js';
-export type { WriterOptions } from './writer-options.js';
+export { createWriter, type Writer, type WriterDependencies, type WriterStats } from './writer.js';
+export { writerSettingsSchema, type WriterOptions, type WriterSettings } from './writer-options.js';
 export { safeLog, type WriterLogger } from './logger.js';
+export type { SendOutcome, Transport } from './transport.js';
 export type { SpoolFullPolicy } from './spool.js';
 export type { QuarantineEntry } from './quarantine.js';
 export { encoderFor, RowEncoder, MAX_SYMBOL_CHARS, MAX_VARCHAR_CHARS, MAX_TIMESTAMP_MICROS, type Row } from './ilp-encoder.js';

@@ -14,8 +14,8 @@ import {
   type TableDef,
   type Ttl,
   type ViewDef,
+  sameTtl,
 } from '../schema/index.js';
-import { sameTtl } from '../schema/ttl.js';
 import type { SqlClient } from './sql.js';
 
 /** One DDL statement applySchema ran (or, with dryRun, would run). */
@@ -70,6 +70,9 @@ interface ExistingColumn {
   readonly upsertKey: boolean;
 }
 
+/** Tables with this prefix are tradewatch's; others in the same database are the user's business. */
+const TRADEWATCH_PREFIX = 'tw_';
+
 const normalizeSql = (sql: string) => sql.replace(/\s+/g, ' ').trim();
 
 /**
@@ -94,6 +97,17 @@ export async function applySchema(sql: SqlClient, options: ApplyOptions = {}): P
     changes.push(change);
     if (!options.dryRun) await sql.execute(change.sql);
   };
+
+  // Names a producer invented (a typo'd table, an extra field) that QuestDB created on its own before auto-creation
+  // was turned off, or on a server configured without it: data that no dashboard, alert or TTL knows about.
+  if (!options.tables) {
+    const defined = new Set([...tables.map((t) => t.name), ...views.map((v) => v.name)]);
+    for (const [name, found] of existing) {
+      if (name.startsWith(TRADEWATCH_PREFIX) && !defined.has(name) && !found.matView) {
+        drift.push({ object: name, problem: 'table is not defined by the schema (created by a producer through ILP?); its rows are invisible to dashboards and alerts' });
+      }
+    }
+  }
 
   for (const table of tables) {
     const found = existing.get(table.name);
@@ -165,6 +179,10 @@ async function upgradeTable(
     } else if (have.type !== column.type) {
       drift.push({ object: `${table.name}.${column.name}`, problem: `is ${have.type}, the schema says ${column.type}` });
     }
+  }
+  const definedColumns = new Set(table.columns.map((c) => c.name));
+  for (const name of columns.keys()) {
+    if (!definedColumns.has(name)) drift.push({ object: `${table.name}.${name}`, problem: 'column is not defined by the schema (created by a producer through ILP?)' });
   }
   // Columns added just now (no PARQUET clause in ADD COLUMN) and older tables get their Parquet encoding here.
   const parquet = await parquetSettings(sql, table.name);

@@ -177,6 +177,12 @@ export class Spool {
       if (this.options.onFull === 'drop-newest' || this.segments.length === 0) return 'full';
       this.evictOldest();
     }
+    this.write(payload, rows, createdAtMs);
+    return 'spooled';
+  }
+
+  private write(payload: Buffer, rows: number, createdAtMs: number): void {
+    const recordBytes = SPOOL_HEADER_BYTES + payload.length;
     let active = this.segments.at(-1);
     if (active?.fd === undefined || (active.size > 0 && active.size + recordBytes > this.options.segmentBytes)) {
       if (active) this.closeSegment(active);
@@ -196,7 +202,6 @@ export class Spool {
     this.pendingRowCount += rows;
     this.pendingPayloadBytes += payload.length;
     this.dirty = true;
-    return 'spooled';
   }
 
   /**
@@ -259,14 +264,16 @@ export class Spool {
 
   /**
    * Replaces the oldest pending record by the part of it not yet delivered: appends that rest as a new record (so it
-   * replays after the others) and acknowledges the old one. Only when `record` is still the oldest and the rest fits
-   * without evicting anything; otherwise returns undefined and the whole record stays (its replay is deduplicated).
+   * replays after the others) and acknowledges the old one. Only when `record` is still the oldest; otherwise returns
+   * undefined and the whole record stays. The rest is written even into a full spool, without evicting or refusing
+   * anything: it is shorter than the record it replaces, whose bytes are freed with its segment, so the spool exceeds
+   * maxBytes by less than one record meanwhile. Keeping the whole record instead would replay, count and quarantine
+   * the part already done a second time (the property test in test/writer-model.unit.test.ts found that).
    * A crash between the two steps leaves both, which the replay's deduplication absorbs.
    */
   replaceHead(record: SpoolRecord, rest: Buffer, rows: number): SpoolRecord | undefined {
     if (this.closed || this.head() !== record) return undefined;
-    if (this.totalBytes + SPOOL_HEADER_BYTES + rest.length > this.options.maxBytes) return undefined;
-    if (this.append(rest, rows, record.createdAtMs) !== 'spooled') return undefined;
+    this.write(rest, rows, record.createdAtMs);
     const replacement = this.segments.at(-1)!.records.at(-1)!;
     this.ack(record);
     return replacement;

@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
+import { parsePositiveNumber } from '../options.js';
+import { TRADEWATCH_VERSION } from '../../common/version.js';
 import { loadConfig, retentionTtls, type Config } from '../../config/index.js';
 import { createDaemon, validateDaemonExchanges } from '../../daemon/index.js';
 import { createMonitor, startMetricsServer } from '@tradewatch/sdk/sdk';
@@ -53,12 +55,13 @@ export function registerDaemonCommand(program: Command): void {
     .description('run the reference CCXT daemon: open interest, funding rates and liquidations into QuestDB, monitored')
     .addOption(new Option('--metrics-port <port>', 'port of /metrics (0 = any free); config daemon.metricsPort, env TRADEWATCH_DAEMON_METRICS_PORT'))
     .addOption(new Option('--simulate', 'start the built-in exchange simulator and point every exchange at it; config daemon.simulate, env TRADEWATCH_DAEMON_SIMULATE'))
-    .addOption(new Option('--duration <seconds>', 'stop by itself after this long (default: until SIGTERM/SIGINT)').argParser(Number));
+    .addOption(new Option('--duration <seconds>', 'stop by itself after this long (default: until SIGTERM/SIGINT)').argParser(parsePositiveNumber('--duration')));
   for (const option of questDbOptions()) command.addOption(option);
 
   command.action(async (flags: DaemonFlags) => {
     const config = loadConfig({
       file: flags.config,
+      flagSpellings: { 'daemon.metricsPort': '--metrics-port' },
       flags: {
         'questdb.url': flags.questdbUrl,
         'questdb.dataRoot': flags.questdbDataRoot,
@@ -79,14 +82,12 @@ export function registerDaemonCommand(program: Command): void {
     const monitor = createMonitor({
       service: config.daemon.service,
       instance,
-      version: process.env.npm_package_version,
+      version: TRADEWATCH_VERSION,
+      retention: retentionTtls(config),
       questdb: {
+        ...config.writer,
         url,
         spoolDir,
-        flushIntervalMs: config.writer.flushIntervalMs,
-        flushRows: config.writer.flushRows,
-        maxBufferedBytes: config.writer.maxBufferedBytes,
-        spool: { maxBytes: config.writer.spoolMaxBytes },
       },
     });
     // A daemon keeps running through whatever an exchange library leaves unhandled; it is reported, not fatal.

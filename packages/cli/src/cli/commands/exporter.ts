@@ -1,7 +1,10 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ErrorCodes, TradewatchError } from '@tradewatch/sdk/common';
 import { createExporter, parseTargetList, parseTargetSpec, type ExporterTarget, type ScrapeReport } from '../../exporter/index.js';
+import { displayUrl } from '../../common/redact.js';
+import { parsePositiveInt } from '../options.js';
 import { defaultDataRoot, questDbStatus } from '../../questdb/index.js';
+import { createWriter } from '@tradewatch/sdk/storage';
 
 interface ExporterFlags {
   target?: ExporterTarget[];
@@ -14,12 +17,6 @@ interface ExporterFlags {
 }
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
-
-function parsePositiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 function collectTarget(value: string, previous: ExporterTarget[] | undefined): ExporterTarget[] {
   try {
@@ -39,8 +36,8 @@ export function registerExporterCommand(program: Command): void {
     )
     .addOption(new Option('--questdb-url <url>', 'QuestDB HTTP URL to write to (default: the local managed QuestDB)').env('TRADEWATCH_QUESTDB_URL'))
     .addOption(new Option('--questdb-data-root <dir>', 'data root of the local managed QuestDB').env('TRADEWATCH_QUESTDB_DATA_ROOT'))
-    .addOption(new Option('--interval-ms <n>', 'scrape interval').default(15_000).argParser(parsePositiveInt))
-    .addOption(new Option('--timeout-ms <n>', 'per-scrape timeout (default: min(10000, interval))').argParser(parsePositiveInt))
+    .addOption(new Option('--interval-ms <n>', 'scrape interval').default(15_000).argParser(parsePositiveInt('--interval-ms')))
+    .addOption(new Option('--timeout-ms <n>', 'per-scrape timeout (default: min(10000, interval))').argParser(parsePositiveInt('--timeout-ms')))
     .option('--once', 'scrape every target once, print the result and exit (exit 1 when one is down)')
     .action(async (flags: ExporterFlags) => {
       const local = await localQuestDb(flags);
@@ -49,9 +46,11 @@ export function registerExporterCommand(program: Command): void {
       if (!questdbUrl) {
         throw new TradewatchError(ErrorCodes.INVALID_CONFIG, 'exporter: no QuestDB to write to: give --questdb-url (or TRADEWATCH_QUESTDB_URL), or start one with `tradewatch questdb start`');
       }
+      // The command owns the writer, so that its accounting decides the exit status of --once.
+      const writer = createWriter({ url: questdbUrl, service: 'tradewatch-exporter' });
       const exporter = createExporter({
         targets,
-        questdbUrl,
+        writer,
         intervalMs: flags.intervalMs,
         timeoutMs: flags.timeoutMs,
         onScrape: flags.once ? undefined : printChanges(),
@@ -60,11 +59,21 @@ export function registerExporterCommand(program: Command): void {
       if (flags.once) {
         const reports = await exporter.scrapeOnce();
         await exporter.stop();
+        await writer.close();
         reports.forEach(printReport);
         if (reports.some((r) => !r.up)) process.exitCode = 1;
+        // A scrape is only done once QuestDB stored it: a refused write (401, say) loses the rows of a memory-only writer.
+        const w = writer.stats();
+        if (w.rowsWritten < w.rowsAccepted) {
+          process.stderr.write(
+            `tradewatch: QuestDB at ${displayUrl(questdbUrl)} stored ${w.rowsWritten} of ${w.rowsAccepted} rows ` +
+              `(${w.rowsRejected} refused, ${w.rowsDropped} lost): ${w.lastError ?? 'no error recorded'}\n`,
+          );
+          process.exitCode = 1;
+        }
         return;
       }
-      out(`scraping ${targets.length} target(s) every ${flags.intervalMs} ms into ${questdbUrl}; Ctrl-C stops`);
+      out(`scraping ${targets.length} target(s) every ${flags.intervalMs} ms into ${displayUrl(questdbUrl)}; Ctrl-C stops`);
       exporter.start();
       await new Promise<void>((resolve) => {
         const onSignal = () => {
@@ -76,6 +85,7 @@ export function registerExporterCommand(program: Command): void {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
       });
+      await writer.close();
       const s = exporter.stats();
       out(`stopped: ${s.scrapes} scrapes, ${s.failures} failed, ${s.rowsWritten} rows`);
     });

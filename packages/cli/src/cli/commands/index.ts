@@ -17,6 +17,12 @@ export interface CommandEntry {
 
 export const COMMANDS: readonly CommandEntry[] = [
   {
+    name: 'alerts',
+    summary: "alert history: receive Grafana's webhook notifications into tw_alert_events",
+    needs: [],
+    load: async () => (await import('./alerts.js')).registerAlertsCommand,
+  },
+  {
     name: 'daemon',
     summary: 'run the reference CCXT daemon: open interest, funding rates and liquidations into QuestDB, monitored',
     needs: ['ccxt'],

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { parsePort } from '../options.js';
 import {
   QUESTDB_VERSION,
   STANDARD_PORTS,
@@ -24,19 +25,13 @@ interface StartFlags {
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError('expected a port number (1-65535)');
-  return port;
-}
-
 /** Each flag can also come from the environment variable of the same name. */
 const dataRootOption = () =>
   new Option('--questdb-data-root <dir>', 'QuestDB data root (default: .cache/questdb-data)').env('TRADEWATCH_QUESTDB_DATA_ROOT');
 const portOption = (flag: string, what: string, env: string, standard: number) =>
   new Option(`${flag} <port>`, `${what} port on 127.0.0.1 (default: last used, else ${standard})`)
     .env(env)
-    .argParser(parsePort);
+    .argParser(parsePort(flag, { env }));
 
 export function registerQuestDbCommand(program: Command): void {
   const questdb = program.command('questdb').description(`run a local QuestDB ${QUESTDB_VERSION} (loopback only)`);

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { parsePort } from '../options.js';
 import { EXCHANGE_IDS, startSimulator, type ExchangeId, type Simulator } from '../../simulator/index.js';
 
 interface SimulateFlags {
@@ -13,12 +14,6 @@ interface SimulateFlags {
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const progress = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a port number (0-65535, 0: any free port)');
-  return port;
-}
 
 function parseSeed(value: string): number {
   const seed = Number(value);
@@ -57,7 +52,7 @@ export function registerSimulateCommand(program: Command): void {
     .addOption(
       new Option('--port <port>', 'control API port; exchanges listen on port+1, port+2… (0: any free ports)')
         .env('TRADEWATCH_SIMULATOR_PORT')
-        .argParser(parsePort)
+        .argParser(parsePort('--port', { env: 'TRADEWATCH_SIMULATOR_PORT', allowZero: true }))
         .default(0),
     )
     .addOption(new Option('--host <host>', 'address to listen on').default('127.0.0.1'))

@@ -90,6 +90,30 @@ export const CATALOG: { readonly [K in RuleId]: CatalogEntry } = {
     panel: ['pipeline', 'QuestDB disk used'],
     runbook: ['Check the questdb container and its logs; disk full stops writes.', 'Missing schema: run `tradewatch schema apply`.', 'While it fires, the other rules keep their last state.'],
   },
+  questdbWalSuspended: {
+    meaning: 'QuestDB suspended a WAL table (apply failed: disk full, out of memory, corrupt WAL): its writes are accepted but no longer become visible.',
+    panel: ['health', 'QuestDB suspended tables'],
+    runbook: [
+      'See why: `SELECT name, errorTag, errorMessage FROM wal_tables() WHERE suspended` and the QuestDB log.',
+      'Fix the cause (free disk, memory), then `ALTER TABLE <table> RESUME WAL`; the alert resolves at the next evaluation.',
+    ],
+  },
+  questdbWalLag: {
+    meaning: 'A WAL table has more transactions waiting to be applied than the threshold, for the pending period: new rows become visible late.',
+    panel: ['health', 'QuestDB WAL apply'],
+    runbook: [
+      'Check `SELECT * FROM wal_tables()` (sequencerTxn − writerTxn per table) and the QuestDB ingest rate panel (applied below written).',
+      'Usual causes: CPU or disk saturated, out-of-order writes over wide time ranges, a large Parquet conversion. Suspended tables are reported by questdbWalSuspended instead.',
+    ],
+  },
+  questdbDiskSize: {
+    meaning: "QuestDB's tables and views use more disk than the threshold. QuestDB exposes no free-space figure (neither /metrics nor SQL), so this is a size threshold: set it to the volume's capacity minus headroom.",
+    panel: ['health', 'QuestDB disk used'],
+    runbook: [
+      'Check the volume (`df -h` on the QuestDB data directory): a full disk suspends tables and stops writes.',
+      'Shorten retention (TTL) or add disk; see docs/retention.md and `tradewatch storage usage`.',
+    ],
+  },
   drawdown: {
     meaning: "A live or paper strategy run's equity is more than the threshold below its 24-hour peak.",
     panel: ['trading', 'Drawdown ($currency)'],

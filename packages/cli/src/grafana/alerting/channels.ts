@@ -19,6 +19,8 @@ export const ALERT_ENV = {
   email: { addresses: 'TRADEWATCH_ALERTS_EMAIL_ADDRESSES', smtpHost: 'GF_SMTP_HOST', smtpEnabled: 'GF_SMTP_ENABLED' },
   /** The dead-man's-switch URL (healthchecks.io, Cronitor, Dead Man's Snitch, ...): POSTed every repeat interval. */
   watchdog: { url: 'TRADEWATCH_ALERTS_WATCHDOG_URL' },
+  /** Optional bearer token of the alert-history receiver (the receiver reads the same variable). */
+  history: { token: 'TRADEWATCH_ALERTS_HISTORY_TOKEN' },
 } as const;
 
 export type AlertEnv = Readonly<Record<string, string | undefined>>;
@@ -96,6 +98,8 @@ export const RECEIVERS = {
   critical: 'tradewatch-critical',
   warning: 'tradewatch-warning',
   watchdog: 'tradewatch-watchdog',
+  /** The alert-history webhook: a record of every notification, not a channel anyone reads. */
+  history: 'tradewatch-history',
   /** Placeholder for a severity no channel takes: alerts stay visible in Grafana, nothing is delivered. */
   unrouted: 'tradewatch-unrouted',
 } as const;
@@ -167,7 +171,7 @@ export interface ContactPointDef {
 /** Every integration uid tradewatch may provision (what a later generation deletes when a channel is gone). */
 export function allIntegrationUids(): string[] {
   const uids = (['critical', 'warning'] as const).flatMap((s) => CHANNEL_IDS.map((c) => integrationUid(RECEIVERS[s], c)));
-  return [...uids, integrationUid(RECEIVERS.watchdog, 'webhook'), integrationUid(RECEIVERS.unrouted, 'email')];
+  return [...uids, integrationUid(RECEIVERS.watchdog, 'webhook'), integrationUid(RECEIVERS.history, 'webhook'), integrationUid(RECEIVERS.unrouted, 'email')];
 }
 
 /**
@@ -198,6 +202,7 @@ export function contactPoints(config: AlertsConfig, env: AlertEnv): ContactPoint
       ],
     });
   }
+  if (historyActive(config)) points.push(historyContactPoint(config, env));
   if (unrouted) {
     points.push({
       name: RECEIVERS.unrouted,
@@ -217,4 +222,32 @@ export function contactPoints(config: AlertsConfig, env: AlertEnv): ContactPoint
 /** The receiver a severity's alerts go to. */
 export function receiverFor(severity: Severity, points: readonly ContactPointDef[]): string {
   return points.some((p) => p.name === RECEIVERS[severity]) ? RECEIVERS[severity] : RECEIVERS.unrouted;
+}
+
+export function historyActive(config: AlertsConfig): boolean {
+  return config.enabled && config.history.enabled;
+}
+
+/**
+ * The alert-history webhook. Its URL is not a secret and has a working default (the compose service), so it is
+ * written as is; the token, when set, is referenced like every other secret and expanded by Grafana.
+ */
+function historyContactPoint(config: AlertsConfig, env: AlertEnv): ContactPointDef {
+  const token = env[ALERT_ENV.history.token]?.trim();
+  return {
+    name: RECEIVERS.history,
+    receivers: [
+      {
+        uid: integrationUid(RECEIVERS.history, 'webhook'),
+        type: 'webhook',
+        // Resolved notifications are the other half of the history (time to recover).
+        disableResolveMessage: false,
+        settings: {
+          url: config.history.url,
+          httpMethod: 'POST',
+          ...(token ? { authorization_scheme: 'Bearer', authorization_credentials: ref(ALERT_ENV.history.token) } : {}),
+        },
+      },
+    ],
+  };
 }

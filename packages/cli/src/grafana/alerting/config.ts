@@ -180,6 +180,18 @@ const alertsShape = z
         .strict(),
     ),
     /**
+     * Alert history: every firing and resolved notification also goes to this webhook (`tradewatch alerts receive`,
+     * the compose `alert-history` service), which stores it in tw_alert_events. Not a user channel.
+     */
+    history: withDefault(
+      z
+        .object({
+          enabled: booleanSetting(true),
+          url: z.string().url('expected the receiver URL, e.g. http://alert-history:9095/').default('http://alert-history:9095/'),
+        })
+        .strict(),
+    ),
+    /**
      * Maintenance windows: no notification is sent during them (a Grafana mute timing on every tradewatch route;
      * rules still evaluate, and what still fires afterwards is sent then). Each window is `<weekdays> HH:MM-HH:MM`,
      * weekdays a name or a range (`sunday`, `saturday:sunday`); a comma list from the environment.

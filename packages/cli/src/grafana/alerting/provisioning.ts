@@ -161,6 +161,19 @@ export function buildRuleGroups(config: AlertsConfig, env: AlertEnv = {}): Provi
 export function buildPolicy(config: AlertsConfig, points: readonly ContactPointDef[], env: AlertEnv = {}): alerting.NotificationPolicy {
   const team = ['team', '=', TEAM_LABEL.team];
   const routes: alerting.NotificationPolicy[] = [];
+  if (points.some((p) => p.name === RECEIVERS.history)) {
+    // First and `continue`: every alert (but the always-firing watchdog) is also recorded, one group per alert
+    // instance (`...`), sent at once and resolved within 10 s; the routes below still decide who is told.
+    routes.push({
+      receiver: RECEIVERS.history,
+      object_matchers: [[RULE_LABEL, '!=', 'watchdog']],
+      group_by: ['...'],
+      group_wait: '0s',
+      group_interval: '10s',
+      repeat_interval: '24h',
+      continue: true,
+    });
+  }
   if (watchdogActive(config, env)) {
     const every = config.channels.watchdog.repeatInterval;
     routes.push({

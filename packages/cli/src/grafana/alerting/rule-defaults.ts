@@ -33,6 +33,9 @@ export const RULE_DEFAULTS = {
   writerLag: { severity: 'warning', for: '1m', threshold: 60_000, unit: 'ms' },
   spoolGrowth: { severity: 'warning', for: '1m', threshold: 1, unit: 'MiB' },
   questdbUnreachable: { severity: 'critical', for: '0s', threshold: 1, unit: 'tables' },
+  questdbWalSuspended: { severity: 'critical', for: '0s', threshold: 0, unit: 'suspended' },
+  questdbWalLag: { severity: 'warning', for: '5m', threshold: 20, unit: 'transactions' },
+  questdbDiskSize: { severity: 'warning', for: '0s', threshold: 100, unit: 'GiB' },
   drawdown: { severity: 'critical', for: '0s', threshold: 10, unit: '%' },
   orderRejectRate: {
     severity: 'warning',

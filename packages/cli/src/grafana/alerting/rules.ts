@@ -372,6 +372,48 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
       'The QuestDB datasource fails (QuestDB down, network, credentials) or tw_process_samples does not exist. Other rules keep their last state meanwhile; see docs/alerting.md.',
   }),
 
+  // QuestDB's own WAL state from SQL (wal_tables()), not from the scraped metrics in tw_metrics: it is per table,
+  // current at every evaluation, and needs neither the exporter nor fresh scrapes to judge (or to resolve).
+  questdbWalSuspended: (s) => ({
+    title: 'QuestDB table suspended',
+    fast: true,
+    queries: [table('A', `SELECT name AS table_name, CASE WHEN suspended THEN 1.0 ELSE 0.0 END AS suspended FROM wal_tables()`, 60)],
+    condition: above(s.threshold),
+    noDataState: 'OK',
+    // QuestDB unreachable is questdbUnreachable's alert; this one keeps its state meanwhile.
+    execErrState: 'KeepLast',
+    summary: 'QuestDB table {{ $labels.table_name }} is suspended: WAL apply stopped (suspended = {{ printf "%.0f" $values.A.Value }})',
+    description:
+      'QuestDB suspended WAL table {{ $labels.table_name }}: writes are accepted but not applied. See errorTag/errorMessage in wal_tables(), fix the cause, then ALTER TABLE ... RESUME WAL.',
+  }),
+
+  questdbWalLag: (s) => ({
+    title: 'QuestDB WAL apply lag',
+    queries: [
+      table(
+        'A',
+        // A suspended table is questdbWalSuspended's incident: 0 here, so one fault sends one alert.
+        `SELECT name AS table_name, CASE WHEN suspended THEN 0.0 ELSE cast(sequencerTxn - writerTxn AS DOUBLE) END AS pending_txn FROM wal_tables()`,
+        60,
+      ),
+    ],
+    condition: above(s.threshold),
+    noDataState: 'OK',
+    execErrState: 'KeepLast',
+    summary: 'QuestDB table {{ $labels.table_name }}: {{ printf "%.0f" $values.A.Value }} WAL transactions not applied',
+    description: `QuestDB has more than ${s.threshold} WAL transactions of {{ $labels.table_name }} waiting to be applied, for ${s.for}: its new rows become visible late.`,
+  }),
+
+  questdbDiskSize: (s) => ({
+    title: 'QuestDB disk usage high',
+    queries: [table('A', `SELECT sum(diskSize) / 1073741824.0 AS disk_gib FROM table_storage()`, 60)],
+    condition: above(s.threshold),
+    noDataState: 'OK',
+    execErrState: 'KeepLast',
+    summary: 'QuestDB uses {{ printf "%.1f" $values.A.Value }} GiB of disk',
+    description: `QuestDB's tables and views use more than ${s.threshold} GiB. QuestDB does not report free space: compare with the volume's size (df -h) before it fills and tables get suspended.`,
+  }),
+
   drawdown: (s) => ({
     title: 'Trading drawdown',
     queries: [

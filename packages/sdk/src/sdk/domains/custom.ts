@@ -1,6 +1,7 @@
 import { describeValue } from '../../common/errors.js';
 import { schema } from '../../schema/index.js';
 import type { RecorderContext } from '../context.js';
+import { EVENT_KEYS } from './event-keys.js';
 import { SdkInputError } from '../diagnostics.js';
 import type { Family } from '../prometheus/families.js';
 import { isLabelName, isMetricName, type Series } from '../prometheus/instruments.js';
@@ -48,6 +49,7 @@ export class CustomRecorder {
 
   metric(m: CustomMetric): void {
     try {
+      this.ctx.event('metric', m, EVENT_KEYS.metric);
       const kind = m.kind ?? 'gauge';
       const value = m.value;
       if (typeof value !== 'number' || !Number.isFinite(value)) throw new SdkInputError('value', `value must be a finite number, got ${describeValue(value)}`);

@@ -1,6 +1,9 @@
 import { schema } from '../../schema/index.js';
 import { toMicros, type MicrosClock } from '../clock.js';
 import { opt, type RecorderContext, type TimeInput } from '../context.js';
+import { EVENT_KEYS } from './event-keys.js';
+import { SdkInputError } from '../diagnostics.js';
+import { describeValue } from '../../common/errors.js';
 import { checkLabel } from '../diagnostics.js';
 import { METRICS } from '../prometheus/catalog.js';
 import type { HistogramSeries, Series } from '../prometheus/instruments.js';
@@ -102,6 +105,11 @@ export class ExchangeRecorder {
 
   connectionState(e: ConnectionStateEvent): void {
     try {
+      this.ctx.event('connectionState', e, EVENT_KEYS.connectionState);
+      // Checked whatever the state, so that one value is accepted or refused alike in every state.
+      if (e.attempt !== undefined && e.attempt !== null && !(Number.isInteger(e.attempt) && e.attempt >= 0)) {
+        throw new SdkInputError('attempt', `attempt must be an integer ≥ 0, got ${describeValue(e.attempt)}`);
+      }
       const ch = this.channels.get(e.exchange)?.get(e.channel) ?? this.channel(e.exchange, e.channel);
       const ts = this.ctx.ts(e.at);
       const state = e.state;
@@ -150,6 +158,7 @@ export class ExchangeRecorder {
 
   rateLimit(e: RateLimitEvent): void {
     try {
+      this.ctx.event('rateLimit', e, EVENT_KEYS.rateLimit);
       const ok = this.ctx.write('rateLimit', schema.rateLimits, {
         ts: this.ctx.ts(e.at),
         service: this.ctx.service,

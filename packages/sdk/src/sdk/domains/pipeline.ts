@@ -1,6 +1,8 @@
 import { schema } from '../../schema/index.js';
 import { optionalMicros, toMicros } from '../clock.js';
 import { opt, type RecorderContext } from '../context.js';
+import { EVENT_KEYS } from './event-keys.js';
+import { SdkInputError } from '../diagnostics.js';
 import { METRICS } from '../prometheus/catalog.js';
 import type { HistogramSeries, Series } from '../prometheus/instruments.js';
 import type { Cache1, Cache2, Cache3 } from '../prometheus/series-cache.js';
@@ -56,6 +58,10 @@ export class PipelineRecorder {
 
   fetch(e: FetchEvent): void {
     try {
+      this.ctx.event('fetch', e, EVENT_KEYS.fetch);
+      if (typeof e.latencyMs === 'number' && e.latencyMs < 0) {
+        throw new SdkInputError('latencyMs', `latencyMs must be ≥ 0 (a duration), got ${e.latencyMs}`);
+      }
       const ok = this.ctx.write('fetch', schema.fetches, {
         ts: this.ctx.ts(e.at),
         service: this.ctx.service,
@@ -78,6 +84,7 @@ export class PipelineRecorder {
 
   dataGap(e: DataGapEvent): void {
     try {
+      this.ctx.event('dataGap', e, EVENT_KEYS.dataGap);
       const start = toMicros(e.start);
       const end = toMicros(e.end);
       const duration = (end - start) / 1e6;
@@ -104,6 +111,7 @@ export class PipelineRecorder {
 
   liquidation(e: LiquidationEvent): void {
     try {
+      this.ctx.event('liquidation', e, EVENT_KEYS.liquidation);
       const ok = this.ctx.write('liquidation', schema.liquidations, {
         ts: this.ctx.ts(e.at),
         service: this.ctx.service,
@@ -168,6 +176,7 @@ export class PipelineRecorder {
 
   storageSize(e: StorageSizeEvent): void {
     try {
+      this.ctx.event('storageSize', e, EVENT_KEYS.storageSize);
       const ok = this.ctx.write('storageSize', schema.storageSize, {
         ts: this.ctx.ts(e.at),
         service: this.ctx.service,
@@ -186,6 +195,7 @@ export class PipelineRecorder {
 
   openInterest(e: OpenInterestEvent): void {
     try {
+      this.ctx.event('openInterest', e, EVENT_KEYS.openInterest);
       const ok = this.ctx.write('openInterest', schema.openInterest, {
         ts: this.ctx.ts(e.at),
         exchange: e.exchange,
@@ -202,6 +212,7 @@ export class PipelineRecorder {
 
   fundingRate(e: FundingRateEvent): void {
     try {
+      this.ctx.event('fundingRate', e, EVENT_KEYS.fundingRate);
       const ok = this.ctx.write('fundingRate', schema.fundingRates, {
         ts: this.ctx.ts(e.at),
         exchange: e.exchange,

@@ -1,5 +1,6 @@
 import { schema } from '../../schema/index.js';
 import { opt, type RecorderContext } from '../context.js';
+import { EVENT_KEYS } from './event-keys.js';
 import { METRICS } from '../prometheus/catalog.js';
 import type { Series } from '../prometheus/instruments.js';
 import type { Cache0, Cache1, Cache2 } from '../prometheus/series-cache.js';
@@ -54,6 +55,7 @@ export class StrategyRecorder implements StrategyMonitor {
 
   pnl(s: PnlSnapshot): void {
     try {
+      this.ctx.event('pnl', s, EVENT_KEYS.pnl);
       const openOrders = s.openOrders ?? (this.orderEventsSeen ? this.open.size : undefined);
       const ok = this.ctx.write('pnl', schema.strategyPnl, {
         ts: this.ctx.ts(s.at),
@@ -82,6 +84,7 @@ export class StrategyRecorder implements StrategyMonitor {
 
   order(e: OrderEvent): void {
     try {
+      this.ctx.event('order', e, EVENT_KEYS.order);
       const ok = this.ctx.write('order', schema.orders, {
         ts: this.ctx.ts(e.at),
         strategy: this.ref.strategy,
@@ -122,6 +125,7 @@ export class StrategyRecorder implements StrategyMonitor {
 
   fill(e: FillEvent): void {
     try {
+      this.ctx.event('fill', e, EVENT_KEYS.fill);
       const ok = this.ctx.write('fill', schema.fills, {
         ts: this.ctx.ts(e.at),
         strategy: this.ref.strategy,
@@ -150,6 +154,7 @@ export class StrategyRecorder implements StrategyMonitor {
 
   position(s: PositionSnapshot): void {
     try {
+      this.ctx.event('position', s, EVENT_KEYS.position);
       const exposure = s.exposure ?? (s.markPrice !== undefined ? s.quantity * s.markPrice : undefined);
       const ok = this.ctx.write('position', schema.positions, {
         ts: this.ctx.ts(s.at),

@@ -20,7 +20,7 @@ export class Series {
   value = 0;
   constructor(
     readonly labels: LabelSet,
-    /** True when the label set was folded by the overflow policy (see overflow.ts). */
+    /** True when the label set was folded by the overflow policy (see families.ts). */
     readonly folded: boolean,
   ) {}
 }

@@ -50,7 +50,7 @@ test('an invalid value is refused with the field, its other spellings and the va
       return true;
     },
   );
-  assert.throws(() => loadConfig({ env: { TRADEWATCH_WRITER_FLUSH_ROWS: 'lots' } }), /TRADEWATCH_WRITER_FLUSH_ROWS must be a number, got "lots"/);
+  assert.throws(() => loadConfig({ env: { TRADEWATCH_WRITER_FLUSH_ROWS: 'lots' } }), /TRADEWATCH_WRITER_FLUSH_ROWS \(writer\.flushRows, --writer-flush-rows\) must be a number, got "lots"/);
   assert.throws(() => loadConfig({ env: { TRADEWATCH_QUESTDB_URL: 'ftp://x' } }), /questdb\.url/);
 });
 

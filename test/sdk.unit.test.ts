@@ -1,0 +1,40 @@
+/** The SDK's pure parts: content negotiation for /metrics and the microsecond clock. No QuestDB. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MicrosClock, negotiateFormat } from '../packages/sdk/src/sdk/index.js';
+
+/** What a real Prometheus sends (scrape_protocols default), preferring OpenMetrics. */
+const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+
+test('content negotiation follows q values', () => {
+  assert.equal(negotiateFormat(undefined), 'prometheus');
+  assert.equal(negotiateFormat(''), 'prometheus');
+  assert.equal(negotiateFormat('*/*'), 'prometheus');
+  assert.equal(negotiateFormat(PROMETHEUS_ACCEPT), 'openmetrics');
+  assert.equal(negotiateFormat('application/openmetrics-text'), 'openmetrics');
+  assert.equal(negotiateFormat('text/plain;q=0.9, application/openmetrics-text;q=0.5'), 'prometheus');
+  assert.equal(negotiateFormat('application/openmetrics-text;q=0'), 'prometheus');
+});
+
+test('the clock is strictly increasing in microseconds and follows the wall clock', async () => {
+  const clock = new MicrosClock();
+  let last = 0;
+  for (let i = 0; i < 200_000; i++) {
+    const now = clock.now();
+    assert.ok(Number.isSafeInteger(now) && now > last, `reading ${i}: ${now} after ${last}`);
+    last = now;
+  }
+  // Faster than one reading per µs, the clock runs ahead by at most the readings; it settles back once idle.
+  assert.ok(last / 1000 - Date.now() < 200 + 5, 'ahead by no more than 200k µs');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(Math.abs(clock.now() / 1000 - Date.now()) < 5, 'within 5 ms of Date.now() once idle');
+
+  // A wall clock stepping back never makes readings go back.
+  let wall = 1_700_000_000_000;
+  let hr = 0;
+  const stepped = new MicrosClock(() => wall, () => hr);
+  const before = stepped.now();
+  wall -= 60_000;
+  hr += 1500; // past the re-anchoring interval
+  assert.ok(stepped.now() > before);
+});
