@@ -37,7 +37,7 @@ def test_extra_columns_missing_required_values_and_vocabulary() -> None:
     e = refused("tw_fetches", {k: v for k, v in FETCH.items() if k != "status"})
     assert e.column == "status" and "is required" in str(e)
     e = refused("tw_fetches", {**FETCH, "status": "OK"})
-    assert e.column == "status" and "must be one of error, ok, rate_limited, timeout, got str 'OK'" in str(e)
+    assert e.column == "status" and "must be one of blocked, error, ok, rate_limited, timeout, got str 'OK'" in str(e)
 
 
 @pytest.mark.parametrize("ts,message", [
