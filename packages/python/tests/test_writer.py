@@ -75,7 +75,7 @@ _TS_WRITER = """
 import { createWriter } from './packages/sdk/src/storage/index.js';
 import { schema } from './packages/sdk/src/schema/index.js';
 const [url, spoolDir, instance, n] = process.argv.slice(-4);
-const w = createWriter({ url, spoolDir, service: 'ts-spool', instance, healthIntervalMs: 0, logger: { warn() {}, error() {}, info() {} } });
+const w = createWriter({ url, spoolDir, service: 'ts-spool', instance, logger: { warn() {}, error() {}, info() {} } });
 const now = Date.now() * 1000;
 for (let i = 0; i < Number(n); i++) w.write(schema.fetches, { ts: now + i, service: 'ts-spool', instance, exchange: 'bybit', dataset: 'oi', symbol: 'BTC/USDT:USDT', status: 'ok', records: i });
 await w.close();
