@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCodes, isTradewatchError } from '../packages/sdk/src/common/errors.js';
 import { loadConfig } from '../packages/cli/src/config/index.js';
-import { createWriter, writerSettingsSchema, type WriterOptions } from '../packages/sdk/src/storage/index.js';
+import { createWriter, validateSettings, writerSettingsSpec, type WriterOptions } from '../packages/sdk/src/storage/index.js';
 import { FakeTransport } from './helpers/fake-transport.js';
 import { tableDef } from './helpers/rows.js';
 import { VirtualClock } from './helpers/virtual-clock.js';
@@ -112,7 +112,9 @@ test('bad settings are refused naming the setting and the value', () => {
 
 test('one writer-settings schema: the config composes it, with the same defaults and limits', () => {
   const config = loadConfig({ env: {} });
-  const writerDefaults = writerSettingsSchema.parse({});
+  const checked = validateSettings(writerSettingsSpec, {});
+  assert.ok(checked.ok);
+  const writerDefaults = checked.value;
   const { spoolDir, ...rest } = config.writer;
   assert.equal(spoolDir, '.cache/spool', 'the CLI spools by default');
   assert.deepEqual(rest, writerDefaults);

@@ -3,10 +3,15 @@ import { daemonSchema } from '../daemon/config-schema.js';
 // The zod schema alone: the alerting index reaches the Grafana SDK, an optional dependency of the light commands.
 import { alertsConfigSchema } from '../grafana/alerting/config.js';
 import { parseTtl, tables, views, type Ttl } from '@tradewatch/sdk/schema';
-import { writerSettingsSchema } from '@tradewatch/sdk/storage';
+import { writerSettingsSpec, type ValidWriterSettings, type WriterSettings } from '@tradewatch/sdk/storage';
+import { zodFromSettingsSpec } from './settings-zod.js';
 
 /** tradewatch's processes always spool: by default under .cache/spool, one directory per process below it. */
-const configWriterSchema = writerSettingsSchema.extend({ spoolDir: z.string().min(1).default('.cache/spool') });
+// Typed from the spec: at run time it is the z.object the adapter built (the config loader walks its shape).
+const configWriterSchema = zodFromSettingsSpec(writerSettingsSpec).extend({ spoolDir: z.string().min(1).default('.cache/spool') }) as unknown as z.ZodType<
+  ValidWriterSettings & { spoolDir: string },
+  WriterSettings
+>;
 
 export type { DaemonConfig, DaemonExchangeConfig } from '../daemon/config-schema.js';
 
@@ -50,7 +55,7 @@ export const configSchema = z
       })
       .strict()
       .default({ dataRoot: '.cache/questdb-data' }),
-    /** The writer's settings: its own schema and defaults (storage/writer-options.ts), plus where the CLI spools. */
+    /** The writer's settings: its own spec and defaults (the SDK's storage/writer-settings.ts), plus where the CLI spools. */
     writer: configWriterSchema.default(() => configWriterSchema.parse({})),
     /** Storage tiers (docs/operations.md, Retention and storage): cold day partitions converted to Parquet. */
     storage: z

@@ -1,6 +1,16 @@
 /** Public surface of the storage layer: the writer (ILP over HTTP with spool and quarantine) and the SQL client. */
 export { createWriter, type Writer, type WriterDependencies, type WriterStats } from './writer.js';
-export { writerSettingsSchema, type WriterOptions, type WriterSettings } from './writer-options.js';
+export type { WriterOptions } from './writer-options.js';
+export {
+  settingDefaults,
+  validateSettings,
+  writerSettingsSpec,
+  type SettingProblem,
+  type SettingSpec,
+  type SettingsSpec,
+  type ValidWriterSettings,
+  type WriterSettings,
+} from './writer-settings.js';
 export { safeLog, type WriterLogger } from './logger.js';
 export type { SendOutcome, Transport } from './transport.js';
 export type { SpoolFullPolicy } from './spool.js';
