@@ -97,7 +97,7 @@ export const writerSettingsSpec = {
 } as const satisfies SettingsSpec;
 
 /** The value a setting accepts. */
-type SettingValue<S> = S extends { readonly kind: 'int' }
+export type SettingValue<S> = S extends { readonly kind: 'int' }
   ? number
   : S extends { readonly kind: 'string' }
     ? string
@@ -111,11 +111,12 @@ type SettingValue<S> = S extends { readonly kind: 'int' }
 export type SettingsInput<C> = { -readonly [K in keyof C]?: SettingValue<C[K]> };
 
 /** Names of the settings that always have a value after validation (a default, or a group). */
-type Filled<C> = { [K in keyof C]: C[K] extends { readonly default: unknown } | { readonly kind: 'object' } ? K : never }[keyof C];
+export type FilledSettings<C> = { [K in keyof C]: C[K] extends { readonly default: unknown } | { readonly kind: 'object' } ? K : never }[keyof C];
 
 /** A group of settings after validation: defaults filled in. */
-export type SettingsOutput<C> = { [K in Filled<C>]: OutputValue<C[K]> } & { [K in Exclude<keyof C, Filled<C>>]?: OutputValue<C[K]> };
-type OutputValue<S> = S extends { readonly kind: 'object'; readonly settings: infer C } ? SettingsOutput<C> : SettingValue<S>;
+export type SettingsOutput<C> = { [K in FilledSettings<C>]: SettingOutputValue<C[K]> } & { [K in Exclude<keyof C, FilledSettings<C>>]?: SettingOutputValue<C[K]> };
+/** The value of a setting after validation. */
+export type SettingOutputValue<S> = S extends { readonly kind: 'object'; readonly settings: infer C } ? SettingsOutput<C> : SettingValue<S>;
 
 /** The writer's settings as createWriter() accepts them (see writerSettingsSpec for each one's meaning and default). */
 export type WriterSettings = SettingsInput<typeof writerSettingsSpec>;
