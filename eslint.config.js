@@ -24,11 +24,13 @@ export const LAYERS = {
   // The daemon records through the sdk; it uses storage only to read (the SQL client measuring table sizes).
   daemon: ['common', 'schema', 'sdk', 'storage', 'settings'],
   exporter: ['common', 'schema', 'sdk', 'storage'],
+  // The alert-history receiver: Grafana's webhook payloads into tw_alert_events through the writer.
+  alerts: ['common', 'schema', 'storage'],
   // The one configuration composes each part's own settings schema (retention: one setting per schema table).
   config: ['common', 'schema', 'storage', 'daemon', 'grafana', 'settings'],
   // Generated files: docs, Grafana provisioning, the Python catalog (schema, storage limits, metric catalog).
   generate: ['common', 'schema', 'storage', 'sdk', 'grafana'],
-  cli: ['common', 'schema', 'storage', 'sdk', 'settings', 'questdb', 'simulator', 'grafana', 'demo', 'daemon', 'exporter', 'config'],
+  cli: ['common', 'schema', 'storage', 'sdk', 'settings', 'questdb', 'simulator', 'grafana', 'demo', 'daemon', 'exporter', 'alerts', 'config'],
 };
 
 /** A part's public surfaces besides index.js. */

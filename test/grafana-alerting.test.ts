@@ -12,6 +12,7 @@ import {
   buildRules,
   CRITICAL_BUDGET_MS,
   defaultAlertsConfig,
+  type AlertsConfig,
   DELIVERY_ALLOWANCE_MS,
   durationMs,
   EXPRESSION_DATASOURCE_UID,
@@ -131,6 +132,20 @@ describe('alerting provisioning files', () => {
     const paused = buildRules(parsed).find((r) => r.id === 'cpuHigh')!;
     assert.equal(paused.isPaused, true, 'a disabled rule is provisioned paused');
     assert.equal(buildRules(parsed).find((r) => r.id === 'daemonDown')!.group, GROUPS.normal);
+
+    // Per-exchange liquidation thresholds: a mapping in YAML, `id=usd,…` from an environment variable or flag.
+    const overrides = (c: AlertsConfig) => (c.rules.liquidationBurst as Record<string, unknown>)['exchangeThresholds'];
+    const fromEnv = alertsConfigSchema.parse({ rules: { liquidationBurst: { exchangeThresholds: 'binanceusdm=500000, bybit=2000000' } } });
+    assert.deepEqual(overrides(fromEnv), { binanceusdm: 500000, bybit: 2000000 });
+    assert.deepEqual(overrides(alertsConfigSchema.parse({ rules: { liquidationBurst: { exchangeThresholds: { okx: 1e6 } } } })), { okx: 1e6 });
+    assert.deepEqual(overrides(config), {}, 'no override by default');
+    for (const [bad, field] of [['binanceusdm=lots', 'binanceusdm'], ['bybit', 'bybit'], ['bybit=-5', 'bybit'], ["x'; DROP=5", "x'; DROP"]] as const) {
+      const r = alertsConfigSchema.safeParse({ rules: { liquidationBurst: { exchangeThresholds: bad } } });
+      assert.equal(r.success, false, `refused: ${bad}`);
+      const path = r.error!.issues[0]!.path.join('.');
+      assert.ok(path.startsWith('rules.liquidationBurst.exchangeThresholds'), `names the field: ${path}`);
+      assert.ok(JSON.stringify(r.error!.issues).includes(field.split("'")[0]!), `names the entry ${field}: ${JSON.stringify(r.error!.issues)}`);
+    }
 
     const slow = alertsConfigSchema.safeParse({ rules: { daemonDown: { for: '20s' } } });
     assert.equal(slow.success, false);
@@ -354,7 +369,9 @@ function loadHealthy(now: number): void {
   for (let i = 0; i < 10; i++) {
     okMonitor.fetch({ exchange: 'binanceusdm', dataset: 'open_interest', symbol: 'BTC/USDT:USDT', status: i === 4 ? 'timeout' : 'ok', latencyMs: 40, at: now - 1000 - i * 30_000 });
   }
-  for (let i = 0; i < 20; i++) okMonitor.liquidation({ exchange: 'binanceusdm', symbol: 'BTC/USDT:USDT', side: 'sell', price: 100, amount: 1, at: now - 1000 - i * 2000 });
+  // A normal Binance minute: a liquidation every few seconds per symbol, ~$150k in all (threshold: $1M/min).
+  for (let i = 0; i < 20; i++) okMonitor.liquidation({ exchange: 'binanceusdm', symbol: 'BTC/USDT:USDT', side: 'sell', price: 60_000, amount: 0.1, at: now - 1000 - i * 2000 });
+  for (let i = 0; i < 10; i++) okMonitor.liquidation({ exchange: 'binanceusdm', symbol: 'ETH/USDT:USDT', side: 'buy', price: 3000, amount: 1, valueUsd: 3000, at: now - 1500 - i * 5000 });
   okMonitor.rateLimit({ exchange: 'binanceusdm', used: 300, quota: 1200, throttled: false, at: now - 10 * MIN });
   okMonitor.rateLimit({ exchange: 'binanceusdm', used: 600, quota: 1200, throttled: false, at: now - 5000 });
   const run = okMonitor.strategy({ strategy: 'grid', runId: 'live-1', mode: 'live' });
@@ -377,7 +394,7 @@ const FAULTS: { readonly [K in RuleId]?: readonly Record<string, string>[] } = {
   exchangeDown: [{ exchange: 'bybit', channel: 'liquidations' }],
   staleData: [{ exchange: 'bybit', dataset: 'funding_rate' }],
   dataGaps: [{ exchange: 'bybit', dataset: 'open_interest' }],
-  liquidationBurst: [{ exchange: 'bybit' }],
+  liquidationBurst: [{ exchange: 'binanceusdm' }],
   rateLimit: [{ exchange: 'bybit' }],
   websocketLatency: [{ exchange: 'bybit', channel: 'trades' }],
   silentStream: [{ exchange: 'okx', channel: 'trades' }],
@@ -411,6 +428,13 @@ function loadFaults(now: number): void {
     faultMonitor.fetch({ exchange: 'kraken', dataset: 'funding_rate', symbol: 'BTC/USD:USD', status: i % 3 === 0 ? 'ok' : 'error', latencyMs: 50, at: now - 1000 - i * 30_000 });
   }
   faultMonitor.dataGap({ exchange: 'bybit', dataset: 'open_interest', symbol: 'BTC/USDT:USDT', start: now - 5 * MIN, end: now - 4 * MIN, at: now - 3 * MIN });
+  // A Binance cascade as its stream delivers it: sampled to one liquidation per symbol per second (2 symbols × 60
+  // in the minute), each large: ~$3.6M/min. Its count (120) is all Binance can ever show for two symbols.
+  for (let i = 0; i < 60; i++) {
+    faultMonitor.liquidation({ exchange: 'binanceusdm', symbol: 'BTC/USDT:USDT', side: 'sell', price: 60_000, amount: 0.5, at: now - 1000 - i * 1000 });
+    faultMonitor.liquidation({ exchange: 'binanceusdm', symbol: 'ETH/USDT:USDT', side: 'sell', price: 3000, amount: 10, at: now - 1500 - i * 1000 });
+  }
+  // Many tiny Bybit liquidations (400 in the minute, $40k): a count, not a burst; stays quiet.
   for (let i = 0; i < 400; i++) faultMonitor.liquidation({ exchange: 'bybit', symbol: 'BTC/USDT:USDT', side: 'buy', price: 100, amount: 1, at: now - 1000 - i * 100 });
   faultMonitor.rateLimit({ exchange: 'bybit', used: 1150, quota: 1200, throttled: false, at: now - 5000 });
   for (let i = 0; i < 6; i++) connectionSample('fault-1', 'bybit', 'trades', now - 1000 - i * 30_000, 5000);
@@ -455,7 +479,7 @@ describe('alert rules on real QuestDB: healthy scenario quiet, each fault fires'
     }
     // The healthy data is really seen (not an empty result passing by accident).
     const seen = async (id: RuleId) => (await evaluateNow(rules.find((r) => r.id === id)!)).instances.length;
-    for (const id of ['daemonDown', 'cpuHigh', 'exchangeDisconnected', 'staleData', 'rateLimit', 'websocketLatency', 'drawdown', 'orderRejectRate', 'errorRateSpike'] as const) {
+    for (const id of ['daemonDown', 'cpuHigh', 'exchangeDisconnected', 'staleData', 'rateLimit', 'websocketLatency', 'drawdown', 'orderRejectRate', 'errorRateSpike', 'liquidationBurst'] as const) {
       assert.ok((await seen(id)) > 0, `${id} sees the healthy data`);
     }
   });
@@ -471,6 +495,19 @@ describe('alert rules on real QuestDB: healthy scenario quiet, each fault fires'
       for (const w of want) assert.ok(e.firing.some((i) => matches(i.labels, w)), `${rule.title} fires for ${JSON.stringify(w)}: ${describeEval(e)}`);
       for (const i of e.firing) assert.ok(want.some((w) => matches(i.labels, w)), `${rule.title} fires only for its fault, also for ${JSON.stringify(i.labels)}`);
     }
+    // Liquidation burst: the value is the share of the exchange's threshold; an override applies to its exchange only.
+    const burst = await evaluateNow(rules.find((r) => r.id === 'liquidationBurst')!);
+    const binance = burst.instances.find((i) => i.labels.exchange === 'binanceusdm')!;
+    const healthyUsd = 20 * 60_000 * 0.1 + 10 * 3000;
+    const burstUsd = 60 * 60_000 * 0.5 + 60 * 3000 * 10;
+    // The window slides while the test runs (rows near its start drop out), hence bounds, not one value.
+    assert.ok(binance.values.A! > (burstUsd * 100) / 1e6 / 2 && binance.values.A! <= ((healthyUsd + burstUsd) * 100) / 1e6 + 1e-6, `binanceusdm: % of $1M/min: ${binance.values.A}`);
+    const bybitShare = burst.instances.find((i) => i.labels.exchange === 'bybit')!.values.A!;
+    assert.ok(bybitShare > 0 && bybitShare <= 4 + 1e-6, `bybit: 400 liquidations, at most $40k = 4 %: ${bybitShare}`);
+    const tuned = alertsConfigSchema.parse({ rules: { liquidationBurst: { exchangeThresholds: 'bybit=20000,binanceusdm=5000000' } } });
+    const tunedBurst = await evaluateNow(buildRules(tuned, WATCHDOG_ENV).find((r) => r.id === 'liquidationBurst')!);
+    assert.deepEqual(tunedBurst.firing.map((i) => i.labels.exchange).sort(), ['bybit'], `overrides per exchange: ${describeEval(tunedBurst)}`);
+
     const down = await evaluateNow(rules.find((r) => r.id === 'exchangeDown')!);
     assert.ok(!down.firing.some((i) => i.labels.exchange === 'okx'), 'okx: 30 s is not yet 5 minutes');
     const disconnected = await evaluateNow(rules.find((r) => r.id === 'exchangeDisconnected')!);

@@ -56,9 +56,12 @@ export const CATALOG: { readonly [K in RuleId]: CatalogEntry } = {
     runbook: ['See the Data gaps table for the window and symbols.', 'Backfill the window if the exchange keeps history.'],
   },
   liquidationBurst: {
-    meaning: 'More liquidations per minute on an exchange than the threshold: a cascade is under way.',
+    meaning: 'More liquidated notional (USD) per minute on an exchange than its threshold (`exchangeThresholds` overrides it per exchange): a cascade is under way.',
     panel: ['pipeline', 'Liquidations / minute'],
-    runbook: ['Market event, not a fault: check positions and margin.', 'The threshold is per exchange per minute (Binance sends at most one per symbol per second).'],
+    runbook: [
+      'Market event, not a fault: check positions and margin.',
+      'Judged on notional, not on a count: Binance pushes at most one liquidation per symbol per second, so its rows are a sample (at most 60 per symbol per minute) whose count cannot show a burst; its notional still grows with the size of the liquidations. Its sampled notional is a lower bound: give Binance a lower threshold (`alerts.rules.liquidationBurst.exchangeThresholds`, e.g. `binanceusdm=500000`) if it fires later than the other exchanges.',
+    ],
   },
   rateLimit: {
     meaning: 'A process uses more of its exchange rate limit than the threshold, or is being throttled.',

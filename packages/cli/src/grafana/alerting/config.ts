@@ -43,9 +43,35 @@ const severityList = (fallback: readonly Severity[]) =>
     )
     .default([...fallback]);
 
+/** A ccxt exchange id (`binanceusdm`, `bybit`): also what keeps it safe to quote in a rule's SQL. */
+export const EXCHANGE_ID = /^[a-z0-9][a-z0-9_-]*$/;
+
+/**
+ * Per-exchange thresholds: a mapping in YAML, or `binanceusdm=2000000,bybit=5000000` from an environment variable
+ * or flag. Exchanges not named use the rule's `threshold`.
+ */
+const exchangeThresholds = z
+  .preprocess(
+    (value) => {
+      if (typeof value !== 'string') return value;
+      const entries = value.split(',').map((s) => s.trim()).filter(Boolean);
+      return Object.fromEntries(entries.map((entry) => {
+        const at = entry.indexOf('=');
+        // Not a pair: kept under its own text with a NaN value, which the number check below names.
+        return at < 0 ? [entry, Number.NaN] : [entry.slice(0, at).trim(), entry.slice(at + 1).trim() === '' ? Number.NaN : Number(entry.slice(at + 1))];
+      }));
+    },
+    z.record(
+      z.string().regex(EXCHANGE_ID, 'expected a ccxt exchange id such as binanceusdm (lower-case letters, digits, - or _)'),
+      z.number({ error: 'expected exchange=number, e.g. binanceusdm=2000000' }).positive(),
+    ),
+  )
+  .default({});
+
 function ruleSchema(d: RuleDefaults) {
-  const extras: Record<string, z.ZodDefault<z.ZodNumber>> = {};
+  const extras: Record<string, z.ZodTypeAny> = {};
   for (const [name, extra] of Object.entries(d.extras ?? {})) extras[name] = z.number().min(extra.min).default(extra.value);
+  if (d.perExchange) extras['exchangeThresholds'] = exchangeThresholds;
   return z
     .object({
       enabled: booleanSetting(true),

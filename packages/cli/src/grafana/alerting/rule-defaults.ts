@@ -9,6 +9,8 @@ export interface RuleDefaults {
   readonly unit: string;
   /** Extra numeric parameters of the rule, with their default and minimum. */
   readonly extras?: Readonly<Record<string, { value: number; min: number; description: string }>>;
+  /** The threshold can be overridden per exchange (`exchangeThresholds`: `binanceusdm=2000000,bybit=5000000`). */
+  readonly perExchange?: boolean;
 }
 
 export const RULE_DEFAULTS = {
@@ -26,7 +28,8 @@ export const RULE_DEFAULTS = {
   exchangeDown: { severity: 'critical', for: '0s', threshold: 300, unit: 's' },
   staleData: { severity: 'critical', for: '0s', threshold: 180, unit: 's' },
   dataGaps: { severity: 'warning', for: '0s', threshold: 0, unit: 'gaps' },
-  liquidationBurst: { severity: 'warning', for: '0s', threshold: 60, unit: 'events/min' },
+  // Judged on liquidated notional, not on a count: Binance pushes at most one liquidation per symbol per second.
+  liquidationBurst: { severity: 'warning', for: '0s', threshold: 1_000_000, unit: 'USD/min', perExchange: true },
   rateLimit: { severity: 'warning', for: '1m', threshold: 90, unit: '%' },
   silentStream: { severity: 'warning', for: '0s', threshold: 900, unit: 's' },
   websocketLatency: { severity: 'warning', for: '2m', threshold: 2000, unit: 'ms' },

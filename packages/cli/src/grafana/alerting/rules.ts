@@ -242,22 +242,34 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
     description: `{{ $labels.service }} detected data gaps in {{ $labels.dataset }} from {{ $labels.exchange }} in the last 15 minutes (more than ${s.threshold}); see the Pipeline dashboard for their extent.`,
   }),
 
-  liquidationBurst: (s) => ({
-    title: 'Liquidation burst',
-    queries: [
-      table(
-        'A',
-        `SELECT ${liquidations.col('exchange')}, count() AS per_minute\n` +
-          `FROM ${liquidations.name} WHERE $__timeFilter(${liquidations.ts}) GROUP BY ${liquidations.col('exchange')}`,
-        60,
-      ),
-    ],
-    condition: above(s.threshold),
-    noDataState: 'OK',
-    execErrState: 'KeepLast',
-    summary: '{{ $labels.exchange }}: {{ printf "%.0f" $values.A.Value }} liquidations in the last minute',
-    description: `More than ${s.threshold} liquidations per minute on {{ $labels.exchange }}: a liquidation cascade is under way.`,
-  }),
+  liquidationBurst: (s) => {
+    const overrides = Object.entries((s.exchangeThresholds ?? {}) as Record<string, number>);
+    const exchange = liquidations.col('exchange');
+    // Exchange ids are checked against EXCHANGE_ID (config.ts), so quoting them here is safe.
+    const threshold = overrides.length === 0
+      ? `${s.threshold}.0`
+      : `CASE ${exchange} ${overrides.map(([id, usd]) => `WHEN '${id}' THEN ${usd}.0`).join(' ')} ELSE ${s.threshold}.0 END`;
+    const named = overrides.length === 0 ? '' : ` (${overrides.map(([id, usd]) => `${id}: ${usd}`).join(', ')})`;
+    return {
+      title: 'Liquidation burst',
+      queries: [
+        table(
+          'A',
+          // Notional, not a count: Binance pushes at most one liquidation per symbol per second, so its count is
+          // capped by the symbols watched while its notional is not. value_usd is optional in the SDK: price × amount
+          // (quote currency) stands in for it. The value is the share of the exchange's own threshold, in %.
+          `SELECT ${exchange}, sum(coalesce(${liquidations.col('value_usd')}, ${liquidations.col('price')} * ${liquidations.col('amount')})) * 100.0 / ${threshold} AS percent_of_threshold\n` +
+            `FROM ${liquidations.name} WHERE $__timeFilter(${liquidations.ts}) GROUP BY ${exchange}`,
+          60,
+        ),
+      ],
+      condition: above(100),
+      noDataState: 'OK',
+      execErrState: 'KeepLast',
+      summary: '{{ $labels.exchange }}: liquidated notional in the last minute at {{ printf "%.0f" $values.A.Value }} % of its burst threshold',
+      description: `More liquidated notional per minute on {{ $labels.exchange }} than its threshold (${s.threshold} USD/min${named}): a liquidation cascade is under way.`,
+    };
+  },
 
   rateLimit: (s) => ({
     title: 'Rate limit near exhaustion',
