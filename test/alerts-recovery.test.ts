@@ -63,7 +63,9 @@ async function applied(): Promise<void> {
 const sample = (instance: string, at: number, rssMiB = 200) =>
   writer.write(schema.processSamples, { ts: us(at), service: 'tw-rec', instance, pid: 1, uptime_s: 60, rss_bytes: rssMiB * 1_048_576, heap_used_bytes: 1e7, heap_total_bytes: 2e7, cpu_percent: 5, event_loop_lag_ms: 1 });
 const processEvent = (instance: string, at: number, event: 'start' | 'stop') => writer.write(schema.processEvents, { ts: us(at), service: 'tw-rec', instance, event, pid: 1 });
-const fetch = (instance: string, exchange: string, dataset: string, at: number, status: 'ok' | 'error' | 'timeout') =>
+const connection = (instance: string, exchange: string, at: number, state: 'connected' | 'disconnected' | 'reconnecting') =>
+  writer.write(schema.connectionEvents, { ts: us(at), service: 'tw-rec', instance, exchange, channel: 'liquidations', state, reason: state === 'connected' ? null : 'socket hang up', downtime_s: null, attempt: state === 'reconnecting' ? 1 : null });
+const fetch = (instance: string, exchange: string, dataset: string, at: number, status: 'ok' | 'error' | 'timeout' | 'rate_limited') =>
   writer.write(schema.fetches, { ts: us(at), service: 'tw-rec', instance, exchange, dataset, symbol: 'BTC/USDT:USDT', status, latency_ms: 40, records: status === 'ok' ? 1 : 0 });
 
 /** Evaluation instants: the first minutes of the fault at every tick, then three ticks at each later hour mark. */
@@ -94,6 +96,26 @@ describe('recoveries only on evidence (Grafana 12.3 state manager model, real Qu
     for (let t = T0; t <= T0 + 2 * H; t += 30 * S) fetch('alive', 'bybit', 'funding_rate', t, 'timeout');
     for (let t = T0; t < T0 + 40 * MIN; t += 30 * S) fetch('alive', 'bybit', 'open_interest', t, 'error');
     fetch('alive', 'bybit', 'open_interest', T0 + 40 * MIN, 'ok');
+    // Websockets lost at T0: okx on `alive` never comes back (reconnect attempts for 2 h, then silence); on
+    // `stopped` the process stops cleanly at T0 + 30 min; on `restarted` it reconnects at T0 + 40 min.
+    for (const instance of ['alive', 'stopped', 'restarted']) {
+      connection(instance, 'okx', T0 - 10 * MIN, 'connected');
+      connection(instance, 'okx', T0, 'disconnected');
+    }
+    for (let t = T0 + MIN; t <= T0 + 2 * H; t += 10 * MIN) connection('alive', 'okx', t, 'reconnecting');
+    connection('restarted', 'okx', T0 + 40 * MIN, 'connected');
+    // REST APIs that answer errors (ccxt ExchangeError → status `error`), no transport event at all:
+    // kraken fails every 10 s from T0 for 2 h and is then not fetched any more; gateio fails from T0 and answers
+    // again at T0 + 20 min; on mexc only funding fails (open interest keeps succeeding): the API is up.
+    for (let t = T0 - 5 * MIN; t < T0; t += 10 * S) {
+      fetch('alive', 'kraken', 'open_interest', t, 'ok');
+      fetch('alive', 'gateio', 'open_interest', t, 'ok');
+    }
+    for (let t = T0; t <= T0 + 2 * H; t += 10 * S) fetch('alive', 'kraken', 'open_interest', t, 'error');
+    for (let t = T0; t < T0 + 20 * MIN; t += 10 * S) fetch('alive', 'gateio', 'open_interest', t, 'error');
+    for (let t = T0 + 20 * MIN; t <= T0 + 21 * MIN; t += 30 * S) fetch('alive', 'gateio', 'open_interest', t, 'ok');
+    for (let t = T0 - 5 * MIN; t <= T0 + 30 * MIN; t += 30 * S) fetch('alive', 'mexc', 'open_interest', t, 'ok');
+    for (let t = T0; t <= T0 + 30 * MIN; t += 5 * S) fetch('alive', 'mexc', 'funding_rate', t, 'error');
     await applied();
   });
   after(async () => {
@@ -131,12 +153,12 @@ describe('recoveries only on evidence (Grafana 12.3 state manager model, real Qu
   test('stale data: a dataset failing for 2 h and then not fetched at all stays stale for 48 h; recovers on an ok fetch', async () => {
     const instants = [...probes(T0, LONG), ...ticks(T0 + 30 * MIN, 3), ...ticks(T0 + 40 * MIN, 3)].sort((x, y) => x - y);
     const m = await run(ruleOf('staleData'), instants);
-    assert.equal(firingFor(m, 'dataset', 'funding_rate').length, 1, 'still firing at 48 h');
-    const oi = m.transitions.filter((t) => t.key.includes('open_interest'));
+    assert.equal(firingFor(m, 'dataset', 'funding_rate').filter((i) => i.labels.exchange === 'bybit').length, 1, 'still firing at 48 h');
+    const oi = m.transitions.filter((t) => t.key.includes('open_interest') && t.key.includes('"bybit"'));
     // Fails from T0, one ok fetch at T0 + 40 min (resolved), then nothing: stale again 3 minutes later.
     assert.deepEqual(oi.map((t) => t.to), ['Alerting', 'Normal', 'Alerting'], JSON.stringify(oi));
     assert.ok(oi[1]!.at >= T0 + 40 * MIN && oi[1]!.at < T0 + 41 * MIN, 'resolved by the ok fetch');
-    assert.equal(m.resolves().filter((t) => t.key.includes('funding_rate')).length, 0);
+    assert.equal(m.resolves().filter((t) => t.key.includes('funding_rate') && t.key.includes('"bybit"')).length, 0);
   });
 
   test('request failure ratio: a 2-hour storm at the daemon rate fires and is not absorbed by a baseline', async () => {
@@ -145,6 +167,43 @@ describe('recoveries only on evidence (Grafana 12.3 state manager model, real Qu
     assert.equal(storm[0]?.to, 'Alerting', JSON.stringify(storm));
     assert.ok(storm[0]!.at - T0 <= 5 * MIN, `fires ${(storm[0]!.at - T0) / 1000} s into the storm at 2 failed requests/min per dataset`);
     assert.equal(firingFor(m, 'exchange', 'bybit').length, 1, 'still firing 90 minutes in');
-    assert.deepEqual(m.resolves(), []);
+    assert.deepEqual(m.resolves().filter((t) => t.key.includes('bybit')), []);
+  });
+
+  test('exchange down: a websocket lost for 48 h stays firing (no false resolve when its events age); resolves on reconnect or clean stop', async () => {
+    const instants = [...probes(T0, LONG), ...ticks(T0 + 5 * MIN, 3), ...ticks(T0 + 30 * MIN, 3), ...ticks(T0 + 40 * MIN, 3)].sort((x, y) => x - y);
+    for (const id of ['exchangeDisconnected', 'exchangeDown'] as const) {
+      const m = await run(ruleOf(id), instants);
+      const okx = (instance: string) => m.transitions.filter((t) => t.key.includes('"okx"') && t.key.includes(`"${instance}"`));
+      const alive = okx('alive');
+      assert.equal(alive[0]?.to, 'Alerting', `${id}: ${JSON.stringify(alive)}`);
+      assert.ok(alive[0]!.at - T0 <= durationMs(ruleOf(id).for) + defaultAlertsConfig().rules[id].threshold * S + 10 * S, `${id} fires ${(alive[0]!.at - T0) / 1000} s after the loss`);
+      assert.deepEqual(alive.slice(1), [], `${id}: no resolve through 48 h`);
+      assert.equal(m.firing().filter((i) => i.labels.exchange === 'okx' && i.labels.instance === 'alive').length, 1, `${id} still firing at 48 h`);
+      const resolvedAt = (instance: string) => m.resolves().find((t) => t.key.includes('"okx"') && t.key.includes(`"${instance}"`));
+      assert.ok(resolvedAt('stopped') && resolvedAt('stopped')!.at >= T0 + 30 * MIN && resolvedAt('stopped')!.at < T0 + 31 * MIN, `${id}: clean stop resolves`);
+      assert.ok(resolvedAt('restarted') && resolvedAt('restarted')!.at >= T0 + 40 * MIN && resolvedAt('restarted')!.at < T0 + 41 * MIN, `${id}: reconnect resolves`);
+      assert.equal(resolvedAt('restarted')!.reason, '', 'a Normal result, not MissingSeries');
+    }
+  });
+
+  test('exchange down counts REST errors: an API answering only errors fires within 5 min, stays firing, resolves on an ok fetch', async () => {
+    const instants = [...ticks(T0, 40), ...probes(T0 + 10 * MIN, [10 / 60, 20 / 60, 1, 23, 25, 47])].sort((x, y) => x - y);
+    const down = await run(ruleOf('exchangeDown'), instants);
+    const rest = (exchange: string) => down.transitions.filter((t) => t.key.includes(`"${exchange}"`) && t.key.includes('"rest"'));
+    const kraken = rest('kraken');
+    assert.equal(kraken[0]?.to, 'Alerting', JSON.stringify(kraken));
+    // exchangeDown's 300 s threshold from the first error, at the 10 s fast-group ticks (the last ok was 10 s before it).
+    assert.ok(kraken[0]!.at - T0 <= 5 * MIN, `fires ${(kraken[0]!.at - T0) / 1000} s after the first error`);
+    assert.ok(kraken[0]!.at - T0 >= 4 * MIN, `not before its threshold: ${(kraken[0]!.at - T0) / 1000} s`);
+    assert.deepEqual(kraken.slice(1), [], 'no resolve while it fails, nor after it is no longer fetched (48 h)');
+    const gate = rest('gateio');
+    assert.deepEqual(gate.map((t) => t.to), ['Alerting', 'Normal'], JSON.stringify(gate));
+    assert.ok(gate[1]!.at >= T0 + 20 * MIN && gate[1]!.at < T0 + 21 * MIN, 'resolved by the first ok fetch');
+    assert.deepEqual(rest('mexc'), [], 'one failing dataset while the others succeed is not the API down');
+    const disconnected = await run(ruleOf('exchangeDisconnected'), ticks(T0, 40));
+    const early = disconnected.transitions.find((t) => t.key.includes('"kraken"') && t.to === 'Alerting');
+    assert.ok(early && early.at - T0 <= 70 * S, `disconnected warns ${early ? (early.at - T0) / 1000 : '-'} s after the first error (60 s REST window)`);
+    assert.deepEqual(disconnected.transitions.filter((t) => t.key.includes('"mexc"')), []);
   });
 });

@@ -36,12 +36,12 @@ export const CATALOG: { readonly [K in RuleId]: CatalogEntry } = {
     runbook: ["Check the exchange's status page and the Recent errors panel for the error kinds.", 'Timeouts: network or exchange latency; 429/418: see the rate-limit panels.', 'Resolves when the failure ratio drops below the threshold.'],
   },
   exchangeDisconnected: {
-    meaning: 'A websocket connection to an exchange has been down longer than the threshold (early warning).',
+    meaning: 'A websocket connection to an exchange, or its REST API (every request failing), has been down longer than the threshold (early warning).',
     panel: ['exchange', 'Connection status'],
     runbook: ['Usually transient: the daemon reconnects with backoff.', 'If it lasts, check the network and the exchange status; exchange down follows at 5 minutes.'],
   },
   exchangeDown: {
-    meaning: 'A websocket connection to an exchange has not recovered for 5 minutes.',
+    meaning: 'A websocket connection to an exchange, or its REST API (every request failing), has not recovered for 5 minutes.',
     panel: ['exchange', 'Connection timeline'],
     runbook: ["Check the exchange's status page and your network (DNS, firewall, proxy).", 'Trading on that exchange runs without its live data: consider pausing strategies.', 'Resolves when the connection is back.'],
   },

@@ -178,10 +178,11 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
     fast: true,
     queries: [disconnectedQuery()],
     condition: above(s.threshold),
-    noDataState: 'OK',
+    // Judged over the retention: no rows means nothing new is known, so a firing instance keeps firing.
+    noDataState: 'KeepLast',
     execErrState: 'KeepLast',
     summary: '{{ $labels.exchange }} {{ $labels.channel }} disconnected for {{ printf "%.0f" $values.A.Value }} s ({{ $labels.service }}/{{ $labels.instance }})',
-    description: `The {{ $labels.channel }} connection of {{ $labels.service }}/{{ $labels.instance }} to {{ $labels.exchange }} has been down for more than ${s.threshold} s.`,
+    description: `The {{ $labels.channel }} connection of {{ $labels.service }}/{{ $labels.instance }} to {{ $labels.exchange }} has been down (websocket lost, or every REST request failing) for more than ${s.threshold} s. Resolves when it is back or the process stops cleanly.`,
   }),
 
   exchangeDown: (s) => ({
@@ -189,10 +190,11 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
     fast: true,
     queries: [disconnectedQuery()],
     condition: above(s.threshold),
-    noDataState: 'OK',
+    // Judged over the retention: no rows means nothing new is known, so a firing instance keeps firing.
+    noDataState: 'KeepLast',
     execErrState: 'KeepLast',
     summary: '{{ $labels.exchange }} {{ $labels.channel }} down for {{ printf "%.0f" $values.A.Value }} s ({{ $labels.service }}/{{ $labels.instance }})',
-    description: `The {{ $labels.channel }} connection of {{ $labels.service }}/{{ $labels.instance }} to {{ $labels.exchange }} has not recovered for ${s.threshold} s.`,
+    description: `The {{ $labels.channel }} connection of {{ $labels.service }}/{{ $labels.instance }} to {{ $labels.exchange }} has not recovered for ${s.threshold} s (websocket lost, or every REST request failing). Resolves when it is back or the process stops cleanly.`,
   }),
 
   staleData: (s) => {
@@ -480,26 +482,62 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
   }),
 };
 
+/** REST channel: judged over this recent window (≥ the daemon's longest default fetch interval, 60 s). */
+const REST_WINDOW_S = 60;
+/** REST channel: failed fetches in the window before a failing exchange counts as down (a lone error does not). */
+const REST_MIN_FAILED = 3;
+
 /**
- * Seconds each (service, instance, exchange, channel) has been disconnected at the end of the range: 0 when its
- * latest state change is `connected`, else since the first loss after its last `connected` (reconnect attempts
- * do not restart the clock); never connected in the range: since the first event.
+ * Seconds each (service, instance, exchange, channel) has been down at the end of the range, judged over the
+ * tables' whole retention so that a connection that stays down keeps its evidence (and its alert) however long it
+ * lasts: resolved only by evidence of health (a `connected` row, an ok fetch) or a clean stop of the process.
+ *
+ * Two sources, merged per channel by max:
+ * - Connection state changes (websocket streams, and the daemon's own `rest` state for connectivity errors):
+ *   0 when the latest change is `connected`, else since the first loss after the last `connected` (reconnect
+ *   attempts do not restart the clock); never connected: since the first event.
+ * - The exchange's fetches, as channel `rest`: a REST API that answers only errors (ccxt ExchangeError), times out
+ *   or blocks is down even though nothing was "disconnected". Down when the latest fetch failed, no fetch succeeded
+ *   in the last REST_WINDOW_S and at least REST_MIN_FAILED fetches failed in it (or none was attempted since: the
+ *   last evidence stands); down since the last ok fetch. `rate_limited` is not a failure here (rateLimit reports
+ *   it), and a single failing dataset is not either (the others keep succeeding; staleData reports it).
  */
 function disconnectedQuery(): QuerySpec {
   const keys = ['service', 'instance', 'exchange', 'channel'].map((k) => connEvents.col(k));
   const on = keys.map((k) => `e.${k} = u.${k}`).join(' AND ');
   const epoch = 'cast(0 AS TIMESTAMP)';
+  const fkeys = ['service', 'instance', 'exchange'].map((k) => fetches.col(k));
+  const fon = (a: string, b: string) => fkeys.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
+  const failure = `${fetches.col('status')} IN (${(['error', 'timeout', 'blocked'] as const).map((v) => fetches.lit('status', v)).join(', ')})`;
+  const latestFetch = (where: string, cols: string) =>
+    `(SELECT ${fetches.ts}, ${cols} FROM ${fetches.name} WHERE $__timeFilter(${fetches.ts})${where}\n` +
+    `    LATEST ON ${fetches.ts} PARTITION BY ${fkeys.join(', ')})`;
+  const windowStart = `dateadd('s', -${REST_WINDOW_S}, $__toTime)`;
+  const transport =
+    `  SELECT ${keys.map((k) => `e.${k}`).join(', ')},\n` +
+    `    CASE WHEN max(e.${connEvents.ts}) = max(u.up_ts) THEN 0.0\n` +
+    `    ELSE ${secondsUntilTo(`min(CASE WHEN e.${connEvents.ts} > coalesce(u.up_ts, ${epoch}) THEN e.${connEvents.ts} END)`)} END AS down_s\n` +
+    `  FROM ${connEvents.name} e\n` +
+    `  LEFT JOIN (SELECT ${keys.join(', ')}, max(${connEvents.ts}) AS up_ts FROM ${connEvents.name}\n` +
+    `    WHERE $__timeFilter(${connEvents.ts}) AND ${connEvents.col('state')} = ${connEvents.lit('state', 'connected')}) u ON ${on}\n` +
+    `  WHERE $__timeFilter(e.${connEvents.ts})\n` +
+    `  GROUP BY ${keys.map((k) => `e.${k}`).join(', ')}`;
+  const rest =
+    `  SELECT ${fkeys.map((k) => `l.${k}`).join(', ')}, 'rest' AS ${connEvents.col('channel')},\n` +
+    `    CASE WHEN l.${failure} AND (o.${fetches.ts} IS NULL OR o.${fetches.ts} < ${windowStart}) AND (r.failed IS NULL OR r.failed >= ${REST_MIN_FAILED})\n` +
+    `    THEN ${secondsUntilTo(`coalesce(o.${fetches.ts}, r.first_failed, l.${fetches.ts})`)} ELSE 0.0 END AS down_s\n` +
+    `  FROM ${latestFetch('', `${fkeys.join(', ')}, ${fetches.col('status')}`)} l\n` +
+    `  LEFT JOIN ${latestFetch(` AND ${fetches.col('status')} = ${fetches.lit('status', 'ok')}`, fkeys.join(', '))} o ON ${fon('l', 'o')}\n` +
+    `  LEFT JOIN (SELECT ${fkeys.join(', ')}, sum(CASE WHEN ${failure} THEN 1 ELSE 0 END) AS failed, min(CASE WHEN ${failure} THEN ${fetches.ts} END) AS first_failed\n` +
+    `    FROM ${fetches.name} WHERE ${fetches.ts} > ${windowStart} AND ${fetches.ts} <= $__toTime) r ON ${fon('l', 'r')}`;
+  const dkeys = keys.map((k) => `d.${k}`);
   return table(
     'A',
-    `SELECT ${keys.map((k) => `e.${k}`).join(', ')},\n` +
-      `  CASE WHEN max(e.${connEvents.ts}) = max(u.up_ts) THEN 0.0\n` +
-      `  ELSE ${secondsUntilTo(`min(CASE WHEN e.${connEvents.ts} > coalesce(u.up_ts, ${epoch}) THEN e.${connEvents.ts} END)`)} END AS disconnected_s\n` +
-      `FROM ${connEvents.name} e\n` +
-      `LEFT JOIN (SELECT ${keys.join(', ')}, max(${connEvents.ts}) AS up_ts FROM ${connEvents.name}\n` +
-      `  WHERE $__timeFilter(${connEvents.ts}) AND ${connEvents.col('state')} = ${connEvents.lit('state', 'connected')}) u ON ${on}\n` +
-      `WHERE $__timeFilter(e.${connEvents.ts})\n` +
-      `GROUP BY ${keys.map((k) => `e.${k}`).join(', ')}`,
-    DAY_S,
+    `SELECT ${dkeys.join(', ')}, max(CASE WHEN ${stopped} THEN 0.0 ELSE d.down_s END) AS disconnected_s\n` +
+      `FROM (\n${transport}\n  UNION ALL\n${rest}\n) d\n` +
+      `LEFT JOIN ${latestEvent()} ON d.${connEvents.col('service')} = e.${events.col('service')} AND d.${connEvents.col('instance')} = e.${events.col('instance')}\n` +
+      `GROUP BY ${dkeys.join(', ')}`,
+    Math.max(retentionS(connEvents), retentionS(fetches)),
   );
 }
 
