@@ -86,7 +86,11 @@ def post_backtest(
         if frame is None:
             continue
         t = table_named(FRAMES[key])
-        reports[t.name] = _post_frame(writer, t, frame, strategy, run_id, service, instance)
+        # The TTL rows are checked against: a monitor's configured retention, else the writer's (or the default).
+        own = target._encoders.get(t.name) if isinstance(target, Monitor) else None
+        hours = (own or writer.encoder(t.name)).ttl_hours
+        reports[t.name] = _post_frame(writer, t, frame, strategy, run_id, service, instance,
+                                      None if hours == t.ttl_hours else hours)
         while writer.need_drain:
             writer.drained(timeout=60)
     flushed = writer.flush(flush_timeout)
@@ -94,8 +98,9 @@ def post_backtest(
 
 
 def prepare_frame(t: Table, frame: pd.DataFrame, strategy: str, run_id: str, service: str | None,
-                  instance: str | None) -> tuple[pd.DataFrame, TableReport]:
-    """The frame as the table takes it (run labels added, rows checked), and what was refused."""
+                  instance: str | None, ttl_hours: int | None = None) -> tuple[pd.DataFrame, TableReport]:
+    """The frame as the table takes it (run labels added, rows checked), and what was refused. ``ttl_hours``: a
+    configured retention in place of the table's default TTL."""
     import numpy as np
     import pandas as pd
 
@@ -136,7 +141,9 @@ def prepare_frame(t: Table, frame: pd.DataFrame, strategy: str, run_id: str, ser
     now = time.time_ns() // 1000
     refuse(ts.isna().to_numpy(), f"{t.timestamp} is missing or not a time")
     refuse(micros < CATALOG.limits.min_event_time_micros, f"{t.timestamp} is before 2000-01-01 (a unit mix-up?)")
-    refuse(micros < now - t.ttl_hours * 3_600_000_000, f"{t.timestamp} is older than the table's TTL ({t.ttl_value} {t.ttl_unit})")
+    ttl_text = f"{t.ttl_value} {t.ttl_unit}" if ttl_hours is None else f"{ttl_hours} HOURS, configured retention"
+    ttl_micros = (t.ttl_hours if ttl_hours is None else ttl_hours) * 3_600_000_000
+    refuse(micros < now - ttl_micros, f"{t.timestamp} is older than the table's TTL ({ttl_text})")
     refuse(micros > now + MAX_FUTURE_MICROS, f"{t.timestamp} is more than a day in the future (a unit mix-up?)")
     df[t.timestamp] = ts
     for c in t.columns:
@@ -181,8 +188,8 @@ def prepare_frame(t: Table, frame: pd.DataFrame, strategy: str, run_id: str, ser
 
 
 def _post_frame(writer: Writer, t: Table, frame: pd.DataFrame, strategy: str, run_id: str, service: str | None,
-                instance: str | None) -> TableReport:
-    df, report = prepare_frame(t, frame, strategy, run_id, service, instance)
+                instance: str | None, ttl_hours: int | None) -> TableReport:
+    df, report = prepare_frame(t, frame, strategy, run_id, service, instance, ttl_hours)
     symbols = [c.name for c in t.columns if c.type == "SYMBOL" and c.name in df.columns]
     for start in range(0, len(df), CHUNK_ROWS):
         chunk = df.iloc[start : start + CHUNK_ROWS]

@@ -21,11 +21,12 @@ from typing import Any, Callable, Literal, Mapping, Protocol, cast
 
 from prometheus_client.registry import CollectorRegistry
 
-from .catalog import CATALOG
+from .catalog import CATALOG, table as table_named
 from .clock import MicrosClock, TimeInput, to_micros
 from .diagnostics import Diagnostics, InputError, check_label
 from .metrics import Family, HistogramSeries, SdkMetrics, Series
-from .rows import Validated, describe
+from .retention import TtlInput, retention_hours
+from .rows import TableEncoder, Validated, describe
 from .writer import Writer, WriterStats
 
 __all__ = ["Monitor", "StrategyMonitor", "MonitorWriter", "Readiness"]
@@ -125,6 +126,7 @@ class Monitor:
         sample_interval: float = 5.0,
         max_series_per_metric: int | None = None,
         ready_max_lag: float = 60.0,
+        retention: Mapping[str, TtlInput] | None = None,
     ) -> None:
         if type(service) is not str or not service or len(service) > 256:
             raise ValueError(f"Monitor: service must be a non-empty string of at most 256 characters, got {describe(service)}")
@@ -136,6 +138,7 @@ class Monitor:
         max_series = CATALOG.default_max_series if max_series_per_metric is None else max_series_per_metric
         if type(max_series) is not int or max_series < 1:
             raise ValueError(f"Monitor: max_series_per_metric must be an integer ≥ 1, got {describe(max_series)}")
+        ttl_hours = retention_hours(retention, "Monitor")
         self.service = service
         self.instance = instance
         self.logger = logger or logging.getLogger("tradewatch")
@@ -144,14 +147,25 @@ class Monitor:
             self.writer: MonitorWriter = writer
             self._owns_writer = False
         elif questdb is not None:
-            self.writer = Writer(questdb, service=service, instance=instance, **dict(writer_options or {}))
+            options = dict(writer_options or {})
+            if ttl_hours:
+                if "retention" in options:
+                    raise ValueError("Monitor: retention is given both as an argument and in writer_options; give it once")
+                options["retention"] = retention
+            self.writer = Writer(questdb, service=service, instance=instance, **options)
             self._owns_writer = True
         else:
             raise ValueError("Monitor: either writer (a shared writer) or questdb (a URL for a writer of its own) is required")
         # A plain Writer (not a subclass or another MonitorWriter): hooks may hand it rows checked without a dict.
         w = self.writer
+        # A shared Writer checks rows against its own TTLs; this monitor's retention needs encoders of its own (rows
+        # then reach the writer checked). Another MonitorWriter gets the rows as they are and checks them itself.
+        self._encoders: dict[str, TableEncoder] = {}
+        if type(w) is Writer and not self._owns_writer:
+            self._encoders = {name: TableEncoder(table_named(name), ttl_hours=h) for name, h in ttl_hours.items()}
+        fetches = (self._encoders.get("tw_fetches") or w.encoder("tw_fetches")) if type(w) is Writer else None
         self._fast_fetch: tuple[Writer, Callable[..., Validated]] | None = (
-            (w, w.encoder("tw_fetches").validate_values) if type(w) is Writer else None)
+            (cast(Writer, w), fetches.validate_values) if fetches is not None else None)
         self._ready_max_lag = ready_max_lag
         self._clock = MicrosClock()
         self._lock = threading.RLock()
@@ -206,7 +220,11 @@ class Monitor:
 
     def _write(self, method: str, table: str, row: Mapping[str, Any]) -> bool:
         try:
-            self.writer.write(table, row)
+            enc = self._encoders.get(table) if self._encoders else None
+            if enc is not None:
+                cast(Writer, self.writer).write_checked(table, enc.validate(row))
+            else:
+                self.writer.write(table, row)
             return True
         except Exception as err:
             self._diag.invalid(method, err)

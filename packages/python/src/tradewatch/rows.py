@@ -148,10 +148,14 @@ _CHECKS: dict[str, Check] = {
 class TableEncoder:
     """Validates rows of one table and appends them to a ``questdb`` Buffer. Reusable; one per table."""
 
-    def __init__(self, table: Table, now_micros: Callable[[], int] | None = None) -> None:
+    def __init__(self, table: Table, now_micros: Callable[[], int] | None = None, ttl_hours: int | None = None) -> None:
         self.table = table
         self._now = now_micros or _now_micros
-        self._ttl_micros = table.ttl_hours * 3_600_000_000
+        #: The TTL rows are checked against: the schema's, or a configured retention (``ttl_hours``).
+        self.ttl_hours = table.ttl_hours if ttl_hours is None else ttl_hours
+        self._ttl_text = (f"{table.ttl_value} {table.ttl_unit}" if ttl_hours is None
+                          else f"{ttl_hours} HOURS, configured retention")
+        self._ttl_micros = self.ttl_hours * 3_600_000_000
         self._known = frozenset(c.name for c in table.columns)
         self._ts = table.timestamp
         #: ``validate(row)`` → (symbols, columns, ts µs) ready for ``Buffer.row``; raises InvalidRowError. The
@@ -185,7 +189,7 @@ class TableEncoder:
         if ts < oldest:
             raise InvalidRowError(
                 t.name, t.timestamp, ts,
-                f"{t.name}.{t.timestamp}: {_iso(ts)} is older than the table's TTL ({t.ttl_value} {t.ttl_unit}, "
+                f"{t.name}.{t.timestamp}: {_iso(ts)} is older than the table's TTL ({self._ttl_text}, "
                 f"oldest accepted now {_iso(oldest)}); QuestDB would accept the row and then drop it",
             )
         return ts

@@ -27,6 +27,7 @@ from ._qdb import Buffer, TimestampNanos
 
 from .catalog import Table, table as table_named
 from .ilp import split_lines, table_of_line
+from .retention import TtlInput, retention_hours
 from .rows import InvalidRowError, TableEncoder, Validated
 from .spool import Spool
 from .transport import HttpTransport, Outcome
@@ -91,7 +92,10 @@ class Writer:
         service: str | None = None,
         instance: str | None = None,
         stats_interval: float = 10.0,
+        retention: Mapping[str, TtlInput] | None = None,
     ) -> None:
+        # Configured TTLs (``{"tw_fetches": "30d"}``): rows older than their table keeps are refused (retention.py).
+        self._ttl_hours = retention_hours(retention, "Writer")
         if flush_interval <= 0 or flush_rows < 1 or max_buffered_bytes < 1 or max_spool_bytes < 1:
             raise ValueError("flush_interval, flush_rows, max_buffered_bytes and max_spool_bytes must be positive")
         self._transport = HttpTransport(url, request_timeout)
@@ -146,7 +150,7 @@ class Writer:
         name = table if isinstance(table, str) else table.name
         enc = self._encoders.get(name)
         if enc is None:
-            enc = self._encoders[name] = TableEncoder(table_named(name))
+            enc = self._encoders[name] = TableEncoder(table_named(name), ttl_hours=self._ttl_hours.get(name))
         return enc
 
     def write(self, table: str | Table, row: Mapping[str, Any]) -> None:
