@@ -7,6 +7,7 @@ import { schema } from '@tradewatch/sdk/schema';
 import { QueryFormat } from '../datasource.js';
 import { tableRef } from '../sql.js';
 import type { RuleSettings } from './config.js';
+import { exchangeThreshold } from './exchange-thresholds.js';
 import { RULE_DEFAULTS, type RuleId } from './rule-defaults.js';
 
 export type Reducer = 'last' | 'mean' | 'max' | 'min' | 'sum' | 'count';
@@ -152,6 +153,7 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
 
   errorRateSpike: (s) => {
     const failed = `sum(CASE WHEN ${fetches.col('status')} = ${fetches.lit('status', 'ok')} THEN 0 ELSE 1 END)`;
+    const t = exchangeThreshold(s, fetches.col('exchange'));
     return {
       title: 'Request failure ratio high',
       queries: [
@@ -160,41 +162,41 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
           // A ratio of requests, not a rate: it fires at the daemon's real request rate, and has no baseline that
           // a sustained storm could absorb. Below the minimum count there is no verdict (0).
           `SELECT ${fetches.col('service')}, ${fetches.col('exchange')},\n` +
-            `  CASE WHEN count() >= ${Number(s.minRequests)} THEN ${failed} * 100.0 / count() ELSE 0.0 END AS failed_percent\n` +
+            `  ${t.value(`CASE WHEN count() >= ${Number(s.minRequests)} THEN ${failed} * 100.0 / count() ELSE 0.0 END`)} AS failed_percent\n` +
             `FROM ${fetches.name} WHERE $__timeFilter(${fetches.ts}) GROUP BY ${fetches.col('service')}, ${fetches.col('exchange')}`,
           600,
         ),
       ],
-      condition: above(s.threshold),
+      condition: above(t.threshold),
       noDataState: 'KeepLast',
       execErrState: 'KeepLast',
       summary: `{{ $labels.service }} → {{ $labels.exchange }}: {{ printf "%.0f" $values.A.Value }} % of requests failed (10 min)`,
-      description: `More than ${s.threshold} % of the requests of {{ $labels.service }} to {{ $labels.exchange }} failed in the last 10 minutes (at least ${Number(s.minRequests)} requests): errors, timeouts or rate limiting.`,
+      description: `More than ${s.threshold} %${t.named} of the requests of {{ $labels.service }} to {{ $labels.exchange }} failed in the last 10 minutes (at least ${Number(s.minRequests)} requests): errors, timeouts or rate limiting.`,
     };
   },
 
   exchangeDisconnected: (s) => ({
     title: 'Exchange disconnected',
     fast: true,
-    queries: [disconnectedQuery()],
-    condition: above(s.threshold),
+    queries: [disconnectedQuery(s)],
+    condition: above(disconnectedThreshold(s).threshold),
     // Judged over the retention: no rows means nothing new is known, so a firing instance keeps firing.
     noDataState: 'KeepLast',
     execErrState: 'KeepLast',
     summary: '{{ $labels.exchange }} {{ $labels.channel }} disconnected for {{ printf "%.0f" $values.A.Value }} s ({{ $labels.service }}/{{ $labels.instance }})',
-    description: `The {{ $labels.channel }} connection of {{ $labels.service }}/{{ $labels.instance }} to {{ $labels.exchange }} has been down (websocket lost, or every REST request failing) for more than ${s.threshold} s. Resolves when it is back or the process stops cleanly.`,
+    description: `The {{ $labels.channel }} connection of {{ $labels.service }}/{{ $labels.instance }} to {{ $labels.exchange }} has been down (websocket lost, or every REST request failing) for more than ${s.threshold} s${disconnectedThreshold(s).named}. Resolves when it is back or the process stops cleanly.`,
   }),
 
   exchangeDown: (s) => ({
     title: 'Exchange down',
     fast: true,
-    queries: [disconnectedQuery()],
-    condition: above(s.threshold),
+    queries: [disconnectedQuery(s)],
+    condition: above(disconnectedThreshold(s).threshold),
     // Judged over the retention: no rows means nothing new is known, so a firing instance keeps firing.
     noDataState: 'KeepLast',
     execErrState: 'KeepLast',
     summary: '{{ $labels.exchange }} {{ $labels.channel }} down for {{ printf "%.0f" $values.A.Value }} s ({{ $labels.service }}/{{ $labels.instance }})',
-    description: `The {{ $labels.channel }} connection of {{ $labels.service }}/{{ $labels.instance }} to {{ $labels.exchange }} has not recovered for ${s.threshold} s (websocket lost, or every REST request failing). Resolves when it is back or the process stops cleanly.`,
+    description: `The {{ $labels.channel }} connection of {{ $labels.service }}/{{ $labels.instance }} to {{ $labels.exchange }} has not recovered for ${s.threshold} s${disconnectedThreshold(s).named} (websocket lost, or every REST request failing). Resolves when it is back or the process stops cleanly.`,
   }),
 
   staleData: (s) => {
@@ -203,6 +205,7 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
       `(SELECT ${fetches.ts}, ${keys.join(', ')} FROM ${fetches.name} WHERE $__timeFilter(${fetches.ts})${where}\n` +
       `  LATEST ON ${fetches.ts} PARTITION BY ${keys.join(', ')})`;
     const on = (a: string, b: string, cols: string[]) => cols.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
+    const t = exchangeThreshold(s, `a.${fetches.col('exchange')}`);
     return {
       title: 'Stale data',
       queries: [
@@ -211,7 +214,7 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
           // Per dataset fetched in the retention: seconds since its last `ok` (since the range start if none), 0
           // once its process stopped cleanly. A fetcher that stops entirely keeps its dataset stale.
           `SELECT a.${fetches.col('service')}, a.${fetches.col('exchange')}, a.${fetches.col('dataset')},\n` +
-            `  max(CASE WHEN ${stopped} THEN 0.0 ELSE ${secondsUntilTo(`coalesce(o.${fetches.ts}, $__fromTime)`)} END) AS seconds_since_ok\n` +
+            `  ${t.value(`max(CASE WHEN ${stopped} THEN 0.0 ELSE ${secondsUntilTo(`coalesce(o.${fetches.ts}, $__fromTime)`)} END)`)} AS seconds_since_ok\n` +
             `FROM ${latest('')} a\n` +
             `LEFT JOIN ${latest(` AND ${fetches.col('status')} = ${fetches.lit('status', 'ok')}`)} o ON ${on('a', 'o', keys)}\n` +
             `LEFT JOIN ${latestEvent()} ON ${on('a', 'e', [fetches.col('service'), fetches.col('instance')])}\n` +
@@ -219,11 +222,11 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
           retentionS(fetches),
         ),
       ],
-      condition: above(s.threshold),
+      condition: above(t.threshold),
       noDataState: 'KeepLast',
       execErrState: 'KeepLast',
       summary: '{{ $labels.exchange }} {{ $labels.dataset }}: no successful fetch for {{ printf "%.0f" $values.A.Value }} s',
-      description: `{{ $labels.service }} has not fetched {{ $labels.dataset }} from {{ $labels.exchange }} successfully for more than ${s.threshold} s (failing, or not fetching at all). Resolves on the next successful fetch or a clean stop.`,
+      description: `{{ $labels.service }} has not fetched {{ $labels.dataset }} from {{ $labels.exchange }} successfully for more than ${s.threshold} s${t.named} (failing, or not fetching at all). Resolves on the next successful fetch or a clean stop.`,
     };
   },
 
@@ -273,25 +276,28 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
     };
   },
 
-  rateLimit: (s) => ({
-    title: 'Rate limit near exhaustion',
-    queries: [
-      table(
-        'A',
-        `SELECT ${limits.col('service')}, ${limits.col('instance')}, ${limits.col('exchange')},\n` +
-          `  CASE WHEN ${limits.col('throttled')} THEN 100.0 ELSE ${limits.col('used')} * 100.0 / ${limits.col('quota')} END AS used_percent\n` +
-          `FROM ${limits.name} WHERE $__timeFilter(${limits.ts})\n` +
-          `LATEST ON ${limits.ts} PARTITION BY ${limits.col('service')}, ${limits.col('instance')}, ${limits.col('exchange')}`,
-        300,
-      ),
-    ],
-    // A sample without a quota has no percentage: dropped, not an error.
-    condition: { kind: 'threshold', reduce: { reducer: 'last', mode: 'dropNN' }, op: 'gt', params: [s.threshold] },
-    noDataState: 'OK',
-    execErrState: 'KeepLast',
-    summary: `{{ $labels.exchange }}: ${value('B')} % of the rate limit used ({{ $labels.service }}/{{ $labels.instance }})`,
-    description: `{{ $labels.service }}/{{ $labels.instance }} uses more than ${s.threshold} % of its {{ $labels.exchange }} rate limit, or is being throttled (HTTP 429/418 next).`,
-  }),
+  rateLimit: (s) => {
+    const t = exchangeThreshold(s, limits.col('exchange'));
+    return {
+      title: 'Rate limit near exhaustion',
+      queries: [
+        table(
+          'A',
+          `SELECT ${limits.col('service')}, ${limits.col('instance')}, ${limits.col('exchange')},\n` +
+            `  ${t.value(`CASE WHEN ${limits.col('throttled')} THEN 100.0 ELSE ${limits.col('used')} * 100.0 / ${limits.col('quota')} END`)} AS used_percent\n` +
+            `FROM ${limits.name} WHERE $__timeFilter(${limits.ts})\n` +
+            `LATEST ON ${limits.ts} PARTITION BY ${limits.col('service')}, ${limits.col('instance')}, ${limits.col('exchange')}`,
+          300,
+        ),
+      ],
+      // A sample without a quota has no percentage: dropped, not an error.
+      condition: { kind: 'threshold', reduce: { reducer: 'last', mode: 'dropNN' }, op: 'gt', params: [t.threshold] },
+      noDataState: 'OK',
+      execErrState: 'KeepLast',
+      summary: `{{ $labels.exchange }}: ${value('B')} % of the rate limit used ({{ $labels.service }}/{{ $labels.instance }})`,
+      description: `{{ $labels.service }}/{{ $labels.instance }} uses more than ${s.threshold} %${t.named} of its {{ $labels.exchange }} rate limit, or is being throttled (HTTP 429/418 next).`,
+    };
+  },
 
   silentStream: (s) => ({
     title: 'Stream connected but silent',
@@ -502,7 +508,10 @@ const REST_MIN_FAILED = 3;
  *   last evidence stands); down since the last ok fetch. `rate_limited` is not a failure here (rateLimit reports
  *   it), and a single failing dataset is not either (the others keep succeeding; staleData reports it).
  */
-function disconnectedQuery(): QuerySpec {
+const disconnectedThreshold = (s: RuleSettings) => exchangeThreshold(s, `d.${connEvents.col('exchange')}`);
+
+function disconnectedQuery(s: RuleSettings): QuerySpec {
+  const t = disconnectedThreshold(s);
   const keys = ['service', 'instance', 'exchange', 'channel'].map((k) => connEvents.col(k));
   const on = keys.map((k) => `e.${k} = u.${k}`).join(' AND ');
   const epoch = 'cast(0 AS TIMESTAMP)';
@@ -533,7 +542,7 @@ function disconnectedQuery(): QuerySpec {
   const dkeys = keys.map((k) => `d.${k}`);
   return table(
     'A',
-    `SELECT ${dkeys.join(', ')}, max(CASE WHEN ${stopped} THEN 0.0 ELSE d.down_s END) AS disconnected_s\n` +
+    `SELECT ${dkeys.join(', ')}, ${t.value(`max(CASE WHEN ${stopped} THEN 0.0 ELSE d.down_s END)`)} AS disconnected_s\n` +
       `FROM (\n${transport}\n  UNION ALL\n${rest}\n) d\n` +
       `LEFT JOIN ${latestEvent()} ON d.${connEvents.col('service')} = e.${events.col('service')} AND d.${connEvents.col('instance')} = e.${events.col('instance')}\n` +
       `GROUP BY ${dkeys.join(', ')}`,
