@@ -10,7 +10,6 @@ import {
   alertsConfigSchema,
   buildRules,
   EXPRESSION_DATASOURCE_UID,
-  type AlertsConfigInput,
   type ProvisionedRule,
   type RuleId,
 } from '../packages/cli/src/grafana/alerting/index.js';
@@ -42,7 +41,7 @@ async function evaluateNow(rule: ProvisionedRule): Promise<Evaluation> {
   return evaluateRule(rule, results);
 }
 
-const rule = (id: RuleId, input: AlertsConfigInput = {}) => buildRules(alertsConfigSchema.parse(input)).find((r) => r.id === id)!;
+const rule = (id: RuleId, input: unknown = {}) => buildRules(alertsConfigSchema.parse(input)).find((r) => r.id === id)!;
 const firingExchanges = async (r: ProvisionedRule) => {
   const e = await evaluateNow(r);
   assert.equal(e.outcome, 'ok', JSON.stringify(e));

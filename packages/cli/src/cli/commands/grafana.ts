@@ -1,9 +1,9 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { alertingFiles, assertChannels } from '../../grafana/alerting/index.js';
 import { grafanaFiles, PROVISIONING_ROOT } from '../../grafana/index.js';
-import { loadConfig } from '../../config/index.js';
+import { DEFAULT_CONFIG_FILE, envName, loadConfig } from '../../config/index.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -28,6 +28,11 @@ export function registerGrafanaCommand(program: Command): void {
     .option('--config <file>', 'config file (default tradewatch.yaml); env TRADEWATCH_CONFIG')
     .action((flags: { root: string; check?: boolean; alertingOnly?: boolean; fromEnv?: boolean; config?: string }) => {
       let stale = 0;
+      if (flags.fromEnv) {
+        // Say which file the alerts came from: a config file that is not where it was expected means the defaults.
+        const file = flags.config ?? process.env[envName('config')] ?? DEFAULT_CONFIG_FILE;
+        out(existsSync(file) ? `config    ${file}` : `config    ${file} not present: defaults, and the ${envName('alerts')}_* variables`);
+      }
       // Without --from-env: exactly the checked-in files (default rules, no channels), as `npm run gen` writes them.
       const alerts = flags.fromEnv ? loadConfig({ file: flags.config }).alerts : loadConfig({ file: flags.config, env: {} }).alerts;
       // A half-set channel or e-mail with SMTP off is refused (exit 2); no channel at all is said out loud.

@@ -73,3 +73,13 @@ export {
 export function alertingFiles(config: AlertsConfig | { readonly alerts: AlertsConfig }, options: AlertingFilesOptions = {}): AlertingFile[] {
   return filesFor('alerts' in config ? config.alerts : config, options);
 }
+export {
+  DEPLOY_CONFIG_DIR,
+  DEPLOY_CONFIG_FILE,
+  alertSettings,
+  alertingRuleTable,
+  channelVariables,
+  composeAlertSettings,
+  envExampleAlertSettings,
+  type AlertSetting,
+} from './deploy-settings.js';
