@@ -12,8 +12,8 @@ const server = await useQuestDb();
 const sql = new SqlClient({ url: server.httpUrl });
 
 /**
- * The schema as an older release had it: tw_fetches without `records` (and rollups without it), a shorter TTL
- * on process samples, fewer dedup keys on errors.
+ * The schema as an older release had it: tw_fetches without `records` (and rollups without it), process samples
+ * without `host` and `version` and with a shorter TTL, fewer dedup keys on errors.
  */
 function olderSchema(): { tables: TableDef[] } {
   const older = tables.map((table): TableDef => {
@@ -24,7 +24,10 @@ function olderSchema(): { tables: TableDef[] } {
         rollup: { ...table.rollup!, measures: table.rollup!.measures.filter((m) => m.column !== 'records') },
       };
     }
-    if (table === schema.processSamples) return { ...table, ttl: { value: 7, unit: 'DAYS' } };
+    if (table === schema.processSamples) {
+      // Before the fleet view: samples without host and version.
+      return { ...table, ttl: { value: 7, unit: 'DAYS' }, columns: table.columns.filter((c) => c.name !== 'host' && c.name !== 'version') };
+    }
     if (table === schema.errors) return { ...table, dedupKeys: ['ts', 'service', 'instance'] };
     return table;
   });
@@ -64,6 +67,8 @@ test('upgrading from an older schema adds columns, keys and TTLs without losing 
       latency_ms: i,
     });
   }
+  const oldSamples = older.tables.find((t) => t.name === 'tw_process_samples')!;
+  writer.write(oldSamples, { ts: t0, service: 'upgrade-test', instance: 'a', pid: 4242, uptime_s: 1 });
   await writer.close();
   await waitForCount('tw_fetches', 500);
   // Schema v1 declared no Parquet encodings: tw_data_gaps as v1 created it.
@@ -76,19 +81,32 @@ test('upgrading from an older schema adds columns, keys and TTLs without losing 
     summary,
     [
       'add-column tw_fetches',
+      'add-column tw_process_samples',
+      'add-column tw_process_samples',
       ...schema.dataGaps.columns.map((c) => `set-parquet tw_data_gaps.${c.name}`),
       'set-dedup tw_errors',
       'set-parquet tw_fetches.records',
+      'set-parquet tw_process_samples.host',
+      'set-parquet tw_process_samples.version',
       'set-ttl tw_process_samples',
     ].sort(),
   );
   assert.match(upgrade.changes.find((c) => c.object === 'tw_data_gaps.ts')!.sql, /ALTER COLUMN ts SET PARQUET\(delta_binary_packed, lz4_raw\)/);
-  assert.match(upgrade.changes.find((c) => c.action === 'add-column')!.sql, /ADD COLUMN records INT/);
+  const added = upgrade.changes.filter((c) => c.action === 'add-column').map((c) => c.sql);
+  assert.ok(added.some((q) => /tw_fetches ADD COLUMN records INT/.test(q)), added.join('\n'));
+  assert.ok(added.some((q) => /tw_process_samples ADD COLUMN host SYMBOL/.test(q)), added.join('\n'));
+  assert.ok(added.some((q) => /tw_process_samples ADD COLUMN version SYMBOL/.test(q)), added.join('\n'));
   // A changed view is reported, not silently dropped: rebuilding it loses what the base table no longer holds.
   assert.deepEqual(upgrade.drift.map((d) => d.object).sort(), ['tw_fetches_1h', 'tw_fetches_1m']);
   await waitForCount('tw_fetches', 500);
   const columns = await sql.rows<{ column: string; type: string }>(`SELECT "column", type FROM table_columns('tw_fetches')`);
   assert.ok(columns.some((c) => c.column === 'records' && c.type === 'INT'));
+  const sampleColumns = await sql.rows<{ column: string; type: string }>(`SELECT "column", type FROM table_columns('tw_process_samples')`);
+  assert.deepEqual(sampleColumns.slice(-2), [{ column: 'host', type: 'SYMBOL' }, { column: 'version', type: 'SYMBOL' }], 'added at the end, as a new table has them');
+  // A row written under the old schema is still there, and the new columns are null in it.
+  await until('the old sample readable with the new columns', async () =>
+    (await sql.rows<{ pid: number; host: string | null }>(`SELECT pid, host FROM tw_process_samples WHERE service = 'upgrade-test'`)).find((r) => r.pid === 4242 && r.host === null),
+  );
 
   const rebuilt = await applySchema(sql, { rebuildViews: true });
   assert.deepEqual(

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { hostname } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
@@ -66,6 +67,7 @@ test('health: start row on create, process samples, errors with component/exchan
     assert.ok((s.heap_used_bytes as number) > 0 && (s.heap_total_bytes as number) >= (s.heap_used_bytes as number), 'heap');
     assert.ok((s.cpu_percent as number) >= 0, 'cpu');
     assert.ok((s.event_loop_lag_ms as number) >= 0, 'lag');
+    assert.deepEqual([s.host, s.version], [hostname(), '9.9.9'], 'host (default os.hostname()) and version in every sample');
   }
 
   const errors = await waitForRows<Row>(sql, `SELECT * FROM tw_errors ${where(service)} ORDER BY ts`, (r) => r.length === 2);

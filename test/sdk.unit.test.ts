@@ -1,7 +1,7 @@
 /** The SDK's pure parts: content negotiation for /metrics and the microsecond clock. No QuestDB. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MicrosClock, negotiateFormat } from '../packages/sdk/src/sdk/index.js';
+import { createMonitor, MicrosClock, negotiateFormat, type MonitorWriter } from '../packages/sdk/src/sdk/index.js';
 
 /** What a real Prometheus sends (scrape_protocols default), preferring OpenMetrics. */
 const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -37,4 +37,16 @@ test('the clock is strictly increasing in microseconds and follows the wall cloc
   wall -= 60_000;
   hr += 1500; // past the re-anchoring interval
   assert.ok(stepped.now() > before);
+});
+
+test('the monitor refuses a host that is not a name, naming the option and the value', () => {
+  // Refused before anything is written: the writer is never called.
+  const writer = { write: () => assert.fail('no row'), flush: async () => undefined } as unknown as MonitorWriter;
+  for (const [host, shown] of [['', '""'], ['h'.repeat(257), 'h'], [42, '42']] as const) {
+    assert.throws(() => createMonitor({ service: 's', instance: 'i', host: host as string, writer, sampleIntervalMs: 0 }), (err: Error) => {
+      assert.match(err.message, /host must be a non-empty string of at most 256 characters/);
+      assert.ok(err.message.includes(shown), err.message);
+      return true;
+    });
+  }
 });

@@ -67,3 +67,9 @@ def test_refused_hook_calls_are_counted_logged_once_and_never_raise(caplog: pyte
     assert {k: getattr(s, "value") for k, s in fam.series.items()} == {("v", "fetch", "at"): 5.0}
     assert len([r for r in caplog.records if "fetch() call refused (at)" in r.getMessage()]) == 1
     assert "older than the table's TTL" in caplog.records[0].getMessage()
+
+
+def test_monitor_host_must_be_a_name() -> None:
+    for bad in ("", "h" * 257, 42):
+        with pytest.raises(ValueError, match="Monitor: host must be a non-empty string of at most 256 characters"):
+            Monitor("v", instance="i", host=bad, writer=CapturingWriter(), sample_interval=0)  # type: ignore[arg-type]

@@ -118,6 +118,7 @@ class Monitor:
         *,
         instance: str | None = None,
         version: str | None = None,
+        host: str | None = None,
         questdb: str | None = None,
         writer: MonitorWriter | None = None,
         writer_options: Mapping[str, Any] | None = None,
@@ -133,6 +134,9 @@ class Monitor:
         instance = socket.gethostname() if instance is None else instance
         if type(instance) is not str or not instance or len(instance) > 256:
             raise ValueError(f"Monitor: instance must be a non-empty string of at most 256 characters, got {describe(instance)}")
+        host = socket.gethostname() if host is None else host
+        if type(host) is not str or not host or len(host) > 256:
+            raise ValueError(f"Monitor: host must be a non-empty string of at most 256 characters, got {describe(host)}")
         if not isinstance(sample_interval, (int, float)) or sample_interval < 0:
             raise ValueError(f"Monitor: sample_interval must be a number of seconds ≥ 0, got {describe(sample_interval)}")
         max_series = CATALOG.default_max_series if max_series_per_metric is None else max_series_per_metric
@@ -202,6 +206,8 @@ class Monitor:
         self._last_drop_at = -math.inf
         self._shut = False
         self._version = version
+        # Written into every process sample: the fleet view names each process's machine from its latest sample.
+        self._host = host
         self._watch_writer()
         sdk.on_collect(self._refresh_uptime)
         self._lifecycle("start", None)
@@ -598,6 +604,7 @@ class Monitor:
             "ts": self._clock.now_serialized(), "service": self.service, "instance": self.instance, "pid": os.getpid(),
             "uptime_s": uptime, "rss_bytes": rss, "cpu_percent": round(cpu_percent * 100) / 100,
             "event_loop_lag_ms": round(self._sampler_lag_ms * 1000) / 1000,
+            "host": self._host, "version": self._version,
         })
         m = self._m
         m.s("tradewatch_process_uptime_seconds", self._svc).value = uptime

@@ -21,7 +21,12 @@ export class HealthCollector {
   private readonly cpuSeconds: Series;
   private readonly lag: Series;
 
-  constructor(private readonly ctx: RecorderContext) {
+  constructor(
+    private readonly ctx: RecorderContext,
+    /** Written into every sample: the fleet view names each process's machine and version from its latest sample. */
+    private readonly host: string,
+    private readonly version: string | undefined,
+  ) {
     this.loop = monitorEventLoopDelay({ resolution: 10 });
     this.loop.enable();
     this.lastWallUs = performance.now() * 1000;
@@ -63,6 +68,8 @@ export class HealthCollector {
       heap_total_bytes: mem.heapTotal,
       cpu_percent: Math.round(cpuPercent * 100) / 100,
       event_loop_lag_ms: Math.round(lagMs * 1000) / 1000,
+      host: this.host,
+      version: this.version,
     });
 
     this.uptime.value = uptime;

@@ -84,6 +84,10 @@ class MonitorImpl implements Monitor {
     if (typeof instance !== 'string' || instance.length === 0 || instance.length > 256) {
       throw config(`instance must be a non-empty string of at most 256 characters, got ${describeValue(instance)}`);
     }
+    const host = options.host ?? hostname();
+    if (typeof host !== 'string' || host.length === 0 || host.length > 256) {
+      throw config(`host must be a non-empty string of at most 256 characters, got ${describeValue(host)}`);
+    }
     const sampleIntervalMs = options.sampleIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS;
     if (!Number.isInteger(sampleIntervalMs) || sampleIntervalMs < 0) throw config(`sampleIntervalMs must be an integer ≥ 0, got ${describeValue(sampleIntervalMs)}`);
     const maxSeries = options.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES;
@@ -128,7 +132,7 @@ class MonitorImpl implements Monitor {
     this.ctx.gauge0(METRICS.startTime).get().value = Math.round(Date.now() / 1000 - process.uptime());
     watchWriter(this.ctx, this.writer);
 
-    this.healthCollector = new HealthCollector(this.ctx);
+    this.healthCollector = new HealthCollector(this.ctx, host, options.version);
     this.health = new HealthRecorder(this.ctx);
     this.pipeline = new PipelineRecorder(this.ctx);
     this.exchange = new ExchangeRecorder(this.ctx);

@@ -237,8 +237,10 @@ export interface MonitorOptions {
   readonly service: string;
   /** Instance of the service (host name or replica id); default the host name. */
   readonly instance?: string;
-  /** Version of the producing software, written into the `start` row and `tradewatch_process_info`. */
+  /** Version of the producing software, written into the `start` row, every process sample and `tradewatch_process_info`. */
   readonly version?: string;
+  /** Host name written into every process sample (the fleet view's host column); default os.hostname(). */
+  readonly host?: string;
   /** A writer to share (the monitor flushes it but does not close it) ... */
   readonly writer?: MonitorWriter;
   /** ... or options for a writer the monitor creates, owns and closes on shutdown (service/instance/logger are filled in). */

@@ -16,6 +16,10 @@ export const processSamples: TableDef = {
     col('heap_total_bytes', 'LONG', 'JavaScript heap reserved.', { unit: 'bytes' }),
     col('cpu_percent', 'FLOAT', 'CPU use since the previous sample, user + system; 100 = one full core.', { unit: '%' }),
     col('event_loop_lag_ms', 'FLOAT', 'Event-loop delay (p99 over the interval).', { unit: 'ms' }),
+    // Appended (not next to instance): `schema apply` adds new columns at the end of an existing table, so a new
+    // and an upgraded table keep the same column order.
+    symbol('host', 'Host name of the machine the process runs on (os.hostname(), or the monitor\'s `host` option); the instance may be a replica id.', 256),
+    symbol('version', 'Version of the producing software, as given to the monitor.', 256),
   ],
   partitionBy: 'DAY',
   // Sampled every second per process: a month of raw seconds (a documented exception to 90 days raw, see
