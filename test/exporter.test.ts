@@ -3,7 +3,13 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
-import { canonicalLabels, createExporter, parsePrometheusText, type ScrapeReport } from '../packages/cli/src/exporter/index.js';
+import { statfs } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { canonicalLabels, createExporter, DISK_METRICS, parsePrometheusText, type ScrapeReport } from '../packages/cli/src/exporter/index.js';
+import { buildDashboards, type QuestDbQuery } from '../packages/cli/src/grafana/index.js';
+import { QUESTDB_METRICS } from '../packages/cli/src/grafana/questdb-health.js';
+import { expandQuery } from './support/grafana-model/macros.js';
 import { createMonitor, renderMetrics, startMetricsServer, type Monitor } from '../packages/sdk/src/sdk/index.js';
 import { createWriter, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, parseSamples, prepareSchema, questDbUrl, waitForRows } from './fixtures/sdk-helpers.js';
@@ -209,4 +215,56 @@ test('start() keeps scraping on an interval; stop() flushes and closes an owned 
   assert.ok(elapsedMs >= (n - 1) * 200 - 1, `${n} scrapes within ${elapsedMs} ms at a 200 ms interval`);
   // That nothing is scraped after stop() is shown in virtual time (exporter-schedule.unit.test.ts: no timer left).
   await waitForRows<{ n: number }>(sql, `SELECT count() n FROM tw_metrics WHERE service = '${service}' AND name = 'up'`, (rows) => rows[0]?.n === n);
+});
+
+test("QuestDB's disk: free and total bytes of the filesystem holding its data root, as statfs reports them, then read by the Health panel", async (t) => {
+  // The managed test server's data root; an external QuestDB (TRADEWATCH_QUESTDB_URL) has none here, so the temp
+  // directory stands in: what is checked is that the rows carry that path's filesystem figures.
+  const diskPath = server.dataRoot ?? tmpdir();
+  const service = `questdb-disk-${run}`;
+  const logger = memoryLogger();
+  const exporter = createExporter({ targets: [{ url: `${server.minHttpUrl}/metrics`, service, instance: 'disk', diskPath }], writer: openWriter(t, service), logger });
+  t.after(() => exporter.stop());
+  const before = await statfs(diskPath);
+  const [report] = await exporter.scrapeOnce();
+  const after = await statfs(diskPath);
+  await exporter.stop();
+  assert.equal(report!.up, true, report!.error);
+  assert.equal(report!.diskError, undefined);
+
+  const rows = await waitForRows<{ name: string; value: number; labels: string; ts: string }>(
+    sql,
+    `SELECT name, value, labels, ts FROM tw_metrics WHERE service = '${service}' AND name IN ('${DISK_METRICS.free}', '${DISK_METRICS.total}') ORDER BY name`,
+    (r) => r.length === 2,
+  );
+  const value = (name: string) => rows.find((r) => r.name === name)!.value;
+  assert.equal(value(DISK_METRICS.total), before.blocks * before.bsize, 'total = statfs blocks × bsize');
+  // Other processes write to the same filesystem meanwhile: the sample lies within the change seen around it.
+  const [freeBefore, freeAfter] = [before.bavail * before.bsize, after.bavail * after.bsize];
+  const drift = Math.abs(freeAfter - freeBefore);
+  const free = value(DISK_METRICS.free);
+  assert.ok(free >= Math.min(freeBefore, freeAfter) - drift && free <= Math.max(freeBefore, freeAfter) + drift, `free ${free}, statfs ${freeBefore} then ${freeAfter}`);
+  assert.ok(rows.every((r) => r.labels === canonicalLabels({ path: diskPath })), JSON.stringify(rows));
+  assert.equal(new Set(rows.map((r) => r.ts)).size, 1, 'one timestamp: the scrape');
+
+  // The Health dashboard's disk panel over the last 15 minutes shows them next to the bytes QuestDB's tables use.
+  assert.deepEqual([DISK_METRICS.free, DISK_METRICS.total], [QUESTDB_METRICS.diskFree, QUESTDB_METRICS.diskTotal], 'the names the panel reads');
+  type Panel = { title?: string; targets?: QuestDbQuery[]; panels?: Panel[] };
+  const top = buildDashboards().find((d) => d.file === 'health')!.model.panels as Panel[];
+  const panel = top.flatMap((p) => [p, ...(p.panels ?? [])]).find((p) => p.title === 'QuestDB disk used and free')!;
+  const to = Date.now();
+  const shown = await sql.query(expandQuery(panel.targets![0]!.rawSql, { from: to - 15 * 60_000, to, intervalMs: 1000, variables: {} }));
+  const [used, shownFree, shownTotal] = shown.dataset[0]! as number[];
+  assert.ok(used! > 0, `used ${used}`);
+  // Other tests' disk rows may be in the range too (an external QuestDB): the latest one per name is this one or later.
+  assert.ok(shownTotal === value(DISK_METRICS.total) && shownFree! > 0, JSON.stringify(shown.dataset));
+
+  // A path that is not there (a missing mount): the scrape still succeeds, the disk rows are left out and the reason reported once.
+  const missing = createExporter({ targets: [{ url: `${server.minHttpUrl}/metrics`, service: `${service}-missing`, diskPath: join(diskPath, 'no-such-dir') }], writer: openWriter(t, service), logger });
+  const [first] = await missing.scrapeOnce();
+  const [second] = await missing.scrapeOnce();
+  await missing.stop();
+  assert.equal(first!.up, true);
+  assert.deepEqual([first!.diskError, second!.diskError], ['ENOENT', 'ENOENT']);
+  assert.equal(logger.lines.filter((l) => l.message === 'exporter: cannot sample the disk').length, 1, 'logged when it starts failing, not per scrape');
 });

@@ -78,7 +78,7 @@ function writeBackdated(table: TableDef, at: number): void {
 async function loadData(): Promise<void> {
   const logger = memoryLogger();
   writer = createWriter({ url, service: SERVICE, instance: INSTANCE, logger });
-  monitor = createMonitor({ service: SERVICE, instance: INSTANCE, version: '1.0.0', writer, sampleIntervalMs: 0, logger });
+  monitor = createMonitor({ service: SERVICE, instance: INSTANCE, version: '1.0.0', host: 'grafana-host', writer, sampleIntervalMs: 0, logger });
   const exchanges = ['binanceusdm', 'bybit'];
   const symbols = ['BTC/USDT:USDT', 'ETH/USDT:USDT'];
   const us = (ms: number) => Math.round(ms) * 1000;
@@ -316,6 +316,9 @@ describe('Grafana dashboards against real QuestDB', () => {
       return rows.find((r) => r.instance === INSTANCE)?.status === 'up' ? rows : undefined;
     });
     assert.equal(now.find((r) => r.instance === 'was-up-then')?.status, 'stale', 'no sample for two days as of now');
+    const current = now.find((r) => r.instance === INSTANCE)!;
+    assert.deepEqual([current.host, current.version], ['grafana-host', '1.0.0'], 'host and version from the latest sample');
+    assert.ok(typeof current.uptime_s === 'number' && current.last_sample && current.started, `uptime, last sample, start: ${JSON.stringify(current)}`);
   });
 
   test('exposure carries each position forward: a position last reported two hours ago is in a 15-minute view', async () => {

@@ -135,7 +135,7 @@ describe('QuestDB health panels and status freshness on real QuestDB', () => {
   });
 
   test('disk used: bytes of every table now', async () => {
-    const [row] = await runPanel('health', 'QuestDB disk used');
+    const [row] = await runPanel('health', 'QuestDB disk used and free');
     assert.ok(Number(row!.disk_used) > 0, JSON.stringify(row));
   });
 

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { retentionTtls, type Config } from '../config/index.js';
 import { createDaemon, daemonConfig } from '../daemon/index.js';
-import { createExporter } from '../exporter/index.js';
+import { createExporter, type ExporterTarget } from '../exporter/index.js';
 import { QUESTDB_VERSION, SMALL_FOOTPRINT_CONFIG, STANDARD_PORTS, startQuestDb, type QuestDbServer } from '../questdb/index.js';
 import { createMonitor, startMetricsServer } from '@tradewatch/sdk/sdk';
 import { applySchema, createWriter, SqlClient, type Writer } from '@tradewatch/sdk/storage';
@@ -106,11 +106,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const strategyMetrics = await startMetricsServer({ registry: traderMonitor.registry, port: options.strategyMetricsPort, ready: () => traderMonitor.readiness() });
   const strategy = startPaperStrategy(traderMonitor);
 
-  const targets = [
+  const targets: ExporterTarget[] = [
     { url: `${daemonMetrics.url}/metrics`, service: daemonSettings.service },
     { url: `${strategyMetrics.url}/metrics`, service: 'demo-strategy' },
   ];
-  if (server) targets.push({ url: `${server.minHttpUrl}/metrics`, service: 'questdb' });
+  // The managed QuestDB's data root is on this machine: its filesystem's free space is sampled with its metrics.
+  if (server) targets.push({ url: `${server.minHttpUrl}/metrics`, service: 'questdb', diskPath: server.dataRoot });
   const exporter = createExporter({ targets, intervalMs: 15_000, writer: writerFor('exporter', 'tradewatch-exporter'), logger: log.component('exporter') });
   exporter.start();
 

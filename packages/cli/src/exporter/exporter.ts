@@ -3,6 +3,7 @@ import { ErrorCodes, TradewatchError, systemClock, type Clock, type Timer } from
 import { getTable } from '@tradewatch/sdk/schema';
 import { WriterHealthRows, DEFAULT_WRITER_HEALTH_INTERVAL_MS } from '@tradewatch/sdk/sdk';
 import { createWriter, safeLog, type Writer, type WriterLogger } from '@tradewatch/sdk/storage';
+import { DISK_METRICS, sampleDisk } from './disk.js';
 import { canonicalLabels, parsePrometheusText, type MetricKind } from './parse.js';
 
 const metricsTable = getTable('tw_metrics');
@@ -21,6 +22,11 @@ export interface ExporterTarget {
   readonly instance?: string;
   /** The `source` column; default the URL (without credentials). */
   readonly source?: string;
+  /**
+   * A directory on the filesystem that holds this target's data (QuestDB's root): each scrape also writes that
+   * filesystem's free and total bytes (DISK_METRICS), under the target's service and instance.
+   */
+  readonly diskPath?: string;
 }
 
 /** The part of the storage writer the exporter uses, so a shared writer (or a test double) can be passed. */
@@ -57,8 +63,12 @@ export interface ScrapeReport {
   readonly status?: number;
   /** Why the scrape failed (up false), or the first parse problems (up true). */
   readonly error?: string;
-  /** Sample rows handed to the writer (the `up` and `scrape_*` rows not included). */
+  /** Sample rows handed to the writer (the `up`, `scrape_*` and disk rows not included). */
   readonly samples: number;
+  /** The disk sample of the target's diskPath, when it has one and statfs answered. */
+  readonly disk?: { readonly freeBytes: number; readonly totalBytes: number };
+  /** Why the target's diskPath could not be sampled. */
+  readonly diskError?: string;
   /** Samples left out: NaN/±Inf values, OpenMetrics `_created` lines, unreadable lines, rows the writer refused. */
   readonly nonFinite: number;
   readonly created: number;
@@ -97,9 +107,11 @@ interface ResolvedTarget {
   readonly service: string;
   readonly instance: string;
   readonly source: string;
+  readonly diskPath: string | undefined;
   /** The last ts used: a scrape never reuses one, which would make QuestDB's dedup merge two scrapes. */
   lastTs: number;
   lastError: string | undefined;
+  lastDiskError: string | undefined;
   timer: Timer | undefined;
   inFlight: Promise<ScrapeReport> | undefined;
 }
@@ -201,6 +213,7 @@ export function createExporter(options: ExporterOptions): Exporter {
     write(target, ts, 'up', '', 'gauge', report.up ? 1 : 0);
     write(target, ts, 'scrape_duration_seconds', '', 'gauge', report.durationMs / 1000);
     write(target, ts, 'scrape_samples_scraped', '', 'gauge', report.samples);
+    if (target.diskPath !== undefined) report = { ...report, ...(await sampleTargetDisk(target, target.diskPath, ts)) };
 
     stats.scrapes++;
     if (!report.up) stats.failures++;
@@ -212,6 +225,24 @@ export function createExporter(options: ExporterOptions): Exporter {
       // A report hook must not break the loop.
     }
     return report;
+  }
+
+  /** The disk rows of a target with a diskPath; a failing statfs is logged when it starts failing, not per scrape. */
+  async function sampleTargetDisk(target: ResolvedTarget, path: string, ts: number): Promise<Pick<ScrapeReport, 'disk' | 'diskError'>> {
+    const labels = canonicalLabels({ path });
+    try {
+      const disk = await sampleDisk(path);
+      write(target, ts, DISK_METRICS.free, labels, 'gauge', disk.freeBytes);
+      write(target, ts, DISK_METRICS.total, labels, 'gauge', disk.totalBytes);
+      if (target.lastDiskError !== undefined) safeLog(logger, 'info', { target: target.source, path }, 'exporter: disk sampling recovered');
+      target.lastDiskError = undefined;
+      return { disk };
+    } catch (err) {
+      const diskError = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      if (diskError !== target.lastDiskError) safeLog(logger, 'warn', { target: target.source, path, err: (err as Error).message }, 'exporter: cannot sample the disk');
+      target.lastDiskError = diskError;
+      return { diskError };
+    }
   }
 
   /** One log line when a target goes down (or fails differently) and one when it comes back; not one per scrape. */
@@ -294,8 +325,10 @@ function resolveTarget(target: ExporterTarget, fail: (reason: string, details?: 
     service: target.service,
     instance: target.instance ?? `${url.hostname}:${port}`,
     source: target.source ?? url.toString(),
+    diskPath: target.diskPath,
     lastTs: 0,
     lastError: undefined,
+    lastDiskError: undefined,
     timer: undefined,
     inFlight: undefined,
   };

@@ -8,5 +8,6 @@ export {
   type ExporterWriter,
   type ScrapeReport,
 } from './exporter.js';
+export { DISK_METRICS, sampleDisk, type DiskSample } from './disk.js';
 export { canonicalLabels, parsePrometheusText, type MetricKind, type ParsedSample, type ParseOptions, type ParseResult } from './parse.js';
 export { parseTargetSpec, parseTargetList } from './targets.js';

@@ -50,12 +50,14 @@ function fleetSql(): string {
   const latest = (t: typeof samples, where: string) =>
     `WHERE ${t.ts} <= $__toTime AND ${where}\n  LATEST ON ${t.ts} PARTITION BY ${t.col('service')}, ${t.col('instance')}`;
   return (
-    `SELECT s.service, s.instance, st.version, s.pid,\n` +
+    // Version and host from the latest sample; the latest start's version for rows written before samples had them.
+    `SELECT s.service, s.instance, coalesce(s.version, st.version) AS version, s.host, s.pid,\n` +
     `  CASE WHEN e.event = ${events.lit('event', 'stop')} AND e.ts >= s.ts THEN 'stopped'\n` +
     `    WHEN s.ts >= dateadd('s', -${STALE_AFTER_S}, $__toTime) THEN 'up' ELSE 'stale' END AS status,\n` +
     `  s.ts AS last_sample, dateadd('s', -cast(s.uptime_s AS INT), s.ts) AS started, s.uptime_s, s.rss_bytes, s.cpu_percent, s.event_loop_lag_ms\n` +
     `FROM (\n  SELECT ${samples.ts} AS ts, ${service} AS service, ${instance} AS instance, ${samples.col('pid')} AS pid, ${samples.col('uptime_s')} AS uptime_s,\n` +
-    `    ${samples.col('rss_bytes')} AS rss_bytes, ${samples.col('cpu_percent')} AS cpu_percent, ${samples.col('event_loop_lag_ms')} AS event_loop_lag_ms\n` +
+    `    ${samples.col('rss_bytes')} AS rss_bytes, ${samples.col('cpu_percent')} AS cpu_percent, ${samples.col('event_loop_lag_ms')} AS event_loop_lag_ms,\n` +
+    `    ${samples.col('host')} AS host, ${samples.col('version')} AS version\n` +
     `  FROM ${samples.name}\n  ${latest(samples, byProcess(samples))}\n) s\n` +
     `LEFT JOIN (\n  SELECT ${events.col('service')} AS service, ${events.col('instance')} AS instance, ${events.col('version')} AS version FROM ${events.name}\n` +
     `  ${latest(events, `${events.col('event')} = ${events.lit('event', 'start')} AND ${byProcess(events)}`)}\n) st ON s.service = st.service AND s.instance = st.instance\n` +
@@ -136,7 +138,7 @@ export function healthDashboard(): dashboard.Dashboard {
       tablePanel({
         title: 'Fleet',
         description:
-          `Every process of the selected services, on every host: version (from its latest start), pid, status at the range end (\`up\`: a sample in the last ${STALE_AFTER_S} s; \`stale\`: none, down or cut off from QuestDB; \`stopped\`: stopped cleanly), last sample, start time and uptime. The instance is the host name unless the service sets another.`,
+          `Every process of the selected services, on every host: version and host (from its latest sample; the version of its latest start for samples that predate them), pid, status at the range end (\`up\`: a sample in the last ${STALE_AFTER_S} s; \`stale\`: none, down or cut off from QuestDB; \`stopped\`: stopped cleanly), last sample, start time and uptime. The instance is the host name unless the service sets another.`,
         sql: fleetSql(),
         height: 8,
         mappings: valueMappings({ up: { text: 'up', color: 'green' }, stale: { text: 'stale', color: 'red' }, stopped: { text: 'stopped', color: 'blue' } }),

@@ -25,6 +25,10 @@ export const QUESTDB_METRICS = {
   queryErrors: 'questdb_query_error_counter_total',
   pgWireErrors: 'questdb_pg_wire_errors_total',
   unhandledErrors: 'questdb_unhandled_errors_total',
+  // Not QuestDB's own: the tradewatch exporter samples the filesystem holding QuestDB's data (statfs) with each
+  // scrape of the questdb target, since neither /metrics nor SQL tell the space left.
+  diskFree: 'questdb_disk_free_bytes',
+  diskTotal: 'questdb_disk_total_bytes',
 } as const;
 
 /** Seconds without a scrape after which QuestDB's metrics count as stale (the exporter scrapes every 15 s). */
@@ -76,11 +80,16 @@ export function questDbPanels(): cog.Builder<dashboard.Panel>[] {
       height: 6,
     }),
     statPanel({
-      title: 'QuestDB disk used',
+      title: 'QuestDB disk used and free',
       description:
-        "Bytes on disk of every table and view now (SQL table_storage(); QuestDB 9.3.4's /metrics has no disk metric). Free space is exposed neither by /metrics nor by SQL: watch the volume itself.",
+        "Used: bytes on disk of every table and view now (SQL table_storage()). Free and total: the filesystem holding QuestDB's data at the exporter's latest sample in the range (statfs, df's Avail and Size), " +
+        'written by `tradewatch exporter` when it can see that directory (the managed QuestDB, or the compose volume mounted into the exporter); empty when it cannot, e.g. QuestDB on another host.',
       unit: 'bytes',
-      sql: 'SELECT sum(diskSize) AS disk_used FROM table_storage()',
+      sql:
+        `SELECT u.disk_used, d.disk_free, d.disk_total FROM (SELECT sum(diskSize) AS disk_used FROM table_storage()) u\n` +
+        `CROSS JOIN (\n  SELECT ${of(M.diskFree)} AS disk_free, ${of(M.diskTotal)} AS disk_total FROM (\n` +
+        `    SELECT ${ts}, ${name}, ${value} FROM ${metrics.name} WHERE $__timeFilter(${ts}) AND ${names(M.diskFree, M.diskTotal)}\n` +
+        `    LATEST ON ${ts} PARTITION BY ${name}\n  )\n) d`,
       span: 6,
       height: 6,
     }),

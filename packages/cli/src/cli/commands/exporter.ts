@@ -11,6 +11,7 @@ interface ExporterFlags {
   targets?: string;
   questdbUrl?: string;
   questdbDataRoot?: string;
+  questdbDiskPath?: string;
   intervalMs?: number;
   timeoutMs?: number;
   once?: boolean;
@@ -36,12 +37,17 @@ export function registerExporterCommand(program: Command): void {
     )
     .addOption(new Option('--questdb-url <url>', 'QuestDB HTTP URL to write to (default: the local managed QuestDB)').env('TRADEWATCH_QUESTDB_URL'))
     .addOption(new Option('--questdb-data-root <dir>', 'data root of the local managed QuestDB').env('TRADEWATCH_QUESTDB_DATA_ROOT'))
+    .addOption(
+      new Option('--questdb-disk-path <dir>', "a directory on QuestDB's data filesystem: its free and total bytes are sampled with each scrape of the questdb target (default: the local managed QuestDB's data root)").env(
+        'TRADEWATCH_EXPORTER_QUESTDB_DISK_PATH',
+      ),
+    )
     .addOption(new Option('--interval-ms <n>', 'scrape interval').default(15_000).argParser(parsePositiveInt('--interval-ms')))
     .addOption(new Option('--timeout-ms <n>', 'per-scrape timeout (default: min(10000, interval))').argParser(parsePositiveInt('--timeout-ms')))
     .option('--once', 'scrape every target once, print the result and exit (exit 1 when one is down)')
     .action(async (flags: ExporterFlags) => {
       const local = await localQuestDb(flags);
-      const targets = flags.target ?? (flags.targets ? parseTargetList(flags.targets) : undefined) ?? localTargets(local);
+      const targets = withQuestDbDisk(flags.target ?? (flags.targets ? parseTargetList(flags.targets) : undefined) ?? localTargets(local), flags.questdbDiskPath ?? local?.dataRoot);
       const questdbUrl = flags.questdbUrl ?? local?.httpUrl;
       if (!questdbUrl) {
         throw new TradewatchError(ErrorCodes.INVALID_CONFIG, 'exporter: no QuestDB to write to: give --questdb-url (or TRADEWATCH_QUESTDB_URL), or start one with `tradewatch questdb start`');
@@ -94,6 +100,23 @@ export function registerExporterCommand(program: Command): void {
 interface LocalQuestDb {
   httpUrl?: string;
   minHttpUrl?: string;
+  dataRoot: string;
+}
+
+/**
+ * QuestDB's free space is in neither its /metrics nor its SQL: the exporter samples the filesystem of its data when
+ * it can see it, alongside the `questdb` target's metrics (same service and instance, so panels pair them).
+ */
+function withQuestDbDisk(targets: ExporterTarget[], diskPath: string | undefined): ExporterTarget[] {
+  if (diskPath === undefined || diskPath === '') return targets;
+  if (!targets.some((t) => t.service === 'questdb')) {
+    throw new TradewatchError(
+      ErrorCodes.INVALID_CONFIG,
+      `exporter: --questdb-disk-path (TRADEWATCH_EXPORTER_QUESTDB_DISK_PATH) is ${JSON.stringify(diskPath)} but no target is named questdb: give --target questdb=http://host:9003/metrics`,
+      { diskPath },
+    );
+  }
+  return targets.map((t) => (t.service === 'questdb' ? { ...t, diskPath } : t));
 }
 
 /** The managed QuestDB on the data root, when it runs: the default target and the default destination. */
@@ -101,7 +124,7 @@ async function localQuestDb(flags: ExporterFlags): Promise<LocalQuestDb | undefi
   const needTarget = !flags.target && !flags.targets;
   if (!needTarget && flags.questdbUrl) return undefined;
   const status = await questDbStatus(flags.questdbDataRoot ?? defaultDataRoot());
-  return status.state === 'running' ? { httpUrl: status.httpUrl, minHttpUrl: status.minHttpUrl } : undefined;
+  return status.state === 'running' ? { httpUrl: status.httpUrl, minHttpUrl: status.minHttpUrl, dataRoot: status.dataRoot } : undefined;
 }
 
 function localTargets(local: LocalQuestDb | undefined): ExporterTarget[] {
@@ -131,4 +154,10 @@ function printReport(r: ScrapeReport): void {
   }
   const skipped = r.nonFinite + r.invalidLines + r.rejected;
   out(`${head}: ${r.samples} samples in ${Math.round(r.durationMs)} ms${skipped ? ` (${skipped} skipped)` : ''}`);
+  if (r.disk) out(`     disk: ${formatGiB(r.disk.freeBytes)} free of ${formatGiB(r.disk.totalBytes)}`);
+  if (r.diskError) out(`     disk: not sampled (${r.diskError})`);
+}
+
+function formatGiB(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 }

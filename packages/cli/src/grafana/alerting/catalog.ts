@@ -111,7 +111,7 @@ export const CATALOG: { readonly [K in RuleId]: CatalogEntry } = {
   },
   questdbDiskSize: {
     meaning: "QuestDB's tables and views use more disk than the threshold. QuestDB exposes no free-space figure (neither /metrics nor SQL), so this is a size threshold: set it to the volume's capacity minus headroom.",
-    panel: ['health', 'QuestDB disk used'],
+    panel: ['health', 'QuestDB disk used and free'],
     runbook: [
       'Check the volume (`df -h` on the QuestDB data directory): a full disk suspends tables and stops writes.',
       'Shorten retention (TTL) or add disk; see docs/retention.md and `tradewatch storage usage`.',
