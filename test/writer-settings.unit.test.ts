@@ -16,7 +16,7 @@ test('the SDK validator and the CLI zod schema fill in the same defaults', () =>
   assert.deepEqual(sdk.value, {
     flushIntervalMs: 250,
     flushRows: 5000,
-    maxBufferedBytes: 16 * 1024 * 1024,
+    maxBufferedBytes: 64 * 1024 * 1024,
     spool: { maxBytes: 1024 * 1024 * 1024, onFull: 'drop-oldest' },
     requestTimeoutMs: 10_000,
     retry: { initialDelayMs: 250, maxDelayMs: 5_000, configErrorDelayMs: 30_000 },

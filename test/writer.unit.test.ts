@@ -104,7 +104,7 @@ test('bad settings are refused naming the setting and the value', () => {
   refused({ spool: { maxBytes: 1000 } }, /spool\.maxBytes.*got 1000/);
   refused({ spool: { onFull: 'drop-everything' as 'drop-oldest' } }, /spool\.onFull.*"drop-everything"/);
   refused({ retry: { initialDelayMs: 0 } }, /retry\.initialDelayMs.*got 0/);
-  refused({ maxBatchBytes: 32 * 1024 * 1024 }, /maxBatchBytes must be at most/);
+  refused({ maxBatchBytes: 128 * 1024 * 1024 }, /maxBatchBytes must be at most/);
   refused({ url: 'nope' }, /url "nope"/);
   refused({ service: '' }, /service/);
   refused({ bogus: 1 } as Partial<WriterOptions>, /bogus/);

@@ -81,8 +81,9 @@ export function resolveWriterOptions(options: WriterOptions): ResolvedWriterOpti
     maxBufferedBytes: s.maxBufferedBytes,
     highWaterMark,
     lowWaterMark,
-    // A batch is at most a quarter of the memory bound, so the bound always holds several batches.
-    maxBatchBytes: atMost('maxBatchBytes', s.maxBatchBytes, s.maxBufferedBytes) ?? Math.min(4 * MiB, Math.floor(s.maxBufferedBytes / 4)),
+    // A batch is at most a quarter of the memory bound, so the bound always holds several batches. The same cap
+    // bounds one request (consecutive batches sent together): QuestDB's work per request is large (see docs/writer.md).
+    maxBatchBytes: atMost('maxBatchBytes', s.maxBatchBytes, s.maxBufferedBytes) ?? Math.min(16 * MiB, Math.floor(s.maxBufferedBytes / 4)),
     spoolMaxBytes: s.spool.maxBytes,
     // Small enough that drop-oldest frees space a segment at a time, and replayed space is returned early.
     spoolSegmentBytes: atMost('spool.segmentBytes', s.spool.segmentBytes, Math.floor(s.spool.maxBytes / 4)) ?? Math.min(16 * MiB, Math.floor(s.spool.maxBytes / 4)),

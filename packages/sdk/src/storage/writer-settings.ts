@@ -40,12 +40,12 @@ export const writerSettingsSpec = {
   maxBatchBytes: {
     kind: 'int',
     min: 1024,
-    doc: 'A batch is sealed as soon as its text reaches this many bytes. Default min(4 MiB, maxBufferedBytes / 4).',
+    doc: 'A batch is sealed as soon as its text reaches this many bytes. Default min(16 MiB, maxBufferedBytes / 4).',
   },
   maxBufferedBytes: {
     kind: 'int',
     min: 64 * 1024,
-    default: 16 * MiB,
+    default: 64 * MiB,
     doc:
       'Bound on memory held for unacknowledged batches. Beyond it batches go to the spool, or (memory-only) the ' +
       'oldest batches are dropped and counted in rowsDropped.',
