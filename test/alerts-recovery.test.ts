@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { expandQuery } from './support/grafana-model/macros.js';
-import { buildRules, defaultAlertsConfig, durationMs, EXPRESSION_DATASOURCE_UID, type BuiltRule, type RuleId } from '../packages/cli/src/grafana/alerting/index.js';
+import { buildRules, defaultAlertsConfig, durationMs, type BuiltRule, type RuleId } from '../packages/cli/src/grafana/alerting/index.js';
 import { schema } from '../packages/sdk/src/schema/index.js';
 import { createWriter, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
-import { evaluateRule, type QueryOutcome } from './support/grafana-model/evaluate.js';
-import { StateManager } from './support/grafana-model/state-manager.js';
+import { runRule, ticks } from './support/grafana-model/questdb-rules.js';
+import type { StateManager } from './support/grafana-model/state-manager.js';
 
 // Recoveries only on evidence: faults are written to a real QuestDB with backdated timestamps, and each rule is
 // evaluated as Grafana would at chosen instants (its relative range resolved at that instant, macros expanded as
@@ -26,27 +25,7 @@ let writer: Writer;
 /** Every fault starts 50 hours ago: each test evaluates at instants between then and now. */
 const T0 = Date.now() - 50 * H;
 
-async function evaluateAt(rule: BuiltRule, now: number) {
-  const results: Record<string, QueryOutcome> = {};
-  for (const d of rule.data.filter((x) => x.datasourceUid !== EXPRESSION_DATASOURCE_UID)) {
-    const text = expandQuery(String(d.model.rawSql), { from: now - d.relativeTimeRange.from! * 1000, to: now - d.relativeTimeRange.to! * 1000, intervalMs: Number(d.model.intervalMs) });
-    try {
-      results[d.refId] = await sql.query(text);
-    } catch (err) {
-      results[d.refId] = { error: (err as Error).message };
-    }
-  }
-  return evaluateRule(rule, results);
-}
-
-/** Steps a rule through evaluations at `instants` (ms, ascending) and returns the state manager. */
-async function run(rule: BuiltRule, instants: readonly number[]): Promise<StateManager> {
-  const manager = new StateManager({ forMs: durationMs(rule.for), noDataState: rule.noDataState, execErrState: rule.execErrState });
-  for (const at of instants) manager.step(at, await evaluateAt(rule, at));
-  return manager;
-}
-/** Consecutive evaluations of the fast group (every 10 s) starting at `from`. */
-const ticks = (from: number, count: number, every = 10 * S) => Array.from({ length: count }, (_, i) => from + i * every);
+const run = (rule: BuiltRule, instants: readonly number[]) => runRule(sql, rule, instants);
 const firingFor = (m: StateManager, key: string, value: string) => m.firing().filter((i) => i.labels[key] === value);
 
 async function applied(): Promise<void> {

@@ -64,7 +64,7 @@ export const CATALOG: { readonly [K in RuleId]: CatalogEntry } = {
     ],
   },
   rateLimit: {
-    meaning: 'A process uses more of its exchange rate limit than the threshold, or is being throttled.',
+    meaning: 'A process uses more of its exchange rate limit than the threshold, is being throttled, or has a share of its requests refused with HTTP 429.',
     panel: ['exchange', 'Rate-limit usage'],
     runbook: ['Lower request frequency or the symbols polled; HTTP 429 then 418 (ban) follow.', 'Resolves when usage drops.'],
   },

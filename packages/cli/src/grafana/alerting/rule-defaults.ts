@@ -31,7 +31,17 @@ export const RULE_DEFAULTS = {
   dataGaps: { severity: 'warning', for: '0s', threshold: 0, unit: 'gaps' },
   // Judged on liquidated notional, not on a count: Binance pushes at most one liquidation per symbol per second.
   liquidationBurst: { severity: 'warning', for: '0s', threshold: 1_000_000, unit: 'USD/min', perExchange: true },
-  rateLimit: { severity: 'warning', for: '1m', threshold: 90, unit: '%', perExchange: true },
+  rateLimit: {
+    severity: 'warning',
+    for: '1m',
+    threshold: 90,
+    unit: '%',
+    extras: {
+      limitedPercent: { value: 10, min: 1, description: 'share of requests refused with HTTP 429 in 5 minutes that counts as throttled (%)' },
+      minLimited: { value: 3, min: 1, description: 'refused requests in the 5 minutes before that share counts' },
+    },
+    perExchange: true,
+  },
   silentStream: { severity: 'warning', for: '0s', threshold: 900, unit: 's' },
   websocketLatency: { severity: 'warning', for: '2m', threshold: 2000, unit: 'ms' },
   writerLag: { severity: 'warning', for: '1m', threshold: 60_000, unit: 'ms' },

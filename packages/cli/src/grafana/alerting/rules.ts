@@ -277,16 +277,32 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
   },
 
   rateLimit: (s) => {
-    const t = exchangeThreshold(s, limits.col('exchange'));
+    const t = exchangeThreshold(s, `u.${limits.col('exchange')}`);
+    const keys = ['service', 'instance', 'exchange'].map((k) => limits.col(k));
+    const limited = `sum(CASE WHEN ${fetches.col('status')} = ${fetches.lit('status', 'rate_limited')} THEN 1 ELSE 0 END)`;
+    const minLimited = Number(s.minLimited);
     return {
       title: 'Rate limit near exhaustion',
       queries: [
         table(
           'A',
-          `SELECT ${limits.col('service')}, ${limits.col('instance')}, ${limits.col('exchange')},\n` +
-            `  ${t.value(`CASE WHEN ${limits.col('throttled')} THEN 100.0 ELSE ${limits.col('used')} * 100.0 / ${limits.col('quota')} END`)} AS used_percent\n` +
-            `FROM ${limits.name} WHERE $__timeFilter(${limits.ts})\n` +
-            `LATEST ON ${limits.ts} PARTITION BY ${limits.col('service')}, ${limits.col('instance')}, ${limits.col('exchange')}`,
+          // Two paths, merged per process and exchange by max. The weight used of the quota (latest sample, 100 when
+          // throttled) warns heavy users before the exchange refuses; the share of requests refused with HTTP 429
+          // (fetch status rate_limited) over the 5 minutes fires at any scale: the reference daemon uses ~10 of
+          // Binance's 2,400 weight/min, yet a shared IP or a tighter limit gets it refused. A share at or above
+          // `limitedPercent` (with at least `minLimited` refusals) counts as throttled: 100.
+          `SELECT ${keys.map((k) => `u.${k}`).join(', ')}, ${t.value('max(u.used_percent)')} AS used_percent\n` +
+            `FROM (\n` +
+            `  SELECT ${keys.join(', ')},\n` +
+            `    CASE WHEN ${limits.col('throttled')} THEN 100.0 ELSE ${limits.col('used')} * 100.0 / ${limits.col('quota')} END AS used_percent\n` +
+            `  FROM ${limits.name} WHERE $__timeFilter(${limits.ts})\n` +
+            `  LATEST ON ${limits.ts} PARTITION BY ${keys.join(', ')}\n` +
+            `  UNION ALL\n` +
+            `  SELECT ${keys.join(', ')},\n` +
+            `    CASE WHEN ${limited} >= ${minLimited} AND ${limited} * 100.0 / count() >= ${Number(s.limitedPercent)} THEN 100.0 ELSE 0.0 END AS used_percent\n` +
+            `  FROM ${fetches.name} WHERE $__timeFilter(${fetches.ts}) GROUP BY ${keys.join(', ')}\n` +
+            `) u\n` +
+            `GROUP BY ${keys.map((k) => `u.${k}`).join(', ')}`,
           300,
         ),
       ],
@@ -294,8 +310,8 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
       condition: { kind: 'threshold', reduce: { reducer: 'last', mode: 'dropNN' }, op: 'gt', params: [t.threshold] },
       noDataState: 'OK',
       execErrState: 'KeepLast',
-      summary: `{{ $labels.exchange }}: ${value('B')} % of the rate limit used ({{ $labels.service }}/{{ $labels.instance }})`,
-      description: `{{ $labels.service }}/{{ $labels.instance }} uses more than ${s.threshold} %${t.named} of its {{ $labels.exchange }} rate limit, or is being throttled (HTTP 429/418 next).`,
+      summary: `{{ $labels.exchange }}: ${value('B')} % of the rate limit used, 100 = throttled or refused ({{ $labels.service }}/{{ $labels.instance }})`,
+      description: `{{ $labels.service }}/{{ $labels.instance }} uses more than ${s.threshold} %${t.named} of its {{ $labels.exchange }} rate limit, is being throttled, or had at least ${Number(s.limitedPercent)} % of its requests (and ${minLimited} or more) refused with HTTP 429 in 5 minutes: HTTP 418 bans come next.`,
     };
   },
 
