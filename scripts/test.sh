@@ -11,11 +11,40 @@ cd "$(dirname "$0")/.."
 
 unit_files() { ls test/*.unit.test.ts; }
 integration_files() { ls test/*.test.ts | grep -v '\.unit\.test\.ts$'; }
-timed() { local start=$SECONDS rc=0; "$@" || rc=$?; echo "== $1: $((SECONDS - start)) s"; return $rc; }
+# timed LABEL COMMAND...: runs COMMAND, then says how long it took.
+timed() { local label=$1 start=$SECONDS rc=0; shift; "$@" || rc=$?; echo "== $label: $((SECONDS - start)) s"; return $rc; }
 
-# Unit files share nothing and run two at a time; integration files one at a time (each starts its own QuestDB).
-run_unit() { node --import tsx --test --test-reporter=spec --test-concurrency=2 "$@"; }
-run_ts() { node --import tsx --test --test-reporter=spec --test-concurrency=1 "$@"; }
+# Unit files share nothing and run two at a time. Integration files run two at a time too: each starts its own QuestDB
+# (fresh temp data root, free loopback ports, a retry when a port is lost to a race) and its own simulator (port 0),
+# and much of their time is spent waiting on real clocks and a starting JVM. TW_TEST_CONCURRENCY overrides both.
+run_unit() { node --import tsx --test --test-reporter=spec --test-concurrency="${TW_TEST_CONCURRENCY:-2}" "$@"; }
+run_ts() { node --import tsx --test --test-reporter=spec --test-concurrency="${TW_TEST_CONCURRENCY:-2}" "$@"; }
+
+# Test servers start faster with a class-data archive of QuestDB (made once per machine, next to the cached jar) and
+# C1-only JIT: start-up compilation is most of a short-lived server's start time, and tests never run one long enough
+# for C2 to pay off. Set TRADEWATCH_QUESTDB_JVM_OPTIONS (even to "") to choose otherwise. Benchmarks do not use this.
+questdb_test_jvm() {
+  [ -n "${TRADEWATCH_QUESTDB_JVM_OPTIONS+set}" ] && return 0
+  local archive
+  archive="$(node --import tsx scripts/questdb-class-archive.ts)"
+  export TRADEWATCH_QUESTDB_JVM_OPTIONS="-XX:TieredStopAtLevel=1${archive:+ -XX:SharedArchiveFile=$archive}"
+}
+
+# Runs "$@" with its output kept in a file; lane_wait prints it whole once it has ended (lanes run side by side and
+# would otherwise interleave their lines) and returns its status.
+declare -A lane_pid lane_log
+lane_start() {
+  local name=$1; shift
+  lane_log[$name]="$(mktemp "${TMPDIR:-/tmp}/tradewatch-test-$name.XXXXXX")"
+  "$@" >"${lane_log[$name]}" 2>&1 &
+  lane_pid[$name]=$!
+}
+lane_wait() {
+  local name=$1 rc=0
+  wait "${lane_pid[$name]}" || rc=$?
+  cat "${lane_log[$name]}"; rm -f "${lane_log[$name]}"
+  return $rc
+}
 run_python() {
   # pytest exit codes: 0 passed, 1 failures, 2 interrupted, 3 internal error, 4 usage error, 5 no tests collected.
   # Every one but 0 fails the run: collecting nothing means tests went missing, never a pass.
@@ -24,25 +53,37 @@ run_python() {
   [ "$py_status" -eq 5 ] && echo "pytest collected no tests: failing the run" >&2
   return "$py_status"
 }
+# The TypeScript files and pytest (its own QuestDB, through the CLI) side by side.
 run_integration() {
   local status=0
-  run_ts $(integration_files) || status=1
-  run_python tests || status=1
+  lane_start pytest timed 'integration tier (Python)' run_python tests
+  timed 'integration tier (TypeScript)' run_ts $(integration_files) || status=1
+  lane_wait pytest || status=1
+  return $status
+}
+checks_then_unit() {
+  local status=0
+  timed typecheck npx tsc -p tsconfig.json --noEmit || status=1
+  (cd packages/python && timed mypy ../../.venv/bin/python -m mypy) || status=1
+  timed lint npx eslint . || status=1
+  timed 'unit tier' run_unit $(unit_files) || status=1
   return $status
 }
 
 case "${1:-all}" in
-  unit) timed run_unit $(unit_files) ;;
-  integration) bash scripts/setup.sh; timed run_integration ;;
+  unit) timed 'unit tier' run_unit $(unit_files) ;;
+  integration) bash scripts/setup.sh; questdb_test_jvm; timed 'integration tier' run_integration ;;
   all)
-    bash scripts/setup.sh
-    echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
-    (cd packages/python && ../../.venv/bin/python -m mypy)
-    echo "== lint"; npx eslint .
-    # Both tiers run even if the first fails, so one run shows every failure.
+    start=$SECONDS
+    bash scripts/setup.sh; questdb_test_jvm
+    echo "== set-up: $((SECONDS - start)) s"
+    # Three lanes side by side: the static checks then the unit tier (CPU-bound, short), the TypeScript integration
+    # files, pytest. Every lane runs to its end even when another fails, so one run shows every failure.
     status=0
-    echo "== unit tier"; timed run_unit $(unit_files) || status=1
-    echo "== integration tier"; timed run_integration || status=1
+    lane_start checks checks_then_unit
+    timed 'integration tier' run_integration || status=1
+    lane_wait checks || status=1
+    echo "== whole suite: $((SECONDS - start)) s"
     exit $status
     ;;
   *)
@@ -51,6 +92,7 @@ case "${1:-all}" in
     for f in "$@"; do
       case "$f" in *.py) py_files+=("$(realpath "$f")") ;; *) ts_files+=("$f") ;; esac
     done
+    questdb_test_jvm
     status=0
     if [ ${#ts_files[@]} -gt 0 ]; then run_ts "${ts_files[@]}" || status=$?; fi
     if [ ${#py_files[@]} -gt 0 ]; then run_python "${py_files[@]}" || status=$?; fi
