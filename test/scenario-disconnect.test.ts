@@ -6,7 +6,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createDaemon, daemonConfig } from '../packages/cli/src/daemon/index.js';
 import { createMonitor } from '../packages/sdk/src/sdk/index.js';
 import { startSimulator } from '../packages/cli/src/simulator/index.js';
@@ -41,7 +40,8 @@ test('a Binance websocket disconnect is stored with its time; the reconnection w
   });
 
   await until('the stream to connect', async () => (daemon.status().exchanges[0]?.liquidations?.state === 'connected' ? true : undefined));
-  await sleep(500);
+  // Subscribed on the exchange's side too: the disconnect then cuts a stream in use.
+  await until('the subscription to reach the simulator', async () => ((simulator.control.state().exchanges.binanceusdm?.wsSubscriptions ?? 0) > 0 ? true : undefined));
   const fault = await simulator.control.inject('binanceusdm', { kind: 'ws_disconnect', durationMs: 2000 });
   await until('the stream to come back', async () => {
     const s = daemon.status().exchanges[0]?.liquidations;

@@ -14,6 +14,7 @@ import { createMonitor } from '../packages/sdk/src/sdk/index.js';
 import { startSimulator } from '../packages/cli/src/simulator/index.js';
 import { applySchema, SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { walApplied } from './helpers/rows.js';
 import { until } from './helpers/until.js';
 
 const server = await useQuestDb();
@@ -47,7 +48,10 @@ test('a liquidation burst is stored event for event, as events per minute', asyn
   await until('both streams to connect', async () =>
     daemon.status().exchanges.every((e) => e.liquidations?.state === 'connected') ? true : undefined,
   );
-  await sleep(300); // subscriptions acknowledged
+  // Subscribed on the exchanges' side too, so that the burst's first events have somewhere to go.
+  await until('both subscriptions to reach the simulator', async () =>
+    Object.values(simulator.control.state().exchanges).every((e) => e.wsSubscriptions > 0) ? true : undefined,
+  );
 
   // Keep the 1.5 s burst inside one minute, so that the expected events per minute are the whole burst.
   const intoMinute = Date.now() % 60_000;
@@ -75,6 +79,8 @@ test('a liquidation burst is stored event for event, as events per minute', asyn
   );
   monitor.sample();
   await monitor.flush();
+  // Barrier for the exact counts below: every row the flush committed is applied, so an extra one would show.
+  await walApplied(db, ['tw_liquidations', 'tw_connection_samples']);
 
   for (const exchange of ['binanceusdm', 'bybit'] as const) {
     const expected = delivered[exchange];

@@ -6,12 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createDaemon, daemonConfig } from '../packages/cli/src/daemon/index.js';
 import { createMonitor } from '../packages/sdk/src/sdk/index.js';
 import { startSimulator } from '../packages/cli/src/simulator/index.js';
 import { applySchema, SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { walApplied } from './helpers/rows.js';
 import { until } from './helpers/until.js';
 
 const server = await useQuestDb();
@@ -46,8 +46,10 @@ test('a 429 storm shows in rate-limit status and error counts, and Retry-After i
     const s = daemon.status().exchanges[0]!;
     return s.fetches.rate_limited > 0 && s.pausedUntil === undefined && Date.now() > fault.startedAt + 2600 ? true : undefined;
   });
-  await sleep(300);
   await monitor.flush();
+  // Barrier for the absence checks below (no fetch during the pause, no error beyond the refusals): every row the
+  // flush committed is applied, so one that should not exist would show.
+  await walApplied(db, ['tw_fetches', 'tw_errors']);
   const where = `service = '${service}' AND exchange = 'binanceusdm'`;
 
   // Every refused request is one rate_limited fetch row (stamped when the 429 came back) and one error row of the

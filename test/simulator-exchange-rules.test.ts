@@ -134,14 +134,22 @@ test('keepalive: Bybit drops a client that never pings, Binance one that never p
   // Clients that keep the rules stay connected across several timeouts...
   const pinging = await open(bybitWs);
   const pinger = setInterval(() => pinging.send(JSON.stringify({ op: 'ping' })), 150);
+  let bybitPongs = 0;
+  pinging.on('message', (data) => {
+    if (String(data).includes('"ret_msg":"pong"')) bybitPongs++;
+  });
   const ponging = await open(binanceWs); // ws answers ping frames by itself
+  let binancePings = 0;
+  ponging.on('ping', () => binancePings++);
   // ...those that do not are dropped.
   const silent = await open(bybitWs);
   const deaf = await open(binanceWs, { autoPong: false });
   const [silentCode, deafCode] = await Promise.all([closed(silent), closed(deaf)]);
   assert.equal(silentCode, 1006, 'dropped without a close frame');
   assert.equal(deafCode, 1006);
-  await new Promise((resolve) => setTimeout(resolve, 800));
+  // Still open after more than two timeouts' worth of keepalive rounds (150 ms apart, 600 ms timeouts), counted as
+  // they happen rather than waited out on the clock: the server's rule check ran all along, on the same event loop.
+  await waitFor(() => bybitPongs >= 10 && binancePings >= 10, 'ten keepalive rounds on each exchange', 30_000);
   assert.equal(pinging.readyState, WebSocket.OPEN);
   assert.equal(ponging.readyState, WebSocket.OPEN);
   clearInterval(pinger);

@@ -182,9 +182,17 @@ describe('simulator with real ccxt: websockets and faults', () => {
       if (id === 'bybit') assert.equal(delivered, 40, 'Bybit batches every event');
       // 200 ms of events of one symbol fall in one 1000 ms window (more only if the machine stalls the burst): sampled.
       else assert.ok(delivered >= 1 && delivered < generated / 4, `Binance pushes the latest per symbol per second: ${delivered}`);
-      await waitFor(() => liquidationsOf(ex, 'ETH/USDT:USDT', since) >= delivered, 5000, `${delivered} liquidations`);
-      assert.equal(liquidationsOf(ex, 'ETH/USDT:USDT', since), delivered, 'the client received exactly what was pushed');
       assert.equal(sim.control.faults().find((f) => f.id === record.id)?.counters.eventsEmitted, 40);
+      // Barrier for "nothing more than that arrived": one sentinel liquidation, generated after the burst was pushed,
+      // reaches the client after everything pushed before it on the same socket. Once it is in, the burst's count is final.
+      const sentinelFrom = Date.now();
+      const sentinel = await sim.control.inject(id, { kind: 'liquidation_burst', count: 1, overMs: 0, symbols: ['ETH'] });
+      await waitFor(ended(sim, sentinel), 3000, 'sentinel emitted');
+      await waitFor(() => sim.control.state().exchanges[id]!.liquidationsPending === 0, 5000, 'sentinel window closed');
+      assert.equal(sim.control.state().exchanges[id]!.stats.liquidationsDelivered - stats.liquidationsDelivered, 1, 'the sentinel alone was pushed');
+      await waitFor(() => liquidationsOf(ex, 'ETH/USDT:USDT', sentinelFrom) === 1, 5000, 'the sentinel at the client');
+      const burstReceived = liquidationsOf(ex, 'ETH/USDT:USDT', since) - liquidationsOf(ex, 'ETH/USDT:USDT', sentinelFrom);
+      assert.equal(burstReceived, delivered, 'the client received exactly what was pushed');
     });
 
     test(`${id}: ws_disconnect rejects the pending watch; the next watch reconnects`, async () => {
