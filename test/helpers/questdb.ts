@@ -45,7 +45,9 @@ export async function useQuestDb(t?: CleanupRegistrar, options: UseQuestDbOption
   const dataRoot = await mkdtemp(join(tmpdir(), 'tradewatch-questdb-'));
   let server: QuestDbServer;
   try {
-    server = await startQuestDb({ dataRoot, extraConfig: { ...SMALL_FOOTPRINT_CONFIG, ...(options.ilpAutoCreate === false ? {} : ILP_AUTO_CREATE_CONFIG), ...options.extraConfig } });
+    // 3 minutes, not the product's 60 s: a JVM that shares two cores with other test files, pytest and whatever else
+    // the machine runs was seen needing 70 s to answer. The timeout only tells a dead start from a slow one.
+    server = await startQuestDb({ dataRoot, startTimeoutMs: 180_000, extraConfig: { ...SMALL_FOOTPRINT_CONFIG, ...(options.ilpAutoCreate === false ? {} : ILP_AUTO_CREATE_CONFIG), ...options.extraConfig } });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new TradewatchError(
