@@ -11,12 +11,18 @@ cd "$(dirname "$0")/.."
 
 unit_files() { ls test/*.unit.test.ts; }
 integration_files() { ls test/*.test.ts | grep -v '\.unit\.test\.ts$'; }
+# Files whose scenarios depend on getting CPU in time: the scenario files drive a daemon against the simulator on the
+# real clock (keepalive deadlines, reconnect backoff, fetch windows), and the overload test needs a producer faster
+# than its writer for 3 s. They run last and one at a time, so that no other test file competes with them for cores.
+real_clock_files() { ls test/scenario-*.test.ts test/storage-overload.test.ts; }
+shared_files() { integration_files | grep -v -e '^test/scenario-' -e '^test/storage-overload\.test\.ts$'; }
 # timed LABEL COMMAND...: runs COMMAND, then says how long it took.
 timed() { local label=$1 start=$SECONDS rc=0; shift; "$@" || rc=$?; echo "== $label: $((SECONDS - start)) s"; return $rc; }
 
-# Unit files share nothing and run two at a time. Integration files run two at a time too: each starts its own QuestDB
-# (fresh temp data root, free loopback ports, a retry when a port is lost to a race) and its own simulator (port 0),
-# and much of their time is spent waiting on real clocks and a starting JVM. TW_TEST_CONCURRENCY overrides both.
+# Unit files share nothing and run two at a time. Integration files run two at a time too (but for the real-clock
+# scenarios, below): each starts its own QuestDB (fresh temp data root, free loopback ports, a retry when a port is
+# lost to a race) and its own simulator (port 0), and much of their time is spent waiting on a starting JVM, a child
+# process or a timer. TW_TEST_CONCURRENCY overrides both (1: one file at a time).
 run_unit() { node --import tsx --test --test-reporter=spec --test-concurrency="${TW_TEST_CONCURRENCY:-2}" "$@"; }
 run_ts() { node --import tsx --test --test-reporter=spec --test-concurrency="${TW_TEST_CONCURRENCY:-2}" "$@"; }
 
@@ -57,7 +63,8 @@ run_python() {
 run_integration() {
   local status=0
   lane_start pytest timed 'integration tier (Python)' run_python tests
-  timed 'integration tier (TypeScript)' run_ts $(integration_files) || status=1
+  timed 'integration tier (TypeScript, two files at a time)' run_ts $(shared_files) || status=1
+  TW_TEST_CONCURRENCY=1 timed 'integration tier (TypeScript, real-clock scenarios)' run_ts $(real_clock_files) || status=1
   lane_wait pytest || status=1
   return $status
 }
