@@ -163,7 +163,21 @@ class TableEncoder:
         self.validate: Callable[[Row], Validated]
         #: The same checks for a row given as keyword arguments named after the columns (absent = None).
         self.validate_values: Callable[..., Validated]
-        self.validate, self.validate_values = _validators(self)
+        #: ``check_values(ts, *columns)`` in ``values_order(table)`` → the checked values as a tuple (no dict), for
+        #: ``Writer.write_values``; ``check_values_now``: the same when ``ts`` is the SDK clock's reading of now.
+        self.check_values: Callable[..., tuple[Any, ...]]
+        self.check_values_now: Callable[..., tuple[Any, ...]]
+        #: ``encode_line(values)`` → the row's ILP line, or None (use ``to_row`` and ``Buffer.row``); None for
+        #: tables with a column that is not a number.
+        self.encode_line: Callable[[tuple[Any, ...]], str | None] | None
+        self._prefixes: dict[tuple[Any, ...], str] = {}
+        order = values_order(table)
+        self._n_symbols = sum(1 for c in table.columns if c.type == "SYMBOL")
+        self._symbol_names = order[1 : 1 + self._n_symbols]
+        self._field_names = order[1 + self._n_symbols :]
+        self._timestamp_fields = frozenset(c.name for c in table.columns if c.type == "TIMESTAMP" and c.name != table.timestamp)
+        (self.validate, self.validate_values, self.check_values, self.check_values_now,
+         self.encode_line) = _validators(self)
 
     def check_time(self, ts: Any) -> int:
         """The designated timestamp, checked: whole µs, not before 2000, not older than the TTL, not a day ahead."""
@@ -218,6 +232,27 @@ class TableEncoder:
         t = self.table
         return InvalidRowError(t.name, None, row, f"{t.name}: a row needs at least one column besides {t.timestamp}")
 
+    def to_row(self, values: tuple[Any, ...]) -> Validated:
+        """A checked values tuple as ``Buffer.row`` takes it (absent values left out, TIMESTAMP columns as µs)."""
+        n = self._n_symbols
+        symbols = {k: v for k, v in zip(self._symbol_names, values[1 : 1 + n]) if v is not None}
+        columns = {k: (TimestampMicros(v) if k in self._timestamp_fields else v)
+                   for k, v in zip(self._field_names, values[1 + n :]) if v is not None}
+        return symbols, columns, values[0]
+
+    def _prefix_of(self, key: tuple[Any, ...]) -> str:
+        """The table name and symbols of a line, escaped by the official client (a row with one known column is
+        encoded and that column's known text cut off). Cached per symbol values, up to _ACCEPTED_LIMIT × 16."""
+        buf = Buffer(protocol_version=1)
+        symbols = {k: v for k, v in zip(self._symbol_names, key) if v is not None}
+        buf.row(self.table.name, symbols=symbols, columns={"x": 1}, at=TimestampNanos(1))
+        line = bytes(buf).decode("utf-8")
+        assert line.endswith(" x=1i 1\n"), line
+        if len(self._prefixes) >= _ACCEPTED_LIMIT * 16:
+            self._prefixes.clear()
+        p = self._prefixes[key] = line[: -len(" x=1i 1\n")]
+        return p
+
     def encode(self, row: Row, buffer: Buffer) -> None:
         symbols, columns, ts = self.validate(row)
         buffer.row(self.table.name, symbols=symbols, columns=columns, at=TimestampNanos(ts * 1000))
@@ -228,7 +263,7 @@ class TableEncoder:
 # table): no per-column loop, call or tuple unpacking on the hook's path. Values the fast paths do not settle go to
 # the column's check function above, which raises with the documented message (or converts, as for int → DOUBLE).
 
-_FACTORIES: dict[str, Callable[..., tuple[Callable[[Row], Validated], Callable[..., Validated]]]] = {}
+_FACTORIES: dict[str, Callable[..., Any]] = {}
 
 
 def _fast_path(c: Column, i: int) -> str:
@@ -309,10 +344,84 @@ def _body(table: Table, from_row: bool) -> list[str]:
     return lines
 
 
+def _values_body(table: Table, trusted_time: bool) -> list[str]:
+    """The same checks for a row given positionally (``values_order``): returns the checked values as a tuple, no
+    dict built. ``trusted_time``: ``ts`` is the SDK clock's reading of now, which passes every time rule."""
+    assert table.timestamp == "ts", f"{table.name}: the generated checks name the designated timestamp ts"
+    symbols = [c for c in table.columns if c.type == "SYMBOL"]
+    fields = [c for c in table.columns if c.type != "SYMBOL" and c.name != table.timestamp]
+    lines = [] if trusted_time else [
+        "        now = now_micros()",
+        "        if ts.__class__ is not int or ts > now + FUTURE or ts < MIN_EVENT or ts < now - TTL:",
+        "            ts = check_time(ts)",
+    ]
+    for i, c in enumerate(symbols):
+        n = c.name
+        lines += [f"        if {n} is None:", f"            raise required({n!r})"] if c.required else [f"        if {n} is None:", "            pass"]
+        lines += [
+            "        else:",
+            f"            if {n}.__class__ is not str or {n} not in acc[{i}]:",
+            f"                chk[{i}](t, col[{i}], {n})",
+            f"                if len(acc[{i}]) >= LIMIT:",
+            f"                    acc[{i}].clear()",
+            f"                acc[{i}].add({n})",
+        ]
+    for k, c in enumerate(fields):
+        i = len(symbols) + k
+        n = c.name
+        lines += [f"        if {n} is None:", f"            raise required({n!r})"] if c.required else [f"        if {n} is None:", "            pass"]
+        lines += ["        else:", f"            v = {n}", f"            if {_fast_path(c, i)}:", f"                {n} = chk[{i}](t, col[{i}], v)"]
+    if not any(c.required for c in symbols + fields):
+        names = [c.name for c in symbols + fields]
+        lines += [f"        if {' and '.join(f'{n} is None' for n in names)}:", "            raise empty(None)"]
+    lines += [f"        return ({', '.join(values_order(table))},)"]
+    return lines
+
+
+def values_order(table: Table) -> list[str]:
+    """The order of a checked values tuple: the designated timestamp, the symbols, the other columns (table order)."""
+    return ([table.timestamp] + [c.name for c in table.columns if c.type == "SYMBOL"]
+            + [c.name for c in table.columns if c.type != "SYMBOL" and c.name != table.timestamp])
+
+
+#: Column types a checked value is written as ILP text directly (the others go through ``Buffer.row``): Python's
+#: ``repr`` of a finite float is its shortest round-trip form, which QuestDB reads back to the same double.
+_LINE_TYPES = {"DOUBLE": "{%s!r}", "FLOAT": "{%s!r}", "LONG": "{%s}i", "INT": "{%s}i"}
+
+
+def _line_source(table: Table) -> list[str]:
+    """``encode_line(values)`` → the ILP line (str) of a checked values tuple, the symbols' part (table name and
+    symbols, escaped by the official client) cached per symbol values; None when the row has no field to write (the
+    caller encodes it with ``Buffer.row``). Only for tables whose fields are all numbers."""
+    symbols = [c.name for c in table.columns if c.type == "SYMBOL"]
+    fields = [c for c in table.columns if c.type != "SYMBOL" and c.name != table.timestamp]
+    if not fields or any(c.type not in _LINE_TYPES for c in fields):
+        return ["    encode_line = None"]
+    key = f"({', '.join(symbols)},)" if symbols else "()"
+    every = ",".join(f"{c.name}={_LINE_TYPES[c.type] % c.name}" for c in fields)
+    lines = [
+        "    def encode_line(values):",
+        f"        {', '.join(values_order(table))}, = values",
+        f"        key = {key}",
+        "        p = prefixes.get(key)",
+        "        if p is None:",
+        "            p = prefix_of(key)",
+        f"        if {' and '.join(f'{c.name} is not None' for c in fields)}:",
+        f'            return f"{{p}} {every} {{{table.timestamp}}}000\\n"',
+        "        parts = []",
+    ]
+    for c in fields:
+        lines += [f"        if {c.name} is not None:", f'            parts.append(f"{c.name}={_LINE_TYPES[c.type] % c.name}")']
+    lines += ["        if not parts:", "            return None",
+              "        body = ','.join(parts)", f'        return f"{{p}} {{body}} {{{table.timestamp}}}000\\n"']
+    return lines
+
+
 def _factory_source(table: Table) -> str:
     params = ", ".join(f"{c.name}=None" for c in table.columns)
+    positional = ", ".join(values_order(table))
     lines = [
-        "def make(enc, t, col, chk, acc, now_micros, check_time, Mapping, LIMIT, FUTURE, MIN_EVENT, TTL):",
+        "def make(enc, t, col, chk, acc, now_micros, check_time, Mapping, LIMIT, FUTURE, MIN_EVENT, TTL, prefixes, prefix_of):",
         "    not_a_mapping, required, check_unknown, empty = enc._not_a_mapping, enc._required, enc._check_unknown, enc._empty",
         "    def validate(row):",
         "        if row.__class__ is not dict and not isinstance(row, Mapping):",
@@ -321,26 +430,31 @@ def _factory_source(table: Table) -> str:
         *_body(table, True),
         f"    def validate_values(*, {params}):",
         *_body(table, False),
-        "    return validate, validate_values",
+        f"    def check_values({positional}):",
+        *_values_body(table, False),
+        f"    def check_values_now({positional}):",
+        *_values_body(table, True),
+        *_line_source(table),
+        "    return validate, validate_values, check_values, check_values_now, encode_line",
     ]
     return "\n".join(lines) + "\n"
 
 
-def _compile(t: Table) -> Callable[..., tuple[Callable[[Row], Validated], Callable[..., Validated]]]:
+def _compile(t: Table) -> Callable[..., Any]:
     namespace: dict[str, Any] = {}
     exec(compile(_factory_source(t), f"<tradewatch validator {t.name}>", "exec"), namespace)
-    make: Callable[..., tuple[Callable[[Row], Validated], Callable[..., Validated]]] = namespace["make"]
+    make: Callable[..., Any] = namespace["make"]
     _FACTORIES[t.name] = make
     return make
 
 
-def _validators(enc: TableEncoder) -> tuple[Callable[[Row], Validated], Callable[..., Validated]]:
+def _validators(enc: TableEncoder) -> Any:
     t = enc.table
     make = _FACTORIES.get(t.name) or _compile(t)
     cols = [c for c in t.columns if c.type == "SYMBOL"] + [c for c in t.columns if c.type != "SYMBOL" and c.name != t.timestamp]
     return make(enc, t, cols, [_CHECKS[c.type] for c in cols], [set[str]() for c in cols if c.type == "SYMBOL"],
                 enc._now, enc.check_time, Mapping, _ACCEPTED_LIMIT, MAX_FUTURE_MICROS,
-                CATALOG.limits.min_event_time_micros, enc._ttl_micros)
+                CATALOG.limits.min_event_time_micros, enc._ttl_micros, enc._prefixes, enc._prefix_of)
 
 
 for _t in CATALOG.tables.values():  # compiled at import: the first hook call pays nothing

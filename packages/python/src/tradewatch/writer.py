@@ -115,7 +115,7 @@ class Writer:
         # Held by whoever moves queued rows into batches (the thread, write_payload, close): keeps batches in order.
         self._encode_lock = threading.Lock()
         # Validated rows waiting for the thread: (table, symbols, columns, ts µs). Counted as queue rows.
-        self._queue: list[tuple[str, Validated]] = []
+        self._queue: list[tuple[Any, Any]] = []  # (table, Validated) or (TableEncoder, values tuple)
         self._queue_oldest_ms = 0.0
         self._encoding = 0  # rows taken off the queue and being encoded (still pending)
         self._encoding_oldest_ms = 0.0
@@ -163,7 +163,14 @@ class Writer:
     def write_checked(self, table: str, checked: Validated) -> None:
         """Queues a row that ``encoder(table)`` has validated (``validate`` or ``validate_values``): the
         monitor's path for its busiest hooks. Raises WriterClosedError (nothing queued)."""
-        item = (table, checked)
+        self._enqueue((table, checked))
+
+    def write_values(self, encoder: TableEncoder, values: tuple[Any, ...]) -> None:
+        """Queues a row that ``encoder`` checked as a values tuple (``check_values`` / ``check_values_now``): no dict
+        on the caller's thread; the writer's thread writes the line (``encode_line``). Raises WriterClosedError."""
+        self._enqueue((encoder, values))
+
+    def _enqueue(self, item: tuple[Any, Any]) -> None:
         with self._lock:
             if self._closing:
                 raise WriterClosedError("the writer is closed; the row was not recorded")
@@ -291,30 +298,74 @@ class Writer:
             self._queue = []
             self._encoding = len(items)
             self._encoding_oldest_ms = created = self._queue_oldest_ms
+        # A batch is built in order from runs of rows: lines written as text (encode_line: values tuples of tables
+        # whose fields are numbers) and rows encoded by the client's Buffer.row (the rest).
         buf = Buffer(protocol_version=1)
+        done: list[bytes] = []  # the batch's finished runs
+        text: list[str] = []    # the current run of text lines
+        size = text_size = 0    # bytes in done; characters in text (≈ bytes: symbols are mostly ASCII)
         rows = 0
         limit = self._max_batch_bytes
-        for table, (symbols, columns, ts) in items:
+        for target, checked in items:
             try:
-                buf.row(table, symbols=symbols, columns=columns, at=TimestampNanos(ts * 1000))
+                line = None
+                if target.__class__ is str:
+                    table = target
+                    symbols, columns, ts = checked
+                else:
+                    enc: TableEncoder = target
+                    table = enc.table.name
+                    encode_line = enc.encode_line
+                    line = encode_line(checked) if encode_line is not None else None
+                    if line is None:
+                        symbols, columns, ts = enc.to_row(checked)
+                if line is not None:
+                    if len(buf):
+                        chunk = bytes(buf)
+                        done.append(chunk)
+                        size += len(chunk)
+                        buf.clear()  # type: ignore[no-untyped-call]
+                    text.append(line)
+                    text_size += len(line)
+                else:
+                    if text:
+                        chunk = "".join(text).encode()
+                        done.append(chunk)
+                        size += len(chunk)
+                        text = []
+                        text_size = 0
+                    buf.row(table, symbols=symbols, columns=columns, at=TimestampNanos(ts * 1000))
             except Exception as err:  # validation makes this unreachable; if not, the row is counted, never lost silently
                 with self._lock:
                     self._encoding -= 1
                     self._rejected += 1
                     self._mem_out += 1
-                self._note(f"a validated {table} row could not be encoded ({type(err).__name__}: {err}); counted as rejected")
+                name = target if isinstance(target, str) else getattr(getattr(target, "table", None), "name", "?")
+                self._note(f"a validated {name} row could not be encoded ({type(err).__name__}: {err}); counted as rejected")
                 continue
             rows += 1
-            if len(buf) >= limit:
+            if size + text_size + len(buf) >= limit:
+                payload = self._seal(done, text, buf)
                 with self._lock:
                     self._encoding -= rows
-                    self._add_batch_locked(bytes(buf), rows, created)
-                buf = Buffer(protocol_version=1)
-                rows = 0
+                    self._add_batch_locked(payload, rows, created)
+                done, text = [], []
+                size = text_size = rows = 0
         if rows:
+            payload = self._seal(done, text, buf)
             with self._lock:
                 self._encoding -= rows
-                self._add_batch_locked(bytes(buf), rows, created)
+                self._add_batch_locked(payload, rows, created)
+
+    @staticmethod
+    def _seal(done: list[bytes], text: list[str], buf: Buffer) -> bytes:
+        """The batch's bytes, runs in order (``buf`` is cleared for the next batch)."""
+        if text:
+            done.append("".join(text).encode())
+        elif len(buf):
+            done.append(bytes(buf))
+            buf.clear()  # type: ignore[no-untyped-call]
+        return done[0] if len(done) == 1 else b"".join(done)
 
     def _add_batch_locked(self, payload: bytes, rows: int, created_ms: float, bounded: bool = True) -> None:
         self._batches.append(_Batch(payload, rows, created_ms))
