@@ -5,7 +5,9 @@ symbol and text limits, no NaN/Infinity, no U+0000 or lone surrogates, integer r
 designated timestamp, because QuestDB would accept such rows (HTTP 204) and then silently lose them or misfile them:
 before 2000-01-01 (a unit mix-up: seconds or milliseconds where microseconds belong), or older than the table's TTL.
 A refused row raises :class:`InvalidRowError` naming the table, the column and the value; nothing reaches the buffer.
-Encoding itself is the official ``questdb`` client's ``Buffer.row``.
+Encoding is the official ``questdb`` client's ``Buffer.row``, except for rows checked as values tuples of tables
+whose fields are all numbers (``encode_line``): their lines are written as text, with the table and symbols part
+escaped by ``Buffer.row`` once per symbol values.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The writer: rows are validated on the caller's thread and queued; the background thread encodes them (with the
-official client's ``Buffer``), batches and delivers them: a hook call costs validation plus a list append. The
+"""The writer: rows are validated on the caller's thread and queued; the background thread encodes them (the
+official client's ``Buffer.row``, or text lines for number-only tables: rows.py), batches and delivers them: a hook
+call costs validation plus a list append. The
 guarantees are the TypeScript writer's (docs/writer.md):
 
 * while QuestDB is unreachable, sealed batches go to a bounded on-disk spool (``spool_dir``) and are replayed in
@@ -161,23 +162,21 @@ class Writer:
         self.write_checked(enc.table.name, enc.validate(row))
 
     def write_checked(self, table: str, checked: Validated) -> None:
-        """Queues a row that ``encoder(table)`` has validated (``validate`` or ``validate_values``): the
-        monitor's path for its busiest hooks. Raises WriterClosedError (nothing queued)."""
-        self._enqueue((table, checked))
+        """Queues a row that ``encoder(table)`` has validated (``validate`` or ``validate_values``). Raises
+        WriterClosedError (nothing queued)."""
+        self.write_values(table, checked)
 
-    def write_values(self, encoder: TableEncoder, values: tuple[Any, ...]) -> None:
+    def write_values(self, encoder: TableEncoder | str, values: Any) -> None:
         """Queues a row that ``encoder`` checked as a values tuple (``check_values`` / ``check_values_now``): no dict
-        on the caller's thread; the writer's thread writes the line (``encode_line``). Raises WriterClosedError."""
-        self._enqueue((encoder, values))
-
-    def _enqueue(self, item: tuple[Any, Any]) -> None:
+        on the caller's thread; the writer's thread writes the line (``encode_line``), the monitor's path for its
+        busiest hook. (With a table name: a ``Validated`` row, as ``write_checked``.) Raises WriterClosedError."""
         with self._lock:
             if self._closing:
                 raise WriterClosedError("the writer is closed; the row was not recorded")
             queue = self._queue
             if not queue:
                 self._queue_oldest_ms = time.time() * 1000
-            queue.append(item)
+            queue.append((encoder, values))
             self._accepted += 1
             if len(queue) == self._flush_rows:
                 self._cond.notify()
