@@ -6,7 +6,9 @@
 # separate project with random passwords and free loopback ports, waits until it is healthy, then checks through
 # Grafana's HTTP API: the QuestDB datasource is healthy, every provisioned dashboard exists, the provisioned alert
 # rules are loaded, and a metric written to QuestDB over ILP/HTTP comes back through the datasource's query API,
-# as do the exporter's and the daemon's rows. Everything is removed at the end (down -v), unless KEEP=1.
+# as do the exporter's and the daemon's rows. Then a test notification through Grafana's Alertmanager (receivers
+# test API) to the provisioned alert-history contact point and to a local webhook sink on the compose network: it
+# must arrive at the sink and land in tw_alert_events. Everything is removed at the end (down -v), unless KEEP=1.
 #
 #   bash scripts/e2e-compose.sh            # KEEP=1 leaves the stack running; TIMEOUT=600 (seconds) to start
 set -euo pipefail
@@ -85,6 +87,7 @@ cleanup() {
     say "KEEP=1: left running as project $project (Grafana http://127.0.0.1:$grafana_port, env file $env_file);" \
       "remove with: docker compose -p $project -f $compose_file --env-file $env_file --profile demo down -v"
   else
+    docker rm -f "$project-sink" >/dev/null 2>&1 || true
     compose down -v --remove-orphans >/dev/null 2>&1 || true
     docker image rm "$image" >/dev/null 2>&1 || true
     rm -rf "$work"
@@ -123,8 +126,8 @@ state_of() { # $1 = service → "status health exitcode restarts"
 }
 
 one_shots="schema alerting"
-long_running="questdb grafana daemon exporter compactor"
-with_health="questdb grafana daemon"
+long_running="questdb grafana daemon exporter compactor alert-history"
+with_health="questdb grafana daemon alert-history"
 while :; do
   ready=1
   for svc in $one_shots; do
@@ -144,7 +147,7 @@ while :; do
   ((SECONDS < deadline)) || die "the stack was not healthy within ${timeout_s}s: $(for s in $one_shots $long_running; do printf '%s=%s ' "$s" "$(state_of "$s" | tr ' ' /)"; done)"
   sleep 3
 done
-say "ok: every service is up (schema and alerting done, questdb/grafana/daemon healthy, exporter and compactor running, no restarts)"
+say "ok: every service is up (schema and alerting done, questdb/grafana/daemon/alert-history healthy, exporter and compactor running, no restarts)"
 
 # --- Grafana API -----------------------------------------------------------------------------------------------------
 grafana="http://127.0.0.1:$grafana_port"
@@ -243,5 +246,39 @@ retry 90 positive "SELECT count() FROM tw_metrics WHERE service = 'questdb' AND 
 say "ok: the exporter scrapes QuestDB's metrics into tw_metrics"
 retry 120 positive "SELECT count() FROM tw_fetches" || die "no rows from the demo daemon in tw_fetches"
 say "ok: the demo daemon writes tw_fetches"
+
+# --- a test notification: Grafana → the alert-history receiver (tw_alert_events) and a local webhook sink ------------
+# The sink: a one-off container of the tradewatch image on the project's network (reachable by Grafana by name),
+# printing every request it gets.
+sink="$project-sink"
+compose run -d --no-deps --name "$sink" --entrypoint node alerting -e "
+  require('node:http').createServer((q, s) => { let b = ''; q.on('data', (d) => (b += d)).on('end', () => {
+    console.log('SINK ' + q.method + ' ' + q.url + ' ' + b.replace(/\\s+/g, ' ')); s.end('ok'); }); }).listen(9099);" >/dev/null \
+  || die "cannot start the webhook sink"
+# The provisioned history contact point as Grafana holds it (its uid, so Grafana uses its stored settings), and the sink.
+history_receiver="$(api "$grafana/api/alertmanager/grafana/config/api/v1/alerts" \
+  | json 'j => JSON.stringify((j.alertmanager_config.receivers ?? []).find((r) => r.name === "tradewatch-history") ?? "")')"
+[[ "$history_receiver" != '""' ]] || die "Grafana has no tradewatch-history contact point"
+test_body="$(node -e '
+  const [history, sink, probe] = process.argv.slice(1);
+  process.stdout.write(JSON.stringify({
+    alert: { labels: { e2e_probe: probe, severity: "warning" }, annotations: { summary: "tradewatch e2e test notification" } },
+    receivers: [JSON.parse(history), { name: "e2e-sink", grafana_managed_receiver_configs: [
+      { name: "e2e-sink", type: "webhook", disableResolveMessage: false, settings: { url: "http://" + sink + ":9099/e2e" }, secureSettings: {} }] }],
+  }));' "$history_receiver" "$sink" "$project")"
+sink_up() { [[ "$(docker inspect -f '{{.State.Running}}' "$sink" 2>/dev/null)" == true ]]; }
+retry 30 sink_up || die "the webhook sink is not running: $(docker logs "$sink" 2>&1 | tail -5)"
+sent() { # every integration of both receivers answered ok
+  local answer
+  answer="$(api -X POST "$grafana/api/alertmanager/grafana/config/api/v1/receivers/test" -d "$test_body" 2>&1)" || return 1
+  [[ "$(json 'j => j.receivers.flatMap((r) => r.grafana_managed_receiver_configs).every((c) => c.status === "ok") ? "ok" : "no"' <<<"$answer")" == ok ]]
+}
+retry 60 sent || die "Grafana's test notification failed: $(api -X POST "$grafana/api/alertmanager/grafana/config/api/v1/receivers/test" -d "$test_body" 2>&1 || true)"
+arrived() { docker logs "$sink" 2>&1 | grep -F 'SINK POST /e2e' | grep -qF "$project"; }
+retry 30 arrived || die "the test notification did not reach the webhook sink: $(docker logs "$sink" 2>&1 | tail -5)"
+say "ok: Grafana's test notification reached the local webhook sink"
+retry 60 positive "SELECT count() FROM tw_alert_events WHERE labels LIKE '%e2e_probe=\"$project\"%'" \
+  || die "the test notification is not in tw_alert_events (alert-history: $(compose logs --no-color --tail 20 alert-history 2>&1 | tr '\n' ' '))"
+say "ok: the test notification landed in the alert history (tw_alert_events)"
 
 say "passed"

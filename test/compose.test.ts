@@ -568,4 +568,16 @@ esac
     assert.match(script, /node_modules\/yaml/, 'node_modules are checked');
     assert.match(script, /port is already allocated/, 'a lost port race is retried');
   });
+
+  it('sends a test notification through Grafana to the history receiver and a local webhook sink, and finds it stored', () => {
+    const script = readFileSync(join(root, 'scripts', 'e2e-compose.sh'), 'utf8');
+    assert.ok(script.includes('/api/alertmanager/grafana/config/api/v1/receivers/test'), "Grafana's receivers test API");
+    assert.match(script, /find\(\(r\) => r\.name === "tradewatch-history"\)/, 'the provisioned history contact point, as Grafana holds it');
+    assert.match(script, /compose run -d --no-deps --name "\$sink" --entrypoint node/, 'a webhook sink on the compose network');
+    assert.match(script, /every\(\(c\) => c\.status === "ok"\)/, 'every integration must answer ok');
+    assert.match(script, /grep -F 'SINK POST \/e2e' \| grep -qF "\$project"/, 'the notification arrives at the sink');
+    assert.match(script, /FROM tw_alert_events WHERE labels LIKE '%e2e_probe=/, 'and lands in the history table');
+    assert.match(script, /long_running="[^"]*\balert-history\b/, 'the alert-history service must be up and healthy');
+    assert.match(script, /docker rm -f "\$project-sink"/, 'the sink is removed afterwards');
+  });
 });
