@@ -64,7 +64,7 @@ describe('alerting provisioning files', () => {
     const groups = rules!.groups as { name: string; folder: string; interval: string; orgId: number; rules: ProvisionedRule[] }[];
     assert.deepEqual(groups.map((g) => g.name).sort(), [GROUPS.normal, GROUPS.fast].sort());
     const all = groups.flatMap((g) => g.rules);
-    assert.equal(all.length, RULE_IDS.length, 'one rule per id');
+    assert.equal(all.length, RULE_IDS.length + 1, 'one rule per id, and the channel-status rule');
     assert.equal(new Set(all.map((r) => r.uid)).size, all.length, 'unique uids');
     assert.equal(new Set(all.map((r) => r.title)).size, all.length, 'unique titles in the folder');
     for (const g of groups) {

@@ -13,6 +13,12 @@ import { dashboardSkeleton, row, statPanel, tablePanel, thresholdsUpTo, valueMap
 import { anyOf, tableRef, totalByResolution } from './sql.js';
 
 export const ALERTS_UID = 'tradewatch-alerts';
+/**
+ * Title of the alert the generated alerting files raise while no notification channel is configured (Grafana
+ * cannot read tradewatch's environment, so the status reaches the dashboard as Grafana's own alert state).
+ */
+export const NO_CHANNEL_ALERT_TITLE = 'No alert notification channel configured';
+export const CHANNEL_STATUS_PANEL_TITLE = 'Notification channels';
 
 const samples = tableRef(schema.processSamples);
 const connections = tableRef(schema.connectionSamples);
@@ -29,14 +35,20 @@ const recoverySeconds =
 
 /** Grafana's built-in alert list (firing and pending alerts, from Grafana's own alert state). No query. */
 class AlertListPanelBuilder implements cog.Builder<dashboard.Panel> {
-  constructor(private readonly title: string, private readonly description: string) {}
+  constructor(
+    private readonly title: string,
+    private readonly description: string,
+    /** Only alerts whose name contains this (Grafana's alert-list filter); '' for all. */
+    private readonly alertName = '',
+    private readonly height = 10,
+  ) {}
 
   build(): dashboard.Panel {
     return {
       type: 'alertlist',
       title: this.title,
       description: this.description,
-      gridPos: { x: 0, y: 0, w: 24, h: 10 },
+      gridPos: { x: 0, y: 0, w: 24, h: this.height },
       options: {
         viewMode: 'list',
         groupMode: 'default',
@@ -44,7 +56,7 @@ class AlertListPanelBuilder implements cog.Builder<dashboard.Panel> {
         maxItems: 50,
         sortOrder: 1,
         dashboardAlerts: false,
-        alertName: '',
+        alertName: this.alertName,
         alertInstanceLabelFilter: '',
         showInstances: true,
         stateFilter: { firing: true, pending: true, noData: true, normal: false, error: true },
@@ -139,6 +151,15 @@ export function alertsOverviewDashboard(): dashboard.Dashboard {
       }),
     )
     .withRow(row('Grafana alerts'))
+    .withPanel(
+      new AlertListPanelBuilder(
+        CHANNEL_STATUS_PANEL_TITLE,
+        `Lists the alert "${NO_CHANNEL_ALERT_TITLE}" while no channel (Telegram, Discord, e-mail) is configured: alerts are then evaluated but sent to nobody. ` +
+          'Empty: at least one channel is set. Set the channel variables in deploy/.env, then `docker compose up -d --force-recreate alerting grafana` (docs/alerting.md).',
+        NO_CHANNEL_ALERT_TITLE,
+        4,
+      ),
+    )
     .withPanel(
       new AlertListPanelBuilder(
         'Firing and pending alerts',

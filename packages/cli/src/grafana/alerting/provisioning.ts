@@ -5,9 +5,14 @@
 import type * as alerting from '@grafana/grafana-foundation-sdk/alerting';
 import type * as expr from '@grafana/grafana-foundation-sdk/expr';
 import { stringify } from 'yaml';
-import { QUESTDB_DATASOURCE, QUESTDB_DATASOURCE_UID, type QuestDbQuery } from '../datasource.js';
+import { QUESTDB_DATASOURCE, QUESTDB_DATASOURCE_UID, QueryFormat, type QuestDbQuery } from '../datasource.js';
+import { ALERTS_UID, CHANNEL_STATUS_PANEL_TITLE, NO_CHANNEL_ALERT_TITLE } from '../alerts-overview.js';
+import { buildDashboards } from '../index.js';
 import {
+  activeChannels,
+  ALERT_ENV,
   allIntegrationUids,
+  CHANNEL_IDS,
   MESSAGE_TEMPLATE,
   TEMPLATE_NAME,
   contactPoints,
@@ -60,7 +65,7 @@ function plain<T extends object>(model: T): Record<string, unknown> {
 }
 const marker = { _implementsDataqueryVariant: () => {} };
 
-function dataNodes(spec: RuleSpec): { data: RuleData[]; condition: string } {
+function dataNodes(spec: Pick<RuleSpec, 'queries' | 'condition'>): { data: RuleData[]; condition: string } {
   const data: RuleData[] = spec.queries.map((q) => {
     const model: QuestDbQuery & { intervalMs: number; maxDataPoints: number } = {
       refId: q.refId,
@@ -147,6 +152,46 @@ export function buildRules(config: AlertsConfig, env: AlertEnv = {}): BuiltRule[
   });
 }
 
+/** Label value (`tradewatch_rule`) and uid of the channel-status rule. */
+export const CHANNEL_STATUS_RULE = 'notificationChannels';
+export const CHANNEL_STATUS_UID = 'tw-notification-channels';
+
+/**
+ * Never silent (issue 12): Grafana cannot read tradewatch's environment, so the generator tells it how many
+ * notification channels it provisioned, as the constant of a rule that fires while there are none. The Alerts
+ * overview's "Notification channels" panel lists it (Grafana's own alert state), the history webhook records it, and
+ * it resolves once a regeneration with a channel reaches Grafana. Not a catalog rule: it is about the deployment.
+ */
+export function channelStatusRule(config: AlertsConfig, env: AlertEnv = {}): ProvisionedRule {
+  const channels = activeChannels(config, env).length;
+  const { data, condition } = dataNodes({
+    queries: [{ refId: 'A', sql: `SELECT ${channels}.0 AS notification_channels`, format: QueryFormat.Table, lookbackS: 60 }],
+    condition: { kind: 'threshold', op: 'lt', params: [1] },
+  });
+  const variables = CHANNEL_IDS.filter((c) => config.channels[c].enabled).map((c) => Object.values(ALERT_ENV[c]).filter((v) => v !== ALERT_ENV.email.smtpEnabled).join(' + '));
+  const board = buildDashboards().find((d) => d.model.uid === ALERTS_UID)?.model;
+  const panel = ((board?.panels ?? []) as { title?: string; id?: number }[]).find((p) => p.title === CHANNEL_STATUS_PANEL_TITLE);
+  if (panel?.id === undefined) throw new Error(`the ${ALERTS_UID} dashboard has no ${JSON.stringify(CHANNEL_STATUS_PANEL_TITLE)} panel`);
+  return {
+    uid: CHANNEL_STATUS_UID,
+    title: NO_CHANNEL_ALERT_TITLE,
+    condition,
+    data,
+    // Generated constant: nothing to miss; if QuestDB cannot answer, the status stays what it was.
+    noDataState: 'KeepLast',
+    execErrState: 'KeepLast',
+    for: '0s',
+    annotations: {
+      summary: `No alert notification channel is configured (${channels} provisioned): alerts are evaluated and shown in Grafana but sent to nobody`,
+      description: `Set ${variables.join(', or ')} in deploy/.env (e-mail also GF_SMTP_ENABLED=true), then run docker compose up -d --force-recreate alerting grafana; see docs/alerting.md.`,
+    },
+    dashboardUid: ALERTS_UID,
+    panelId: panel.id,
+    labels: { severity: 'warning', ...TEAM_LABEL, [RULE_LABEL]: CHANNEL_STATUS_RULE },
+    isPaused: !config.enabled,
+  };
+}
+
 export function buildRuleGroups(config: AlertsConfig, env: AlertEnv = {}): ProvisionedGroup[] {
   const rules = buildRules(config, env);
   const groups: ProvisionedGroup[] = [
@@ -154,6 +199,7 @@ export function buildRuleGroups(config: AlertsConfig, env: AlertEnv = {}): Provi
     { orgId: ORG_ID, name: GROUPS.normal, folder: config.folder, interval: config.evaluation.interval, rules: [] },
   ];
   for (const { id: _id, severity: _s, group, spec: _spec, ...rule } of rules) groups.find((g) => g.name === group)!.rules.push(rule);
+  groups.find((g) => g.name === GROUPS.normal)!.rules.push(channelStatusRule(config, env));
   return groups.filter((g) => g.rules.length > 0);
 }
 
