@@ -183,6 +183,28 @@ describe('QuestDB alert rules on real QuestDB (wal_tables(), table_storage())', 
     assert.deepEqual((await evaluateNow(ruleOf('questdbWalSuspended'))).firing, []);
   });
 
+  test('disk nearly full: % used from the exporter\'s latest statfs samples, per QuestDB and path', async () => {
+    const disk = createWriter({ url, service: 'qh-disk', instance: 'w', logger: memoryLogger() });
+    const GIB = 1024 ** 3;
+    const sample = (instance: string, at: number, freeGiB: number) => {
+      for (const [name, value] of [[M.diskFree, freeGiB * GIB], [M.diskTotal, 100 * GIB]] as const) {
+        disk.write(schema.metrics, { ts: us(at), name, service: 'questdb', instance, labels: 'path="/var/lib/questdb"', kind: 'gauge', source: 'test', value });
+      }
+    };
+    // 'full': 95 % used now (it was 40 % an hour ago). 'roomy': 50 % used now, after 99 % five minutes ago.
+    sample('full', NOW - 60 * MIN, 60);
+    sample('full', NOW - 30 * S, 5);
+    sample('roomy', NOW - 5 * MIN, 1);
+    sample('roomy', NOW - 30 * S, 50);
+    await disk.close();
+    await until('disk samples applied', async () => ((await sql.query("SELECT count() FROM tw_metrics WHERE service = 'questdb' AND name = 'questdb_disk_free_bytes'")).dataset[0]![0] === 4 ? true : undefined), 30_000);
+
+    const e = await evaluateNow(ruleOf('questdbDiskFull'));
+    assert.equal(e.outcome, 'ok', JSON.stringify(e));
+    assert.deepEqual(e.firing.map((i) => [i.labels.instance, i.labels.path, Math.round(i.values.A!)]), [['full', 'path="/var/lib/questdb"', 95]]);
+    assert.deepEqual(e.instances.map((i) => i.labels.instance).sort(), ['full', 'roomy'], 'both QuestDBs judged');
+  });
+
   test('disk usage: fires above its threshold (config key alerts.rules.questdbDiskSize.threshold)', async () => {
     const config = defaultAlertsConfig();
     const tiny = { ...config, rules: { ...config.rules, questdbDiskSize: { ...config.rules.questdbDiskSize, threshold: 1e-6 } } };

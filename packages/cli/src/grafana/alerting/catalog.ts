@@ -110,11 +110,20 @@ export const CATALOG: { readonly [K in RuleId]: CatalogEntry } = {
     ],
   },
   questdbDiskSize: {
-    meaning: "QuestDB's tables and views use more disk than the threshold. QuestDB exposes no free-space figure (neither /metrics nor SQL), so this is a size threshold: set it to the volume's capacity minus headroom.",
+    meaning: "QuestDB's tables and views use more disk than the threshold: a budget for the data itself, whatever the volume's size (questdbDiskFull judges the space left).",
     panel: ['health', 'QuestDB disk used and free'],
     runbook: [
       'Check the volume (`df -h` on the QuestDB data directory): a full disk suspends tables and stops writes.',
       'Shorten retention (TTL) or add disk; see docs/retention.md and `tradewatch storage usage`.',
+    ],
+  },
+  questdbDiskFull: {
+    meaning: "The filesystem holding QuestDB's data is fuller than the threshold (% used), from the exporter's statfs samples (`questdb_disk_free_bytes`, `questdb_disk_total_bytes`). Needs an exporter that sees QuestDB's data directory (managed QuestDB, or the compose volume mounted into it).",
+    panel: ['health', 'QuestDB disk used and free'],
+    runbook: [
+      'Check the volume (`df -h` on the QuestDB data directory) and what fills it (`tradewatch storage usage`): a full disk suspends tables and stops writes.',
+      'Shorten retention (`storage.retention.<table>`), convert cold partitions to Parquet (`tradewatch storage compact`), or grow the volume.',
+      'Resolves once usage is back under the threshold.',
     ],
   },
   drawdown: {

@@ -50,6 +50,7 @@ export const RULE_DEFAULTS = {
   questdbWalSuspended: { severity: 'critical', for: '0s', threshold: 0, unit: 'suspended' },
   questdbWalLag: { severity: 'warning', for: '5m', threshold: 20, unit: 'transactions' },
   questdbDiskSize: { severity: 'warning', for: '0s', threshold: 100, unit: 'GiB' },
+  questdbDiskFull: { severity: 'warning', for: '5m', threshold: 90, unit: '% used' },
   drawdown: { severity: 'critical', for: '0s', threshold: 10, unit: '%' },
   orderRejectRate: {
     severity: 'warning',

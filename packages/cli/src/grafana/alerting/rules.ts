@@ -5,6 +5,7 @@
  */
 import { schema } from '@tradewatch/sdk/schema';
 import { QueryFormat } from '../datasource.js';
+import { QUESTDB_METRICS } from '../questdb-health.js';
 import { tableRef } from '../sql.js';
 import type { RuleSettings } from './config.js';
 import { exchangeThreshold } from './exchange-thresholds.js';
@@ -59,6 +60,7 @@ const gaps = tableRef(schema.dataGaps);
 const liquidations = tableRef(schema.liquidations);
 const limits = tableRef(schema.rateLimits);
 const writer = tableRef(schema.writerStats);
+const metrics = tableRef(schema.metrics);
 const pnl = tableRef(schema.strategyPnl);
 const orders = tableRef(schema.orders);
 
@@ -447,8 +449,36 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
     noDataState: 'OK',
     execErrState: 'KeepLast',
     summary: 'QuestDB uses {{ printf "%.1f" $values.A.Value }} GiB of disk',
-    description: `QuestDB's tables and views use more than ${s.threshold} GiB. QuestDB does not report free space: compare with the volume's size (df -h) before it fills and tables get suspended.`,
+    description: `QuestDB's tables and views use more than ${s.threshold} GiB: the data outgrows its budget (questdbDiskFull warns of the space left on the volume).`,
   }),
+
+  questdbDiskFull: (s) => {
+    const name = metrics.col('name');
+    const sumOf = (metric: string) => `sum(CASE WHEN ${name} = '${metric}' THEN ${metrics.col('value')} END)`;
+    return {
+      title: 'QuestDB disk nearly full',
+      queries: [
+        table(
+          'A',
+          // The exporter's latest statfs sample of the filesystem holding QuestDB's data (free and total, one
+          // timestamp), per QuestDB and path. None when the exporter cannot see that directory: nothing to judge.
+          `SELECT ${metrics.col('service')}, ${metrics.col('instance')}, ${metrics.col('labels')} AS path,\n` +
+            `  100.0 - ${sumOf(QUESTDB_METRICS.diskFree)} * 100.0 / ${sumOf(QUESTDB_METRICS.diskTotal)} AS used_percent\n` +
+            `FROM (SELECT ${metrics.ts}, ${metrics.col('service')}, ${metrics.col('instance')}, ${metrics.col('labels')}, ${name}, ${metrics.col('value')} FROM ${metrics.name}\n` +
+            `  WHERE $__timeFilter(${metrics.ts}) AND ${name} IN ('${QUESTDB_METRICS.diskFree}', '${QUESTDB_METRICS.diskTotal}')\n` +
+            `  LATEST ON ${metrics.ts} PARTITION BY ${metrics.col('service')}, ${metrics.col('instance')}, ${metrics.col('labels')}, ${name})\n` +
+            `GROUP BY ${metrics.col('service')}, ${metrics.col('instance')}, ${metrics.col('labels')}`,
+          600,
+        ),
+      ],
+      condition: above(s.threshold),
+      // Samples stopping (the exporter down) is no evidence that space was freed: the last state stands.
+      noDataState: 'KeepLast',
+      execErrState: 'KeepLast',
+      summary: 'QuestDB {{ $labels.instance }}: its disk is {{ printf "%.1f" $values.A.Value }} % full',
+      description: `The filesystem holding the data of QuestDB {{ $labels.instance }} ({{ $labels.path }}) is more than ${s.threshold} % full: when it fills, QuestDB suspends tables and writes stop.`,
+    };
+  },
 
   drawdown: (s) => ({
     title: 'Trading drawdown',
