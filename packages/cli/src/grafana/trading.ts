@@ -97,12 +97,18 @@ const runLabels = (t: { col(name: string): string }) => [t.col('strategy'), t.co
 const runSeries = (l: Level) => `${l.col('strategy')} || ' ' || ${l.col('run_id')}`;
 
 export function tradingDashboard(): dashboard.Dashboard {
-  const latestPnl = `WHERE $__timeFilter(${pnl.ts}) AND ${amountFilters(pnl).join(' AND ')}\nLATEST ON ${pnl.ts} PARTITION BY ${pnl.col('strategy')}, ${pnl.col('run_id')}`;
+  // The currency filter (a run_id IN subquery) is applied outside LATEST ON, never beside it: QuestDB 9.3.4 fails
+  // every second run of a cached query that has both ("Cannot invoke Function.init"), and Grafana re-runs the same
+  // SQL on every refresh. It is a per-run filter, so filtering the latest rows gives the same answer.
+  const latestPnl =
+    `(\n  SELECT * FROM ${pnl.name} WHERE $__timeFilter(${pnl.ts}) AND ${runFilters(pnl).join(' AND ')}\n` +
+    `  LATEST ON ${pnl.ts} PARTITION BY ${pnl.col('strategy')}, ${pnl.col('run_id')}\n) WHERE ${inCurrency(pnl)}`;
   // Each position's latest snapshot up to the range end (not only inside the range): a position not re-reported
   // in a short range is still held. Only runs alive in the range (they reported PnL in it) are carried forward.
   const latestPositions =
-    `  WHERE ${positions.ts} <= $__toTime AND ${[...amountFilters(positions), anyOf(positions.col('symbol'), 'symbol')].join(' AND ')}\n` +
+    `  WHERE ${positions.ts} <= $__toTime AND ${[...runFilters(positions), anyOf(positions.col('symbol'), 'symbol')].join(' AND ')}\n` +
     `  LATEST ON ${positions.ts} PARTITION BY ${positions.col('strategy')}, ${positions.col('run_id')}, ${positions.col('exchange')}, ${positions.col('symbol')}\n`;
+  const heldInCurrency = `${positions.col('quantity')} != 0 AND ${inCurrency(positions)}`;
   const newOrder = orders.lit('status', 'new');
   const filledOrder = orders.lit('status', 'filled');
 
@@ -119,7 +125,7 @@ export function tradingDashboard(): dashboard.Dashboard {
       statPanel({
         title: 'PnL now ($currency)',
         description: 'Realized + unrealized PnL of each run at its latest snapshot in the range, in $currency.',
-        sql: `SELECT ${pnl.col('strategy')} || ' ' || ${pnl.col('run_id')} AS run, ${pnl.col('realized')} + ${pnl.col('unrealized')} AS pnl\nFROM ${pnl.name}\n${latestPnl}`,
+        sql: `SELECT ${pnl.col('strategy')} || ' ' || ${pnl.col('run_id')} AS run, ${pnl.col('realized')} + ${pnl.col('unrealized')} AS pnl\nFROM ${latestPnl}`,
         perRow: true,
         thresholds: [
           { value: null, color: 'red' },
@@ -132,7 +138,7 @@ export function tradingDashboard(): dashboard.Dashboard {
       statPanel({
         title: 'Open orders',
         description: 'Orders open across the selected runs at their latest snapshots.',
-        sql: `SELECT sum(${pnl.col('open_orders')}) AS open_orders FROM (\nSELECT ${pnl.col('open_orders')}\nFROM ${pnl.name}\n${latestPnl}\n)`,
+        sql: `SELECT sum(${pnl.col('open_orders')}) AS open_orders FROM ${latestPnl}`,
         span: 6,
       }),
     )
@@ -221,9 +227,9 @@ export function tradingDashboard(): dashboard.Dashboard {
         unit: 'short',
         sql:
           `SELECT ${positions.col('symbol')}, sum(${positions.col('exposure')}) AS exposure FROM (\n` +
-          `  SELECT ${positions.col('symbol')}, ${positions.col('exposure')}, ${positions.col('quantity')}\n  FROM ${positions.name}\n` +
+          `  SELECT ${positions.col('run_id')}, ${positions.col('symbol')}, ${positions.col('exposure')}, ${positions.col('quantity')}\n  FROM ${positions.name}\n` +
           latestPositions +
-          `) WHERE ${positions.col('quantity')} != 0 GROUP BY ${positions.col('symbol')} ORDER BY ${positions.col('symbol')}`,
+          `) WHERE ${heldInCurrency} GROUP BY ${positions.col('symbol')} ORDER BY ${positions.col('symbol')}`,
       }),
     )
     .withPanel(
@@ -237,7 +243,7 @@ export function tradingDashboard(): dashboard.Dashboard {
           `    ${positions.col('entry_price')}, ${positions.col('mark_price')}, ${positions.col('exposure')}, ${positions.col('unrealized')}, ${positions.ts} AS updated\n` +
           `  FROM ${positions.name}\n` +
           latestPositions +
-          `) WHERE ${positions.col('quantity')} != 0`,
+          `) WHERE ${heldInCurrency}`,
       }),
     )
     .withPanel(
