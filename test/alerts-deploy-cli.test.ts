@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify } from 'yaml';
 import {
   alertingFiles,
@@ -17,12 +16,8 @@ import {
   defaultAlertsConfig,
   DEPLOY_CONFIG_FILE,
 } from '../packages/cli/src/grafana/alerting/index.js';
+import { alerting, alertingEnv, root } from './support/deploy-compose.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-type Service = { environment?: Record<string, string>; volumes?: string[]; command?: string[]; restart?: string; depends_on?: Record<string, { condition?: string }> };
-const compose = parseYaml(readFileSync(join(root, 'deploy/docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
-const alerting = compose.services.alerting!;
-const alertingEnv = alerting.environment ?? {};
 
 describe('the alerting service, run as the container runs it', () => {
   const work = mkdtempSync(join(tmpdir(), 'tw-alerting-'));

@@ -5,10 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { configLeaves, envName } from '../packages/cli/src/config/index.js';
 import {
   alertSettings,
@@ -16,12 +14,8 @@ import {
   DEPLOY_CONFIG_FILE,
   RULE_IDS,
 } from '../packages/cli/src/grafana/alerting/index.js';
+import { alerting, alertingEnv, compose, root } from './support/deploy-compose.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-type Service = { environment?: Record<string, string>; volumes?: string[]; command?: string[]; restart?: string; depends_on?: Record<string, { condition?: string }> };
-const compose = parseYaml(readFileSync(join(root, 'deploy/docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
-const alerting = compose.services.alerting!;
-const alertingEnv = alerting.environment ?? {};
 const envExample = new Map(
   readFileSync(join(root, 'deploy/.env.example'), 'utf8')
     .split('\n')

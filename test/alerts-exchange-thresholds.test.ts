@@ -9,7 +9,6 @@ import { after, before, describe, test } from 'node:test';
 import {
   alertsConfigSchema,
   buildRules,
-  EXPRESSION_DATASOURCE_UID,
   type ProvisionedRule,
   type RuleId,
 } from '../packages/cli/src/grafana/alerting/index.js';
@@ -17,8 +16,7 @@ import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
 import { createWriter, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
-import { expandQuery } from './support/grafana-model/macros.js';
-import { evaluateRule, type Evaluation, type QueryOutcome } from './support/grafana-model/evaluate.js';
+import { evaluateAt } from './support/grafana-model/questdb-rules.js';
 
 const server = await useQuestDb();
 const sqlClient = await prepareSchema(server);
@@ -27,19 +25,8 @@ const MIN = 60_000;
 let writer: Writer;
 let monitor: Monitor;
 
-async function evaluateNow(rule: ProvisionedRule): Promise<Evaluation> {
-  const now = Date.now();
-  const results: Record<string, QueryOutcome> = {};
-  for (const d of rule.data.filter((x) => x.datasourceUid !== EXPRESSION_DATASOURCE_UID)) {
-    const sql = expandQuery(String(d.model.rawSql), { from: now - d.relativeTimeRange.from! * 1000, to: now - d.relativeTimeRange.to! * 1000, intervalMs: Number(d.model.intervalMs) });
-    try {
-      results[d.refId] = await sqlClient.query(sql);
-    } catch (err) {
-      results[d.refId] = { error: (err as Error).message };
-    }
-  }
-  return evaluateRule(rule, results);
-}
+/** The rule evaluated as Grafana would now. */
+const evaluateNow = (rule: ProvisionedRule) => evaluateAt(sqlClient, rule, Date.now());
 
 const rule = (id: RuleId, input: unknown = {}) => buildRules(alertsConfigSchema.parse(input)).find((r) => r.id === id)!;
 const firingExchanges = async (r: ProvisionedRule) => {

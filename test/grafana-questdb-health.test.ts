@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboards, type QuestDbQuery } from '../packages/cli/src/grafana/index.js';
-import { buildRules, defaultAlertsConfig, EXPRESSION_DATASOURCE_UID, type ProvisionedRule, type RuleId } from '../packages/cli/src/grafana/alerting/index.js';
+import { buildRules, defaultAlertsConfig, type ProvisionedRule, type RuleId } from '../packages/cli/src/grafana/alerting/index.js';
 import { QUESTDB_METRICS as M } from '../packages/cli/src/grafana/questdb-health.js';
 import { schema } from '../packages/sdk/src/schema/index.js';
 import { createWriter, type SqlClient, type Writer } from '../packages/sdk/src/storage/index.js';
@@ -10,7 +10,7 @@ import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.
 import { useQuestDb } from './helpers/questdb.js';
 import { until } from './helpers/until.js';
 import { expandQuery, grafanaIntervalMs } from './support/grafana-model/macros.js';
-import { evaluateRule, type QueryOutcome } from './support/grafana-model/evaluate.js';
+import { evaluateAt } from './support/grafana-model/questdb-rules.js';
 
 // The QuestDB row of the Health dashboard, the stale-aware status panels and the QuestDB alert rules, run on a real
 // QuestDB: tw_metrics rows shaped like the exporter's scrapes of QuestDB 9.3.4 (the metric names it exposes), and
@@ -70,19 +70,8 @@ async function applied(): Promise<void> {
   await until('WAL applied', async () => ((await sql.query("SELECT name FROM wal_tables() WHERE writerTxn < sequencerTxn AND name LIKE 'tw_%'")).dataset.length === 0 ? true : undefined), 30_000);
 }
 
-async function evaluateNow(rule: ProvisionedRule) {
-  const now = Date.now();
-  const results: Record<string, QueryOutcome> = {};
-  for (const d of rule.data.filter((x) => x.datasourceUid !== EXPRESSION_DATASOURCE_UID)) {
-    const text = expandQuery(String(d.model.rawSql), { from: now - d.relativeTimeRange.from! * 1000, to: now - d.relativeTimeRange.to! * 1000, intervalMs: Number(d.model.intervalMs) });
-    try {
-      results[d.refId] = await sql.query(text);
-    } catch (err) {
-      results[d.refId] = { error: (err as Error).message };
-    }
-  }
-  return evaluateRule(rule, results);
-}
+/** The rule evaluated as Grafana would now. */
+const evaluateNow = (rule: ProvisionedRule) => evaluateAt(sql, rule, Date.now());
 const ruleOf = (id: RuleId, config = defaultAlertsConfig()) => buildRules(config).find((r) => r.id === id)!;
 
 describe('QuestDB health panels and status freshness on real QuestDB', () => {

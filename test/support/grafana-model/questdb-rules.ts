@@ -3,13 +3,13 @@
  * query's relative range resolved at that instant, macros expanded as the plugin does), and steps them through the
  * state-manager model.
  */
-import { EXPRESSION_DATASOURCE_UID, durationMs, type BuiltRule } from '../../../packages/cli/src/grafana/alerting/index.js';
+import { EXPRESSION_DATASOURCE_UID, durationMs, type BuiltRule, type ProvisionedRule } from '../../../packages/cli/src/grafana/alerting/index.js';
 import type { SqlClient } from '../../../packages/sdk/src/storage/index.js';
 import { evaluateRule, type Evaluation, type QueryOutcome } from './evaluate.js';
 import { expandQuery } from './macros.js';
 import { StateManager } from './state-manager.js';
 
-export async function evaluateAt(sql: SqlClient, rule: BuiltRule, now: number): Promise<Evaluation> {
+export async function evaluateAt(sql: SqlClient, rule: ProvisionedRule, now: number): Promise<Evaluation> {
   const results: Record<string, QueryOutcome> = {};
   for (const d of rule.data.filter((x) => x.datasourceUid !== EXPRESSION_DATASOURCE_UID)) {
     const text = expandQuery(String(d.model.rawSql), { from: now - d.relativeTimeRange.from! * 1000, to: now - d.relativeTimeRange.to! * 1000, intervalMs: Number(d.model.intervalMs) });
