@@ -287,6 +287,18 @@ _LOCALS = frozenset({"row", "get", "now", "seen", "symbols", "columns", "v", "ts
                      "check_time", "Mapping", "LIMIT", "FUTURE", "MIN_EVENT", "TTL", "required", "empty", "enc"})
 
 
+def _symbol_check(i: int, v: str) -> list[str]:
+    """Checks symbol ``v`` (column ``i``) unless it is a string already seen: a bounded set of accepted values makes
+    the common case one set lookup."""
+    return [
+        f"            if {v}.__class__ is not str or {v} not in acc[{i}]:",
+        f"                chk[{i}](t, col[{i}], {v})",
+        f"                if len(acc[{i}]) >= LIMIT:",
+        f"                    acc[{i}].clear()",
+        f"                acc[{i}].add({v})",
+    ]
+
+
 def _body(table: Table, from_row: bool) -> list[str]:
     """The checks of one row: read from the mapping ``row`` (``from_row``), or from keyword arguments named after
     the columns (the monitor's path: no dict to build, no unknown column possible)."""
@@ -319,11 +331,7 @@ def _body(table: Table, from_row: bool) -> list[str]:
             *([f"            raise required({c.name!r})"] if c.required else ["            pass"]),
             "        else:",
             *present,
-            f"            if v.__class__ is not str or v not in acc[{i}]:",
-            f"                chk[{i}](t, col[{i}], v)",
-            f"                if len(acc[{i}]) >= LIMIT:",
-            f"                    acc[{i}].clear()",
-            f"                acc[{i}].add(v)",
+            *_symbol_check(i, "v"),
             f"            symbols[{c.name!r}] = v",
         ]
     for k, c in enumerate(fields):
@@ -362,11 +370,7 @@ def _values_body(table: Table, trusted_time: bool) -> list[str]:
         lines += [f"        if {n} is None:", f"            raise required({n!r})"] if c.required else [f"        if {n} is None:", "            pass"]
         lines += [
             "        else:",
-            f"            if {n}.__class__ is not str or {n} not in acc[{i}]:",
-            f"                chk[{i}](t, col[{i}], {n})",
-            f"                if len(acc[{i}]) >= LIMIT:",
-            f"                    acc[{i}].clear()",
-            f"                acc[{i}].add({n})",
+            *_symbol_check(i, n),
         ]
     for k, c in enumerate(fields):
         i = len(symbols) + k
