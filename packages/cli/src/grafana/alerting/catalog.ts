@@ -79,14 +79,18 @@ export const CATALOG: { readonly [K in RuleId]: CatalogEntry } = {
     runbook: ['Check the host clock (NTP) first: latency is exchange time to local time.', 'Then the network path to the exchange.'],
   },
   writerLag: {
-    meaning: "A writer has rows older than the threshold that QuestDB has not acknowledged.",
+    meaning:
+      "A writer has rows older than the threshold that QuestDB has not acknowledged (QuestDB down, slow, or unreachable from that process), judged from its health rows and from the exporter's scrapes of its /metrics, whichever is newer.",
     panel: ['health', 'tradewatch writer backlog'],
-    runbook: ['Check QuestDB (QuestDB unreachable, its disk and WAL).', 'Rows are spooled and replayed: nothing is lost while the spool has room.'],
+    runbook: [
+      'Check QuestDB (QuestDB unreachable, its disk and WAL) and the network path from that process to it.',
+      "Rows are spooled and replayed: nothing is lost while the spool has room. The writer's health rows wait in that backlog: without the exporter scraping the process (`TRADEWATCH_EXPORTER_TARGETS`), a process cut off from QuestDB shows as daemon down instead.",
+    ],
   },
   spoolGrowth: {
-    meaning: "A writer's on-disk spool grew by more than the threshold in 10 minutes: rows are not reaching QuestDB.",
+    meaning: "A writer's on-disk spool grew by more than the threshold in 10 minutes while its rows are still acknowledged in time: QuestDB accepts writes more slowly than they come. A writer cut off from QuestDB is writerLag's alert instead.",
     panel: ['health', 'tradewatch writer backlog'],
-    runbook: ['Check QuestDB and the network to it.', 'Check free disk space for the spool directory.'],
+    runbook: ['Check QuestDB load (WAL apply lag, CPU, disk) and the write rate.', 'Check free disk space for the spool directory.'],
   },
   questdbUnreachable: {
     meaning: 'Grafana cannot query QuestDB, or the tradewatch schema is missing.',

@@ -9,6 +9,7 @@ import { QUESTDB_METRICS } from '../questdb-health.js';
 import { tableRef } from '../sql.js';
 import type { RuleSettings } from './config.js';
 import { exchangeThreshold } from './exchange-thresholds.js';
+import { spoolGrowthSql, writerLagSql } from './writer-evidence.js';
 import { RULE_DEFAULTS, type RuleId } from './rule-defaults.js';
 
 export type Reducer = 'last' | 'mean' | 'max' | 'min' | 'sum' | 'count';
@@ -59,7 +60,6 @@ const fetches = tableRef(schema.fetches);
 const gaps = tableRef(schema.dataGaps);
 const liquidations = tableRef(schema.liquidations);
 const limits = tableRef(schema.rateLimits);
-const writer = tableRef(schema.writerStats);
 const metrics = tableRef(schema.metrics);
 const pnl = tableRef(schema.strategyPnl);
 const orders = tableRef(schema.orders);
@@ -88,7 +88,8 @@ const latestEvent = () =>
   `  LATEST ON ${events.ts} PARTITION BY ${events.col('service')}, ${events.col('instance')}) e`;
 const stopped = `e.${events.col('event')} = ${events.lit('event', 'stop')}`;
 
-type Builder = (s: RuleSettings) => Omit<RuleSpec, 'id'>;
+/** A rule from its own settings; `all` for the rules that yield to another (one fault, one alert). */
+type Builder = (s: RuleSettings, all: Readonly<Record<RuleId, RuleSettings>>) => Omit<RuleSpec, 'id'>;
 
 const BUILDERS: { readonly [K in RuleId]: Builder } = {
   daemonDown: (s) => ({
@@ -359,28 +360,24 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
   writerLag: (s) => ({
     title: 'Writer lag',
     queries: [
-      table(
-        'A',
-        `SELECT ${writer.col('service')}, ${writer.col('instance')}, coalesce(${writer.col('lag_ms')}, 0.0) AS lag_ms\n` +
-          `FROM ${writer.name} WHERE $__timeFilter(${writer.ts}) LATEST ON ${writer.ts} PARTITION BY ${writer.col('service')}, ${writer.col('instance')}`,
-        300,
-      ),
+      // The writer's health rows and, when the exporter scrapes the process, its live /metrics: whichever is newer.
+      // Cut off from QuestDB the health rows wait in the backlog they describe; the scrapes do not (writer-evidence.ts).
+      table('A', writerLagSql(), 300),
     ],
     condition: above(s.threshold),
     noDataState: 'OK',
     execErrState: 'KeepLast',
     summary: '{{ $labels.service }}/{{ $labels.instance }}: oldest unacknowledged row is {{ printf "%.0f" $values.A.Value }} ms old',
-    description: `The tradewatch writer of {{ $labels.service }}/{{ $labels.instance }} has rows older than ${s.threshold} ms that QuestDB has not acknowledged: QuestDB is slow or refusing writes.`,
+    description: `The tradewatch writer of {{ $labels.service }}/{{ $labels.instance }} has rows older than ${s.threshold} ms that QuestDB has not acknowledged: QuestDB is down, slow or refusing writes, or unreachable from that process. Judged from its health rows and from the exporter's scrapes of its /metrics, whichever is newer.`,
   }),
 
-  spoolGrowth: (s) => ({
+  spoolGrowth: (s, all) => ({
     title: 'Writer spool growing',
     queries: [
       table(
         'A',
-        `SELECT ${writer.col('service')}, ${writer.col('instance')},\n` +
-          `  coalesce((last(${writer.col('spool_bytes')}) - first(${writer.col('spool_bytes')})) / ${MIB}.0, 0.0) AS spool_growth_mib\n` +
-          `FROM ${writer.name} WHERE $__timeFilter(${writer.ts}) GROUP BY ${writer.col('service')}, ${writer.col('instance')}`,
+        // While the same writer's lag is above writerLag's threshold, that rule reports the incident: 0 here.
+        spoolGrowthSql(all.writerLag.enabled ? Number(all.writerLag.threshold) : undefined),
         600,
       ),
     ],
@@ -388,7 +385,7 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
     noDataState: 'OK',
     execErrState: 'KeepLast',
     summary: '{{ $labels.service }}/{{ $labels.instance }}: spool grew {{ printf "%.1f" $values.A.Value }} MiB in 10 min',
-    description: `The on-disk spool of {{ $labels.service }}/{{ $labels.instance }} grew by more than ${s.threshold} MiB in 10 minutes: rows are not reaching QuestDB and will be replayed later.`,
+    description: `The on-disk spool of {{ $labels.service }}/{{ $labels.instance }} grew by more than ${s.threshold} MiB in 10 minutes while its rows are still acknowledged within the writer-lag threshold: QuestDB accepts writes more slowly than they come (a writer cut off from QuestDB is the writer-lag alert).`,
   }),
 
   questdbUnreachable: (s) => ({
@@ -598,5 +595,5 @@ function disconnectedQuery(s: RuleSettings): QuerySpec {
 
 /** Every rule as configured (disabled ones too: they are provisioned paused). */
 export function ruleSpecs(rules: Readonly<Record<RuleId, RuleSettings>>): (RuleSpec & { settings: RuleSettings })[] {
-  return (Object.keys(RULE_DEFAULTS) as RuleId[]).map((id) => ({ id, settings: rules[id], ...BUILDERS[id](rules[id]) }));
+  return (Object.keys(RULE_DEFAULTS) as RuleId[]).map((id) => ({ id, settings: rules[id], ...BUILDERS[id](rules[id], rules) }));
 }

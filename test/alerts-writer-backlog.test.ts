@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { Registry } from 'prom-client';
+import { createExporter, type Exporter } from '../packages/cli/src/exporter/index.js';
+import { buildRules, defaultAlertsConfig, durationMs, SDK_SCRAPED_METRICS } from '../packages/cli/src/grafana/alerting/index.js';
+import { schema } from '../packages/sdk/src/schema/index.js';
+import { createMonitor, SDK_METRICS, startMetricsServer, WriterHealthRows, type MetricsServer, type Monitor } from '../packages/sdk/src/sdk/index.js';
+import { createWriter, type Writer } from '../packages/sdk/src/storage/index.js';
+import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
+import { useQuestDb } from './helpers/questdb.js';
+import { sleep, walApplied } from './helpers/rows.js';
+import { VirtualClock } from './helpers/virtual-clock.js';
+import { evaluateAt } from './support/grafana-model/questdb-rules.js';
+import { StateManager } from './support/grafana-model/state-manager.js';
+
+// Item 10 of issue 12: a writer's backlog while it cannot reach QuestDB, judged from evidence that is not stuck in
+// that backlog. The writer's health rows (tw_writer_stats) travel through the writer itself; the exporter scrapes
+// the process's /metrics (live writer.stats()) into tw_metrics through its own writer. A TCP proxy in front of the
+// real QuestDB cuts the producer off while the exporter and Grafana (the evaluations) still reach it.
+
+const S = 1000;
+const MIN = 60 * S;
+const server = await useQuestDb();
+const sql = await prepareSchema(server);
+const logger = memoryLogger();
+const rules = buildRules(defaultAlertsConfig());
+const writerLag = rules.find((r) => r.id === 'writerLag')!;
+const spoolGrowth = rules.find((r) => r.id === 'spoolGrowth')!;
+// Unique per run: on an external QuestDB (TRADEWATCH_QUESTDB_URL) the tables outlive the run.
+const RUN = `${process.pid}-${Date.now() % 1_000_000}`;
+const DAEMON = `daemon-${RUN}`;
+
+/** A TCP proxy to QuestDB's HTTP port: `up = false` refuses new connections and resets the open ones. */
+class Cut {
+  up = true;
+  url = '';
+  private readonly sockets = new Set<Socket>();
+  private readonly server: Server;
+  constructor(private readonly target: URL) {
+    this.server = createServer((client) => {
+      if (!this.up) return client.destroy();
+      const upstream = connect(Number(target.port), target.hostname);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    });
+  }
+  async listen(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    const url = new URL(this.target.toString());
+    url.port = String((this.server.address() as { port: number }).port);
+    this.url = url.toString();
+    return this;
+  }
+  down(): void {
+    this.up = false;
+    for (const s of this.sockets) s.destroy();
+  }
+  close(): Promise<void> {
+    this.down();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+describe('writer backlog judged from the exporter while the writer cannot reach QuestDB (real QuestDB)', () => {
+  // Virtual time an hour back, whole minutes: the rows' timestamps and the evaluation instants.
+  const T0 = Math.floor((Date.now() - 60 * MIN) / MIN) * MIN;
+  const clock = new VirtualClock(T0);
+  let cut: Cut;
+  let producer: Writer;
+  let monitor: Monitor;
+  let health: WriterHealthRows;
+  let metrics: MetricsServer;
+  let exporterWriter: Writer;
+  let exporter: Exporter;
+
+  before(async () => {
+    cut = await new Cut(new URL(questDbUrl(server))).listen();
+    // The reference daemon's identity; its writer reaches QuestDB only through the proxy.
+    producer = createWriter({ url: cut.url, service: 'ccxt-daemon', instance: DAEMON, logger }, { clock });
+    const registry = new Registry();
+    monitor = createMonitor({ service: 'ccxt-daemon', instance: DAEMON, writer: producer, registry, sampleIntervalMs: 0, writerHealthIntervalMs: 0, logger });
+    health = new WriterHealthRows(producer, 'ccxt-daemon', DAEMON, 0, logger, clock);
+    metrics = await startMetricsServer({ registry, port: 0 });
+    // The exporter names its target as deployed (a service and host:port), not as the SDK names the process.
+    exporterWriter = createWriter({ url: questDbUrl(server), service: 'tradewatch-exporter', instance: 'exporter-1', logger }, { clock });
+    exporter = createExporter({ targets: [{ url: `${metrics.url}/metrics`, service: 'daemon-metrics', instance: `daemon-host-${RUN}:9464` }], writer: exporterWriter, clock, logger });
+  });
+  after(async () => {
+    await exporter.close();
+    await exporterWriter.close();
+    await metrics.close();
+    cut.up = true;
+    await monitor.shutdown();
+    await producer.close();
+    await cut.close();
+  });
+
+  /** Virtual time of the schedule; the clock may run a little ahead while a delivery is retried (drained()). */
+  let t = T0;
+  /** One 10-second step of the processes: a health row every 10 s, a scrape every 15 s (virtual time). */
+  async function step(): Promise<void> {
+    for (let half = 0; half < 2; half++) {
+      t += 5 * S;
+      await clock.advance(Math.max(0, t - clock.now()));
+      if (t % (10 * S) === 0) health.write();
+      // Connected, the writer delivers within the step (virtual time waits for the real request).
+      if (cut.up) await drained();
+      if (t % (15 * S) === 0) await exporter.scrapeOnce();
+    }
+  }
+
+  /** What Grafana would see now: the rows that reached QuestDB by now, applied. */
+  async function landed(): Promise<void> {
+    await exporterWriter.flush();
+    if (cut.up) await drained();
+    await walApplied(sql, ['tw_metrics', 'tw_writer_stats']);
+  }
+
+  /** Lets the producer deliver (its retries wait on the virtual clock): small steps until nothing is pending. */
+  async function drained(): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      // flush() seals the open batch and sends it now; a retry after a failure waits on the virtual clock, hence
+      // the small steps of virtual time while it is not done.
+      const done = await Promise.race([producer.flush().then(() => true), sleep(50).then(() => false)]);
+      if (done && producer.stats().lagMs === 0) return;
+      if (Date.now() > deadline) throw new Error(`producer did not drain: ${JSON.stringify(producer.stats())}`);
+      await clock.advance(100);
+    }
+  }
+
+  const healthRowsAfter = async (at: number) =>
+    Number((await sql.query(`SELECT count() FROM tw_writer_stats WHERE service = 'ccxt-daemon' AND instance = '${DAEMON}' AND ts > cast(${at * 1000} AS TIMESTAMP)`)).dataset[0]![0]);
+
+  test('the SDK metrics the rules read exist in its catalog', () => {
+    const names = new Set(SDK_METRICS.map((m) => m.name));
+    for (const name of Object.values(SDK_SCRAPED_METRICS)) assert.ok(names.has(name), `${name} is an SDK metric`);
+    assert.deepEqual(SDK_METRICS.find((m) => m.name === SDK_SCRAPED_METRICS.processInfo)!.labels.slice(0, 2), ['service', 'instance']);
+  });
+
+  test('cut off: writerLag fires from the scrapes while no health row lands, one alert for the writer, and resolves on evidence', async () => {
+    const manager = new StateManager({ forMs: durationMs(writerLag.for), noDataState: writerLag.noDataState, execErrState: writerLag.execErrState });
+    const spool = new StateManager({ forMs: durationMs(spoolGrowth.for), noDataState: spoolGrowth.noDataState, execErrState: spoolGrowth.execErrState });
+    const evaluate = async () => {
+      await landed();
+      const e = await evaluateAt(sql, writerLag, clock.now());
+      manager.step(clock.now(), e);
+      spool.step(clock.now(), await evaluateAt(sql, spoolGrowth, clock.now()));
+      return e;
+    };
+    // Three healthy minutes (every evaluation sees the writer, at lag ~0).
+    for (let i = 0; i < 18; i++) {
+      await step();
+      if (t % MIN === 0) assert.ok(!(await evaluate()).firing.some((i) => i.labels.instance === DAEMON), 'healthy: quiet');
+    }
+    const ours = () => [...manager.instances.values()].filter((i) => i.labels.instance === DAEMON || i.labels.service === 'daemon-metrics');
+    assert.equal(ours().length, 1, 'the writer is seen while healthy');
+
+    const cutAt = clock.now();
+    cut.down();
+    let firedAt: number | undefined;
+    let lagSeen = 0;
+    for (let i = 0; i < 6 * 6 && firedAt === undefined; i++) {
+      await step();
+      if (t % MIN !== 0) continue;
+      const e = await evaluate();
+      lagSeen = e.instances.find((i) => i.labels.instance === DAEMON)?.values.A ?? 0;
+      if (ours().some((i) => i.state === 'Alerting')) firedAt = clock.now();
+    }
+    assert.ok(firedAt !== undefined, `writerLag fires during the cut: ${JSON.stringify(manager.transitions)}`);
+    // Lag > 60 s from 1 minute after the first held row, then the 1-minute pending period, at 1-minute evaluations.
+    assert.ok(firedAt - cutAt <= 4 * MIN, `fired ${(firedAt - cutAt) / S} s after the cut`);
+    assert.ok(lagSeen > 60_000, `the scraped lag: ${lagSeen} ms`);
+    assert.equal(await healthRowsAfter(cutAt), 0, 'no health row written during the cut has reached QuestDB: the scrapes are the evidence');
+    assert.deepEqual(ours().map((i) => [i.labels, i.state]), [[{ service: 'ccxt-daemon', instance: DAEMON }, 'Alerting']],   "one alert, under the writer's own service and instance (not the exporter's target labels)");
+    assert.ok(!spool.firing().some((i) => i.labels.instance === DAEMON), 'spoolGrowth stays quiet: one fault, one alert');
+
+    // QuestDB reachable again: the writer replays what it held (health rows of the cut included), then reports 0.
+    cut.up = true;
+    await drained();
+    await walApplied(sql, ['tw_writer_stats']);
+    assert.ok((await healthRowsAfter(cutAt)) > 0, 'the held health rows land with the replay');
+    let resolvedAt: number | undefined;
+    for (let i = 0; i < 3 * 6 && resolvedAt === undefined; i++) {
+      await step();
+      if (t % MIN !== 0) continue;
+      await evaluate();
+      if (ours().every((i) => i.state === 'Normal')) resolvedAt = clock.now();
+    }
+    assert.ok(resolvedAt !== undefined, `resolves once the evidence shows the backlog gone: ${JSON.stringify(manager.transitions)}`);
+    const [instance] = ours();
+    assert.equal(manager.transitions.filter((x) => x.key === instance!.key).at(-1)!.to, 'Normal');
+    assert.equal(instance!.value, 0, 'resolved by a normal result (lag below the threshold), not by missing data');
+  });
+});
+
+describe('writer backlog from scrapes as the exporter stores them (real QuestDB)', () => {
+  const T = Math.floor((Date.now() - 3 * 60 * MIN) / MIN) * MIN;
+  const us = (ms: number) => ms * 1000;
+  let writer: Writer;
+  before(async () => {
+    writer = createWriter({ url: questDbUrl(server), service: 'tw-test', instance: 'rows', logger });
+    // Two processes, scraped every 15 s for 10 minutes; their health rows stopped 10 minutes ago (held back).
+    const procs = [
+      { target: `cut-off-${RUN}:9464`, service: 'svc-a', instance: `cut-off-${RUN}`, lag: (i: number) => 60 + i * 15, spool: (i: number) => i * 100_000 },
+      { target: `slow-db-${RUN}:9464`, service: 'svc-a', instance: `slow-db-${RUN}`, lag: () => 2, spool: (i: number) => i * 100_000 },
+    ];
+    for (const p of procs) {
+      writer.write(schema.writerStats, { ts: us(T - 10 * MIN), service: p.service, instance: p.instance, queue_rows: 0, spool_bytes: 0, lag_ms: 0 });
+      for (let i = 0; i <= 40; i++) {
+        const ts = us(T - 10 * MIN + i * 15 * S);
+        const row = { ts, service: 'daemons', instance: p.target, kind: 'gauge', source: `http://${p.target}/metrics` } as const;
+        writer.write(schema.metrics, { ...row, name: SDK_SCRAPED_METRICS.processInfo, labels: `instance="${p.instance}",pid="7",service="${p.service}",version="1"`, value: 1 });
+        writer.write(schema.metrics, { ...row, name: SDK_SCRAPED_METRICS.writerLag, labels: `service="${p.service}"`, value: p.lag(i) });
+        writer.write(schema.metrics, { ...row, name: SDK_SCRAPED_METRICS.writerSpoolBytes, labels: `service="${p.service}"`, value: p.spool(i) });
+      }
+    }
+    await writer.flush();
+    await walApplied(sql, ['tw_metrics', 'tw_writer_stats']);
+  });
+  after(() => writer.close());
+
+  test('cut off: writerLag only; spool growing with rows acknowledged in time: spoolGrowth only', async () => {
+    const lag = await evaluateAt(sql, writerLag, T);
+    const growth = await evaluateAt(sql, spoolGrowth, T);
+    const at = (e: typeof lag, instance: string) => e.instances.find((i) => i.labels.instance === instance)!;
+    assert.equal(at(lag, `cut-off-${RUN}`).state, 'Alerting', 'the scraped lag (660 s), newer than the last health row (0)');
+    assert.equal(at(lag, `cut-off-${RUN}`).values.A, 660_000);
+    assert.equal(at(lag, `slow-db-${RUN}`).state, 'Normal');
+    // 4 MB in 10 minutes from the scrapes (newest minus oldest, across both sources in time order).
+    assert.ok(Math.abs(at(growth, `slow-db-${RUN}`).values.A! - 4_000_000 / 1_048_576) < 1e-9, JSON.stringify(growth.instances));
+    assert.equal(at(growth, `slow-db-${RUN}`).state, 'Alerting');
+    assert.equal(at(growth, `cut-off-${RUN}`).state, 'Normal', 'yields to writerLag for the same writer');
+    assert.deepEqual(Object.keys(at(lag, `cut-off-${RUN}`).labels).sort(), ['instance', 'service']);
+  });
+});
