@@ -9,7 +9,8 @@ project's CLI on a throwaway data root). Writes bench/results/python.json; bench
 3. Backtest DataFrames: `post_backtest` (checks + `Buffer.dataframe` + the writer) vs the client's own
    `Sender.dataframe()` on the same frames, rows acknowledged.
 
-Usage: .venv/bin/python bench/python_sdk.bench.py   (BENCH_SECONDS, default 20; BENCH_FRAME_ROWS, default 500000)
+Usage: .venv/bin/python bench/python_sdk.bench.py   (BENCH_SECONDS, default 20; BENCH_FRAME_ROWS, default 500000;
+BENCH_CASES, default "cost,throughput,dataframe": a subset prints its results and leaves bench/results alone)
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ FRAME_ROWS = int(os.environ.get("BENCH_FRAME_ROWS", "500000"))
 EXCHANGES = ["binanceusdm", "bybit", "okx", "bitget", "hyperliquid"]
 SYMBOLS = [f"C{i}/USDT:USDT" for i in range(50)]
 CHUNK = 10_000
+CASES = {"cost", "throughput", "dataframe"}
+SELECTED = set(os.environ.get("BENCH_CASES", ",".join(sorted(CASES))).split(","))
+if not SELECTED <= CASES:
+    raise SystemExit(f"BENCH_CASES: unknown case(s) {sorted(SELECTED - CASES)}; cases are {sorted(CASES)}")
 
 
 def official_row_cost(q: QuestDb, calls: int) -> float:
@@ -155,33 +160,38 @@ def main() -> None:
     try:
         cli("schema", "apply", "--questdb-url", q.url)
         calls = 200_000
-        official_ns = [official_row_cost(q, calls) for _ in range(2)]
-        sdk = [sdk_hook_cost(q, calls) for _ in range(2)]
-        print(f"call cost: Sender.row {min(official_ns):.0f} ns, Monitor.fetch {min(s[0] for s in sdk):.0f} ns", flush=True)
-        tp_official = official_throughput(q)
-        tp_sdk = sdk_throughput(q)
-        print(f"throughput: official {tp_official['rowsPerSecond']:.0f} rows/s, SDK {tp_sdk['rowsPerSecond']:.0f} rows/s", flush=True)
-        df = frame(FRAME_ROWS, "a")
-        df_official = [official_dataframe(q, df) for _ in range(2)]
-        df_sdk = [sdk_dataframe(q, df) for _ in range(2)]
-        print(f"dataframe: official {max(df_official):.0f} rows/s, SDK {max(df_sdk):.0f} rows/s", flush=True)
-        result = {
+        result: dict[str, object] = {
             "date": datetime.now(timezone.utc).isoformat(),
             "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                         "python": platform.python_version(), "client": questdb.__version__},
-            "load": {"atStart": list(load_start), "atEnd": list(os.getloadavg())},
             "settings": {"seconds": SECONDS, "callsPerRun": calls, "frameRows": FRAME_ROWS, "runs": 2},
-            "callCost": {"officialRowNs": min(official_ns), "sdkHookNs": min(s[0] for s in sdk),
-                         "ratio": min(s[0] for s in sdk) / min(official_ns),
-                         "sdkHookP99Us": min(s[1] for s in sdk), "sdkHookMaxUs": min(s[2] for s in sdk)},
-            "throughput": {"official": tp_official, "sdk": tp_sdk,
-                           "ratio": tp_sdk["rowsPerSecond"] / tp_official["rowsPerSecond"]},
-            "dataframe": {"officialRowsPerSecond": max(df_official), "sdkRowsPerSecond": max(df_sdk),
-                          "ratio": max(df_sdk) / max(df_official), "table": "tw_fills"},
         }
-        os.makedirs(os.path.join(REPO, "bench/results"), exist_ok=True)
-        with open(os.path.join(REPO, "bench/results/python.json"), "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=1)
+        if "cost" in SELECTED:
+            official_ns = [official_row_cost(q, calls) for _ in range(2)]
+            sdk = [sdk_hook_cost(q, calls) for _ in range(2)]
+            print(f"call cost: Sender.row {min(official_ns):.0f} ns, Monitor.fetch {min(s[0] for s in sdk):.0f} ns", flush=True)
+            result["callCost"] = {"officialRowNs": min(official_ns), "sdkHookNs": min(s[0] for s in sdk),
+                                  "ratio": min(s[0] for s in sdk) / min(official_ns),
+                                  "sdkHookP99Us": min(s[1] for s in sdk), "sdkHookMaxUs": min(s[2] for s in sdk)}
+        if "throughput" in SELECTED:
+            tp_official = official_throughput(q)
+            tp_sdk = sdk_throughput(q)
+            print(f"throughput: official {tp_official['rowsPerSecond']:.0f} rows/s, SDK {tp_sdk['rowsPerSecond']:.0f} rows/s", flush=True)
+            result["throughput"] = {"official": tp_official, "sdk": tp_sdk,
+                                    "ratio": tp_sdk["rowsPerSecond"] / tp_official["rowsPerSecond"]}
+        if "dataframe" in SELECTED:
+            df = frame(FRAME_ROWS, "a")
+            df_official = [official_dataframe(q, df) for _ in range(2)]
+            df_sdk = [sdk_dataframe(q, df) for _ in range(2)]
+            print(f"dataframe: official {max(df_official):.0f} rows/s, SDK {max(df_sdk):.0f} rows/s, "
+                  f"ratio {max(df_sdk) / max(df_official):.2f}", flush=True)
+            result["dataframe"] = {"officialRowsPerSecond": max(df_official), "sdkRowsPerSecond": max(df_sdk),
+                                   "ratio": max(df_sdk) / max(df_official), "table": "tw_fills"}
+        result["load"] = {"atStart": list(load_start), "atEnd": list(os.getloadavg())}
+        if SELECTED == CASES:
+            os.makedirs(os.path.join(REPO, "bench/results"), exist_ok=True)
+            with open(os.path.join(REPO, "bench/results/python.json"), "w", encoding="utf-8") as f:
+                json.dump(result, f, indent=1)
         print(json.dumps(result, indent=1))
     finally:
         try:

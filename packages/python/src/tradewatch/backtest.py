@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._qdb import Buffer
 from .catalog import CATALOG, Table, table as table_named
-from .rows import MAX_FUTURE_MICROS
+from .frame_checks import check_column, constant_text_rule
+from .rows import MAX_FUTURE_MICROS, describe
 from .monitor import Monitor
 from .writer import Writer
 
@@ -100,91 +101,125 @@ def post_backtest(
 def prepare_frame(t: Table, frame: pd.DataFrame, strategy: str, run_id: str, service: str | None,
                   instance: str | None, ttl_hours: int | None = None) -> tuple[pd.DataFrame, TableReport]:
     """The frame as the table takes it (run labels added, rows checked), and what was refused. ``ttl_hours``: a
-    configured retention in place of the table's default TTL."""
+    configured retention in place of the table's default TTL.
+
+    The caller's frame is neither changed nor copied when its columns already have the types the table takes: the
+    result shares their data, the run labels are categoricals of one value, and rows are filtered (a copy) only
+    when some were refused."""
     import numpy as np
     import pandas as pd
 
-    df = frame.copy()
-    if t.timestamp not in df.columns:
-        if isinstance(df.index, pd.DatetimeIndex):
-            df = df.reset_index(names=t.timestamp)
-        else:
-            raise ValueError(f"{t.name}: the frame needs a {t.timestamp!r} column (datetime64) or a DatetimeIndex")
+    if t.timestamp in frame.columns:
+        raw_ts = frame[t.timestamp]
+    elif isinstance(frame.index, pd.DatetimeIndex):
+        raw_ts = frame.index.to_series(index=pd.RangeIndex(len(frame)))
+    else:
+        raise ValueError(f"{t.name}: the frame needs a {t.timestamp!r} column (datetime64) or a DatetimeIndex")
     known = {c.name for c in t.columns}
-    unknown = [c for c in df.columns if c not in known or c in _RUN_LABELS]
+    unknown = [c for c in frame.columns if c not in known or c in _RUN_LABELS]
     if unknown:
         raise ValueError(f"{t.name}: unknown or reserved columns {unknown}; columns are: {', '.join(sorted(known - set(_RUN_LABELS)))}")
-    df["strategy"] = strategy
-    df["run_id"] = run_id
-    df["mode"] = "backtest"
-    if service is not None:
-        df["service"] = service
-    if instance is not None:
-        df["instance"] = instance
+    for c in t.columns:
+        if c.required and c.name not in frame.columns and c.name != t.timestamp and c.name not in _RUN_LABELS:
+            raise ValueError(f"{t.name}: required column {c.name!r} is missing from the frame")
 
+    n = len(frame)
     report = TableReport()
-    ok = np.ones(len(df), dtype=bool)
+    ok = np.ones(n, dtype=bool)
 
-    def refuse(mask: Any, reason: str) -> None:
+    def refuse(mask: Any, reason: str, value_at: Callable[[int], object]) -> None:
         bad = mask & ok
-        n = int(bad.sum())
-        if n:
+        count = int(np.count_nonzero(bad))
+        if count:
+            first = int(np.argmax(bad))
             ok[bad] = False
-            report.refused += n
+            report.refused += count
             if len(report.reasons) < 10:
-                first = int(np.flatnonzero(bad)[0])
-                report.reasons.append(f"{n} rows: {reason} (first at row {first})")
+                value = value_at(first)
+                if isinstance(value, np.generic):  # a numpy scalar reads as its Python value (float 1.5, not np.float64)
+                    value = value.item()
+                report.reasons.append(f"{count} rows: {reason}, got {describe(value)} (first at row {first})")
 
-    ts = pd.to_datetime(df[t.timestamp], utc=True, errors="coerce")
-    # NaT reads as the smallest int64: refused below as "missing" before any other rule looks at it.
-    micros = np.asarray(ts.to_numpy(dtype="datetime64[ns]").astype(np.int64) // 1000, dtype=np.int64)
+    ts_at: Callable[[int], object] = raw_ts.iloc.__getitem__
+    times, ts_units = _utc_times(raw_ts)
+    ticks = times.to_numpy(dtype=f"datetime64[{ts_units}]").view(np.int64)
+    per_micro = _UNITS_PER_MICRO[ts_units]
     now = time.time_ns() // 1000
-    refuse(ts.isna().to_numpy(), f"{t.timestamp} is missing or not a time")
-    refuse(micros < CATALOG.limits.min_event_time_micros, f"{t.timestamp} is before 2000-01-01 (a unit mix-up?)")
     ttl_text = f"{t.ttl_value} {t.ttl_unit}" if ttl_hours is None else f"{ttl_hours} HOURS, configured retention"
-    ttl_micros = (t.ttl_hours if ttl_hours is None else ttl_hours) * 3_600_000_000
-    refuse(micros < now - ttl_micros, f"{t.timestamp} is older than the table's TTL ({ttl_text})")
-    refuse(micros > now + MAX_FUTURE_MICROS, f"{t.timestamp} is more than a day in the future (a unit mix-up?)")
-    df[t.timestamp] = ts
+    oldest = now - (t.ttl_hours if ttl_hours is None else ttl_hours) * 3_600_000_000
+    # NaT reads as the smallest int64: refused first as missing, before any bound looks at it.
+    refuse(times.isna().to_numpy(), f"{t.timestamp} is missing or not a time", ts_at)
+    refuse(ticks < _ceil_units(CATALOG.limits.min_event_time_micros, per_micro),
+           f"{t.timestamp} is before 2000-01-01 (a unit mix-up?)", ts_at)
+    refuse(ticks < _ceil_units(oldest, per_micro), f"{t.timestamp} is older than the table's TTL ({ttl_text})", ts_at)
+    refuse(ticks > _floor_units(now + MAX_FUTURE_MICROS, per_micro),
+           f"{t.timestamp} is more than a day in the future (a unit mix-up?)", ts_at)
+
+    labels = {"strategy": strategy, "run_id": run_id, "mode": "backtest", "service": service, "instance": instance}
+    columns: dict[str, Any] = {}
     for c in t.columns:
         if c.name == t.timestamp:
+            columns[c.name] = None  # set below, once the refused rows are known
             continue
-        if c.name not in df.columns:
-            if c.required:
-                raise ValueError(f"{t.name}: required column {c.name!r} is missing from the frame")
+        label = labels.get(c.name)
+        if label is not None:
+            rule = constant_text_rule(c, label)
+            if rule is not None:
+                refuse(ok, rule, lambda _: label)
+            # One value for every row: a categorical costs one byte per row and Buffer.dataframe encodes it once.
+            codes: Any = np.zeros(n, dtype=np.int8)
+            columns[c.name] = pd.Categorical.from_codes(codes, categories=pd.Index([label]))
             continue
-        col = df[c.name]
-        missing = col.isna().to_numpy()
+        if c.name not in frame.columns:
+            continue
+        given = frame[c.name]
+        checked = check_column(c, given)
+        value_at: Callable[[int], object] = given.iloc.__getitem__
         if c.required:
-            refuse(missing, f"{c.name} is required")
-        present = ~missing
-        if c.type in ("SYMBOL", "VARCHAR"):
-            s = col.astype("string")
-            limit = CATALOG.limits.max_symbol_chars if c.type == "SYMBOL" else CATALOG.limits.max_varchar_chars
-            lengths = s.str.len().fillna(0).to_numpy()
-            refuse(present & (lengths > limit), f"{c.name} is longer than {limit} characters")
-            if c.type == "SYMBOL":
-                refuse(present & (lengths == 0), f"{c.name} must not be empty")
-            refuse(present & s.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool), f"{c.name} contains U+0000")
-            if c.values is not None:
-                refuse(present & ~s.isin(sorted(c.values)).fillna(False).to_numpy(dtype=bool), f"{c.name} must be one of {', '.join(sorted(c.values))}")
-            df[c.name] = col if col.dtype == object else s.astype(object).where(pd.Series(present, index=s.index))
-        elif c.type in ("DOUBLE", "FLOAT"):
-            num = pd.to_numeric(col, errors="coerce").astype("float64")
-            refuse(present & ~np.isfinite(num.to_numpy()), f"{c.name} must be a finite number")
-            df[c.name] = num
-        elif c.type in ("LONG", "INT"):
-            num = pd.to_numeric(col, errors="coerce")
-            arr = num.to_numpy(dtype="float64", na_value=np.nan)
-            bound = CATALOG.limits.int_max if c.type == "INT" else 2**63 - 1
-            refuse(present & ~(np.isfinite(arr) & (np.mod(arr, 1) == 0) & (np.abs(arr) <= bound)), f"{c.name} must be an integer")
-            df[c.name] = num.astype("Int64") if c.type == "LONG" else num.astype("Int32", errors="ignore")
-        elif c.type == "BOOLEAN":
-            refuse(present & ~col.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool), f"{c.name} must be a boolean")
-        elif c.type == "TIMESTAMP":
-            df[c.name] = pd.to_datetime(col, utc=True, errors="coerce")
-    order = [c.name for c in t.columns if c.name in df.columns]
-    return df.loc[ok, order], report
+            refuse(checked.missing, f"{c.name} is required", value_at)
+        for r in checked.refusals:
+            refuse(r.mask, r.rule, value_at)
+        columns[c.name] = checked.values
+    columns[t.timestamp] = times if ts_units in _DATAFRAME_UNITS else _as_micros(times, ok)
+    df = pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)
+    return (df[ok] if report.refused else df), report
+
+
+#: Time units of a datetime64 column as ticks per microsecond (an int, or the fraction 1/k as -k).
+_UNITS_PER_MICRO = {"ns": 1000, "us": 1, "ms": -1000, "s": -1_000_000}
+#: The units Buffer.dataframe takes for the designated timestamp.
+_DATAFRAME_UNITS = ("ns", "us")
+
+
+def _utc_times(raw: pd.Series) -> tuple[pd.Series, str]:
+    """The column as UTC datetimes (unparseable values as NaT) and their unit; no pass when it already is."""
+    import pandas as pd
+
+    dtype = raw.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) == "UTC":
+        times = raw
+    else:
+        times = pd.to_datetime(raw, utc=True, errors="coerce")
+    return times, str(times.dt.unit)
+
+
+def _ceil_units(micros: int, per_micro: int) -> int:
+    return micros * per_micro if per_micro > 0 else -(-micros // -per_micro)
+
+
+def _floor_units(micros: int, per_micro: int) -> int:
+    return micros * per_micro if per_micro > 0 else micros // -per_micro
+
+
+def _as_micros(times: pd.Series, ok: Any) -> Any:
+    """Second or millisecond datetimes in microseconds (which Buffer.dataframe takes); refused rows become NaT first,
+    so that a far-off value cannot overflow."""
+    import numpy as np
+    import pandas as pd
+
+    naive = times.to_numpy(dtype=f"datetime64[{times.dt.unit}]").copy()
+    naive[~ok] = np.datetime64("NaT")
+    return pd.Series(naive.astype("datetime64[us]")).dt.tz_localize("UTC")
 
 
 def _post_frame(writer: Writer, t: Table, frame: pd.DataFrame, strategy: str, run_id: str, service: str | None,
