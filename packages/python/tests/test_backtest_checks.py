@@ -140,6 +140,9 @@ def test_timestamps_given_as_numbers_or_in_coarse_units_are_handled() -> None:
     naive = fills(3)
     naive["ts"] = naive["ts"].dt.tz_localize(None)
     assert prepare(naive)[1].refused == 0
+    labelled = fills(3).set_index(pd.Index([30, 10, 20]))  # an index of other labels does not realign the columns
+    out, report = prepare(labelled)
+    assert report.refused == 0 and list(out["ts"]) == list(labelled["ts"]) and list(out["fill_id"]) == ["f0", "f1", "f2"]
     indexed = fills(3).set_index("ts")
     out, report = prepare(indexed)
     assert report.refused == 0 and list(out["ts"]) == list(indexed.index)

@@ -180,7 +180,8 @@ def prepare_frame(t: Table, frame: pd.DataFrame, strategy: str, run_id: str, ser
         for r in checked.refusals:
             refuse(r.mask, r.rule, value_at)
         columns[c.name] = checked.values
-    columns[t.timestamp] = times if ts_units in _DATAFRAME_UNITS else _as_micros(times, ok)
+    # Arrays, not Series: the frame's own index (any labels) must not realign the columns against the RangeIndex.
+    columns[t.timestamp] = (times if ts_units in _DATAFRAME_UNITS else _as_micros(times, ok)).array
     df = pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)
     return (df[ok] if report.refused else df), report
 
