@@ -325,8 +325,10 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
         'A',
         // The latest sample per connection: connected, yet its last message is older than the threshold (or it never
         // had one in the range). A disconnected stream is 0 here: exchangeDisconnected / exchangeDown report it.
+        // Silence is measured up to that sample, not to now: a process that stops sampling (crashed, or cut off from
+        // QuestDB: daemonDown's incident) neither starts this alert nor resolves it; its last verdict stands.
         `SELECT ${connSamples.col('service')}, ${connSamples.col('instance')}, ${connSamples.col('exchange')}, ${connSamples.col('channel')},\n` +
-          `  CASE WHEN ${connSamples.col('connected')} THEN ${secondsUntilTo(`coalesce(${connSamples.col('last_message_ts')}, $__fromTime)`)} ELSE 0.0 END AS silent_s\n` +
+          `  CASE WHEN ${connSamples.col('connected')} THEN (cast(${connSamples.ts} AS LONG) - cast(coalesce(${connSamples.col('last_message_ts')}, $__fromTime) AS LONG)) / 1000000.0 ELSE 0.0 END AS silent_s\n` +
           `FROM ${connSamples.name} WHERE $__timeFilter(${connSamples.ts})\n` +
           `LATEST ON ${connSamples.ts} PARTITION BY ${connSamples.col('service')}, ${connSamples.col('instance')}, ${connSamples.col('exchange')}, ${connSamples.col('channel')}`,
         DAY_S,
