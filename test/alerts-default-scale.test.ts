@@ -169,7 +169,7 @@ const bybit = (id: string) => id === 'bybit';
  * rules still firing then) unless `over`: then they must have resolved. docs/alerting.md shows this table.
  */
 const FAULTS: readonly { process: Process; fires: readonly RuleId[]; also?: readonly RuleId[]; over?: boolean }[] = [
-  { process: { name: 'crash', crashAt: FAULT_AT }, fires: ['daemonDown'], also: ['staleData'] },
+  { process: { name: 'crash', crashAt: FAULT_AT }, fires: ['daemonDown'] },
   { process: { name: 'leak', rssMiB: (t) => (after10(t) ? 180 + ((t - FAULT_AT) / MIN) * 300 : 180) }, fires: ['memoryHigh'] },
   { process: { name: 'hot', cpu: (t) => (after10(t) ? 97 : 4) }, fires: ['cpuHigh'] },
   {
@@ -188,7 +188,7 @@ const FAULTS: readonly { process: Process; fires: readonly RuleId[]; also?: read
   { process: { name: 'silent', stream: (t, id) => (bybit(id) && after10(t) ? { silentSince: FAULT_AT } : {}) }, fires: ['silentStream'] },
   { process: { name: 'slow-ws', stream: (t, id) => (bybit(id) && after10(t) ? { latencyMs: 3500 } : {}) }, fires: ['websocketLatency'] },
   // Its writer cannot reach QuestDB: its rows are held (the scrapes of its /metrics are not).
-  { process: { name: 'cut-off', cutAt: FAULT_AT }, fires: ['writerLag'], also: ['daemonDown', 'staleData'] },
+  { process: { name: 'cut-off', cutAt: FAULT_AT }, fires: ['writerLag'], also: ['daemonDown'] },
 ];
 
 /** Rules not shown to fire here, and why (each is covered where its fault can be produced). */

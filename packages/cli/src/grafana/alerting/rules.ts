@@ -215,12 +215,17 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
         table(
           'A',
           // Per dataset fetched in the retention: seconds since its last `ok` (since the range start if none), 0
-          // once its process stopped cleanly. A fetcher that stops entirely keeps its dataset stale.
+          // once its process stopped cleanly. A fetcher that stops entirely keeps its dataset stale. Counted up to
+          // the process's latest sample (now, when it has none): a process that stops sampling (crashed, or cut off
+          // from QuestDB: daemonDown's incident) neither starts this alert nor resolves it; its last verdict stands.
           `SELECT a.${fetches.col('service')}, a.${fetches.col('exchange')}, a.${fetches.col('dataset')},\n` +
-            `  ${t.value(`max(CASE WHEN ${stopped} THEN 0.0 ELSE ${secondsUntilTo(`coalesce(o.${fetches.ts}, $__fromTime)`)} END)`)} AS seconds_since_ok\n` +
+            `  ${t.value(`max(CASE WHEN ${stopped} THEN 0.0 ELSE (cast(coalesce(p.${samples.ts}, $__toTime) AS LONG) - cast(coalesce(o.${fetches.ts}, $__fromTime) AS LONG)) / 1000000.0 END)`)} AS seconds_since_ok\n` +
             `FROM ${latest('')} a\n` +
             `LEFT JOIN ${latest(` AND ${fetches.col('status')} = ${fetches.lit('status', 'ok')}`)} o ON ${on('a', 'o', keys)}\n` +
             `LEFT JOIN ${latestEvent()} ON ${on('a', 'e', [fetches.col('service'), fetches.col('instance')])}\n` +
+            `LEFT JOIN (SELECT ${samples.ts}, ${samples.col('service')}, ${samples.col('instance')} FROM ${samples.name} WHERE $__timeFilter(${samples.ts})\n` +
+            `  LATEST ON ${samples.ts} PARTITION BY ${samples.col('service')}, ${samples.col('instance')}) p\n` +
+            `  ON a.${fetches.col('service')} = p.${samples.col('service')} AND a.${fetches.col('instance')} = p.${samples.col('instance')}\n` +
             `GROUP BY a.${fetches.col('service')}, a.${fetches.col('exchange')}, a.${fetches.col('dataset')}`,
           retentionS(fetches),
         ),
