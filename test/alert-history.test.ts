@@ -8,7 +8,7 @@ import { memoryLogger, prepareSchema, questDbUrl, waitForRows } from './fixtures
 import { useQuestDb } from './helpers/questdb.js';
 
 // Real QuestDB: the receiver writes through the SDK writer into tw_alert_events, read back with SQL.
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const sql = await prepareSchema(server);
 const url = questDbUrl(server);
 const run = Date.now().toString(36);

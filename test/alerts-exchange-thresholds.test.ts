@@ -18,7 +18,7 @@ import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.
 import { useQuestDb } from './helpers/questdb.js';
 import { evaluateAt } from './support/grafana-model/questdb-rules.js';
 
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const sqlClient = await prepareSchema(server);
 const logger = memoryLogger();
 const MIN = 60_000;

@@ -17,7 +17,7 @@ const S = 1000;
 const MIN = 60 * S;
 const H = 60 * MIN;
 const us = (ms: number) => Math.round(ms * 1000);
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const sql = await prepareSchema(server);
 const rules = buildRules(defaultAlertsConfig());
 const ruleOf = (id: RuleId) => rules.find((r) => r.id === id)!;

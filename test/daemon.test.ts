@@ -47,7 +47,7 @@ test('tradewatch daemon refuses an invalid config with exit status 2, naming the
 });
 
 test('SIGTERM stops a running daemon cleanly: exit 0 and a stop row', async () => {
-  const server = await useQuestDb();
+  const server = await useQuestDb(undefined, { schema: true });
   const db = new SqlClient({ url: server.httpUrl });
   const instance = `sigterm-${process.pid}`;
   const child = runCli(['daemon', '--simulate', '--metrics-port', '0'], {

@@ -150,7 +150,7 @@ test('Ctrl-C to the process group of `npm run demo`: producers flushed first, Qu
 test('a demo whose QuestDB is gone at Ctrl-C does not claim a clean stop: it says what is pending and where', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'tradewatch-demo-'));
   t.after(() => rm(root, { recursive: true, force: true }));
-  const questdb = await useQuestDb(t);
+  const questdb = await useQuestDb(t, { schema: true });
   const spoolDir = join(root, 'spool');
   const demo = startDemo(['--questdb-url', questdb.httpUrl], { ...process.env, TRADEWATCH_WRITER_SPOOL_DIR: spoolDir });
   t.after(() => {

@@ -17,7 +17,7 @@ import { useQuestDb } from './helpers/questdb.js';
 import { waitFor } from './helpers/rows.js';
 
 // Real QuestDB: its own /metrics is a scrape target, and tw_metrics is where the rows must land.
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const sql = await prepareSchema(server);
 const url = questDbUrl(server);
 const run = Date.now().toString(36);

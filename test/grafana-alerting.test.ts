@@ -297,7 +297,7 @@ describe('rule evaluator (Grafana semantics)', () => {
 
 // ---- real QuestDB ----
 
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const sqlClient = await prepareSchema(server);
 const url = questDbUrl(server);
 const logger = memoryLogger();

@@ -14,7 +14,7 @@ import { expandQuery, grafanaIntervalMs, type VariableSelection } from './suppor
 // Every panel and variable query of every generated dashboard, expanded the way the QuestDB datasource expands it,
 // run against a real QuestDB loaded through the SDK (current data) and the writer (backdated rows).
 
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const sql: SqlClient = await prepareSchema(server);
 const url = questDbUrl(server);
 

@@ -17,7 +17,7 @@ import { evaluateAt } from './support/grafana-model/questdb-rules.js';
 // a WAL table really suspended in QuestDB for the alerts.
 
 // Dev mode: QuestDB allows ALTER TABLE ... SUSPEND WAL only there (a real suspension needs a failing disk).
-const server = await useQuestDb(undefined, { extraConfig: { 'dev.mode.enabled': 'true' } });
+const server = await useQuestDb(undefined, { schema: true, extraConfig: { 'dev.mode.enabled': 'true' } });
 const sql: SqlClient = await prepareSchema(server);
 const url = questDbUrl(server);
 const S = 1000;

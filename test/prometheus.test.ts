@@ -24,7 +24,7 @@ for (const bin of ['prometheus', 'promtool']) {
   }
 }
 
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const sql = await prepareSchema(server);
 const url = questDbUrl(server);
 const service = `prom-${Date.now().toString(36)}`;

@@ -9,7 +9,7 @@ import { useQuestDb } from './helpers/questdb.js';
 // The schema is the contract for producers in any language: the official Python client writes every table.
 const PYTHON = '.venv/bin/python';
 
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const sql = new SqlClient({ url: server.httpUrl });
 await applySchema(sql);
 

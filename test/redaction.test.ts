@@ -17,7 +17,7 @@ import { listenForTest } from './helpers/writer.js';
  */
 const run = promisify(execFile);
 const SECRET = 'Sup3r-s3cret-pw-7731';
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 await applySchema(new SqlClient({ url: server.httpUrl }));
 
 async function authProxy(t: { after(fn: () => unknown): void }): Promise<string> {

@@ -18,7 +18,7 @@ import { applySchema, SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { until } from './helpers/until.js';
 
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const db = new SqlClient({ url: server.httpUrl });
 await applySchema(db);
 

@@ -14,7 +14,7 @@ import { useQuestDb } from './helpers/questdb.js';
 import { walApplied } from './helpers/rows.js';
 import { until } from './helpers/until.js';
 
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const db = new SqlClient({ url: server.httpUrl });
 await applySchema(db);
 

@@ -19,7 +19,7 @@ import { until } from './helpers/until.js';
 import { drive } from './helpers/drive.js';
 import { VirtualClock } from './helpers/virtual-clock.js';
 
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const db = new SqlClient({ url: server.httpUrl });
 await applySchema(db);
 

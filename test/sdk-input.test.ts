@@ -11,7 +11,7 @@ import { memoryLogger, metricSum, prepareSchema, questDbUrl, waitForRows } from 
  * (not stored, counted in tradewatch_sdk_invalid_calls_total, logged with a message naming the field), never a mix.
  * Real QuestDB: what is stored is read back.
  */
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const sql = await prepareSchema(server);
 const url = questDbUrl(server);
 const run = Date.now().toString(36);

@@ -9,7 +9,7 @@ import { waitFor } from './helpers/rows.js';
 import { memoryLogger, metricSum, parseSamples, prepareSchema, questDbUrl, waitForRows } from './fixtures/sdk-helpers.js';
 
 // Real QuestDB: readiness is about reaching it, and the overflow test reads rows back.
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const sql = await prepareSchema(server);
 const url = questDbUrl(server);
 const run = Date.now().toString(36);

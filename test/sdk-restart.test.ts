@@ -7,7 +7,7 @@ import { useQuestDb } from './helpers/questdb.js';
 import { prepareSchema, questDbUrl, waitForRows } from './fixtures/sdk-helpers.js';
 
 // Real QuestDB; a real child process killed with SIGKILL and started again under the same service and instance.
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const sql = await prepareSchema(server);
 const daemon = fileURLToPath(new URL('./fixtures/sdk-daemon.ts', import.meta.url));
 

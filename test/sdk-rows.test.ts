@@ -10,7 +10,7 @@ import { waitFor, walApplied } from './helpers/rows.js';
 import { isoToMicros, memoryLogger, metricSum, prepareSchema, questDbUrl, waitForRows } from './fixtures/sdk-helpers.js';
 
 // Real QuestDB for the whole file (never mocked, never skipped): every SDK method's row is read back from it.
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const sql = await prepareSchema(server);
 const url = questDbUrl(server);
 const run = Date.now().toString(36);

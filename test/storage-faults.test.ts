@@ -36,7 +36,12 @@ test('(b) QuestDB SIGKILLed during sustained writes: after restart every accepte
   assert.ok(stats.rowsSpooled > 0 && stats.rowsReplayed > 0, `the crash reached the writer: ${JSON.stringify(stats)}`);
 });
 
-test('(c) QuestDB stopped for 60 s under 1k rows/s: the spool grows, replays on restart, nothing lost or doubled', async (t) => {
+// 20 s is long enough for the spool to rotate segments and for lag to report the outage several times over; the
+// length of an outage changes nothing in the logic (the Python SDK's test holds QuestDB down for 30 s).
+const OUTAGE_MS = 20_000;
+const LOAD_ROWS_PER_SECOND = 1_000;
+
+test('(c) QuestDB stopped for 20 s under 1k rows/s: the spool grows, replays on restart, nothing lost or doubled', async (t) => {
   const table = await createTable(`f_outage_${run}`);
   const spoolDir = tempDir(t);
   const logger = captureLogger();
@@ -46,15 +51,14 @@ test('(c) QuestDB stopped for 60 s under 1k rows/s: the spool grows, replays on 
     spool: { segmentBytes: 64 * 1024 },
     retry: { initialDelayMs: 100, maxDelayMs: 2_000 },
   });
-  const load = startLoad(writer, table, 1_000);
-  await sleep(2_000);
-  assert.ok(writer.stats().rowsWritten > 0, 'rows flow before the outage');
+  const load = startLoad(writer, table, LOAD_ROWS_PER_SECOND);
+  await waitFor(() => writer.stats().rowsWritten > 0, 60_000, () => `rows flow before the outage: ${JSON.stringify(writer.stats())}`);
 
   await server.stop();
   const outageStarted = Date.now();
   const samples: { spoolBytes: number; spoolRows: number; rowsSpooled: number }[] = [];
-  while (Date.now() - outageStarted < 60_000) {
-    await sleep(10_000);
+  while (Date.now() - outageStarted < OUTAGE_MS) {
+    await sleep(5_000);
     const { spoolBytes, spoolRows, rowsSpooled, connected } = writer.stats();
     assert.equal(connected, false);
     samples.push({ spoolBytes, spoolRows, rowsSpooled });
@@ -64,9 +68,12 @@ test('(c) QuestDB stopped for 60 s under 1k rows/s: the spool grows, replays on 
     assert.ok(samples[i]!.spoolRows > samples[i - 1]!.spoolRows, `spooled rows grow: ${JSON.stringify(samples)}`);
   }
   const during = writer.stats();
-  assert.ok(during.spoolRows >= 50_000, `about 60 s of rows are spooled: ${during.spoolRows}`);
+  // The load generator catches up on its schedule (rows due by the clock), so every outage row is written; a quarter
+  // is left for the rows still in memory or sent before the writer noticed QuestDB was gone.
+  const outageRows = (LOAD_ROWS_PER_SECOND * OUTAGE_MS) / 1000;
+  assert.ok(during.spoolRows >= 0.75 * outageRows, `about ${outageRows} rows are spooled: ${during.spoolRows}`);
   assert.ok(during.spoolSegments > 1, 'the spool rotated segments');
-  assert.ok(during.lagMs >= 55_000, `lag reports the outage: ${during.lagMs} ms`);
+  assert.ok(during.lagMs >= OUTAGE_MS - 5_000, `lag reports the outage: ${during.lagMs} ms`);
   assert.match(during.lastError ?? '', /unreachable/);
   assert.ok(logger.lines.some((l) => l.level === 'error' && /unreachable/.test(l.message)));
 

@@ -1,10 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after } from 'node:test';
 import { ErrorCodes, TradewatchError, isTradewatchError } from '../../packages/sdk/src/common/errors.js';
-import { SqlClient, type SqlResult } from '../../packages/sdk/src/storage/index.js';
-import { ILP_AUTO_CREATE_CONFIG, resolveQuestDb, SMALL_FOOTPRINT_CONFIG, startQuestDb, type QuestDbServer } from '../../packages/cli/src/questdb/index.js';
+import { createTableSql, createViewSql, tables, views } from '../../packages/sdk/src/schema/index.js';
+import { applySchema, SqlClient, type SqlResult } from '../../packages/sdk/src/storage/index.js';
+import { ILP_AUTO_CREATE_CONFIG, QUESTDB_VERSION, resolveQuestDb, SMALL_FOOTPRINT_CONFIG, startQuestDb, type QuestDbServer } from '../../packages/cli/src/questdb/index.js';
 
 /** Anything with node:test's `after(fn)`, such as the TestContext `t` of a test. */
 export interface CleanupRegistrar {
@@ -29,6 +34,13 @@ export interface UseQuestDbOptions {
    * true here; tradewatch's managed server turns it off, and a test of that contract passes false.
    */
   ilpAutoCreate?: boolean;
+  /**
+   * Start on a data root that already holds tradewatch's schema (every table and view, the default TTLs): a copy of a
+   * template made once per machine, QuestDB version and schema. Creating the 40-odd tables and views costs a test
+   * file 1-5 s of server CPU, and most files only need them to exist. `applySchema` on such a server finds nothing to
+   * change (tests that run it anyway still prove that). Tests of schema creation itself start empty (the default).
+   */
+  schema?: boolean;
 }
 
 /**
@@ -45,6 +57,7 @@ export async function useQuestDb(t?: CleanupRegistrar, options: UseQuestDbOption
   const dataRoot = await mkdtemp(join(tmpdir(), 'tradewatch-questdb-'));
   let server: QuestDbServer;
   try {
+    if (options.schema) await copyDataRoot(await schemaTemplate(), dataRoot);
     // 3 minutes, not the product's 60 s: a JVM that shares two cores with other test files, pytest and whatever else
     // the machine runs was seen needing 70 s to answer. The timeout only tells a dead start from a slow one.
     server = await startQuestDb({ dataRoot, startTimeoutMs: 180_000, extraConfig: { ...SMALL_FOOTPRINT_CONFIG, ...(options.ilpAutoCreate === false ? {} : ILP_AUTO_CREATE_CONFIG), ...options.extraConfig } });
@@ -76,4 +89,40 @@ export async function sql(server: QuestDbServer, query: string): Promise<SqlResu
     url.password = encodeURIComponent(server.credentials.password);
   }
   return new SqlClient({ url: url.toString() }).query(query);
+}
+
+const run = promisify(execFile);
+
+/** `cp -a` keeps QuestDB's sparse column files sparse (a plain copy would write every preallocated page). */
+async function copyDataRoot(from: string, to: string): Promise<void> {
+  await run('cp', ['-a', `${from}/.`, to]);
+}
+
+/**
+ * The path of a stopped server's data root holding the current schema, made when missing. Keyed by the QuestDB
+ * version and the schema's DDL, so a schema change makes a new one; made under a name of its own and renamed, so
+ * files starting at the same time never see a half-made template (one of two concurrent makers discards its copy).
+ */
+async function schemaTemplate(): Promise<string> {
+  const ddl = [...tables.map(createTableSql), ...views.map(createViewSql)].join('\n');
+  const key = createHash('sha256').update(`${QUESTDB_VERSION}\n${ddl}`).digest('hex').slice(0, 16);
+  const template = join(tmpdir(), `tradewatch-questdb-schema-${key}`);
+  if (existsSync(template)) return template;
+  const partial = await mkdtemp(join(tmpdir(), 'tradewatch-questdb-schema-partial-'));
+  try {
+    const server = await startQuestDb({ dataRoot: partial, startTimeoutMs: 180_000, extraConfig: SMALL_FOOTPRINT_CONFIG });
+    try {
+      await applySchema(new SqlClient({ url: server.httpUrl }));
+    } finally {
+      await server.stop();
+    }
+    await rm(join(partial, 'log'), { recursive: true, force: true });
+    await rename(partial, template).catch((err: NodeJS.ErrnoException) => {
+      // Another file made it first (rename onto a non-empty directory fails): theirs is as good as ours.
+      if (!existsSync(template)) throw err;
+    });
+  } finally {
+    await rm(partial, { recursive: true, force: true });
+  }
+  return template;
 }

@@ -5,7 +5,6 @@ import { Option, type Command } from 'commander';
 import { parsePositiveNumber } from '../options.js';
 import { TRADEWATCH_VERSION } from '../../common/version.js';
 import { loadConfig, retentionTtls, type Config } from '../../config/index.js';
-import { createDaemon, validateDaemonExchanges } from '../../daemon/index.js';
 import { createMonitor, startMetricsServer } from '@tradewatch/sdk/sdk';
 import { applySchema, SqlClient } from '@tradewatch/sdk/storage';
 import { questDbOptions, resolveQuestDbUrl, type QuestDbFlags } from '../target.js';
@@ -69,6 +68,8 @@ export function registerDaemonCommand(program: Command): void {
         ...(flags.simulate ? { 'daemon.simulate': 'true' } : {}),
       },
     });
+    // Loaded once the options are valid: the daemon brings ccxt, a second of start-up that a typo need not pay.
+    const { createDaemon, validateDaemonExchanges } = await import('../../daemon/index.js');
     validateDaemonExchanges(config.daemon); // before anything starts: what only ccxt knows about each exchange
     const url = await resolveQuestDbUrl(config);
     const report = await applySchema(new SqlClient({ url }), { retention: retentionTtls(config) });

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
-import { runDemo } from '../../demo/index.js';
 import { parsePort, parsePositiveNumber } from '../options.js';
 import { configFrom, questDbOptions, type QuestDbFlags } from '../target.js';
 
@@ -27,6 +26,8 @@ export function registerDemoCommand(program: Command): void {
   for (const option of questDbOptions()) demo.addOption(option);
 
   demo.action(async (flags: DemoFlags) => {
+    // Loaded once the options are valid: the demo brings the daemon and ccxt, a second that a typo need not pay.
+    const { runDemo } = await import('../../demo/index.js');
     const status = await runDemo({
       config: configFrom(flags),
       scenario: flags.scenario,
