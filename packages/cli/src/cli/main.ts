@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { MissingDependencyError, registerCommand, registerSummaries, selectCommand } from './commands/index.js';
+import { MissingDependencyError, missingDependency, registerCommand, registerSummaries, selectCommand } from './commands/index.js';
 import { redactProcessOutput, registerSecretsFrom } from '../common/redact.js';
 import { TRADEWATCH_VERSION } from '../common/version.js';
 
@@ -13,13 +13,14 @@ const program = new Command('tradewatch')
   .showHelpAfterError()
   .exitOverride();
 
+// Only the command being run is imported; top-level help lists the others by their summaries.
+const selected = selectCommand(process.argv.slice(2));
 try {
-  // Only the command being run is imported; top-level help lists the others by their summaries.
-  const selected = selectCommand(process.argv.slice(2));
   if (selected) await registerCommand(program, selected);
   else registerSummaries(program);
   await program.parseAsync(process.argv);
-} catch (err) {
+} catch (caught) {
+  const err = (selected && missingDependency(selected, caught)) || caught;
   if (err instanceof CommanderError) process.exit(err.exitCode);
   if (err instanceof MissingDependencyError) {
     process.stderr.write(`${err.message}\n`);

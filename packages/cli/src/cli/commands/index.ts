@@ -95,10 +95,7 @@ export async function registerCommand(program: Command, entry: CommandEntry): Pr
   try {
     register = await entry.load();
   } catch (err) {
-    const missing = missingPackage(err);
-    const needed = entry.needs.find((name) => name === missing);
-    if (needed) throw new MissingDependencyError(entry.name, needed);
-    throw err;
+    throw missingDependency(entry, err) ?? err;
   }
   register(program);
 }
@@ -118,6 +115,17 @@ export function selectCommand(args: readonly string[]): CommandEntry | undefined
   const words = args.filter((arg) => !arg.startsWith('-'));
   const name = words[0] === 'help' ? words[1] : words[0];
   return COMMANDS.find((entry) => entry.name === name);
+}
+
+/**
+ * `err` as the command's missing dependency, when it is a failed import of a package the command declares. Commands
+ * load their heaviest parts (the daemon and ccxt) only once their options are valid, so this applies to errors from
+ * a command's action as well as from loading it.
+ */
+export function missingDependency(entry: CommandEntry, err: unknown): MissingDependencyError | undefined {
+  const missing = missingPackage(err);
+  const needed = entry.needs.find((name) => name === missing);
+  return needed ? new MissingDependencyError(entry.name, needed) : undefined;
 }
 
 /** The package a failed import could not find: Node says `Cannot find package 'x' imported from ...`. */
