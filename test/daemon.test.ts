@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,24 +15,18 @@ import { until } from './helpers/until.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tw-daemon-'));
 
-/** The CLI command as `tradewatch daemon` runs it (registered on a program of its own, as src/cli/main.ts does). */
-const CLI = `
-import { Command } from 'commander';
-import { registerDaemonCommand } from './packages/cli/src/cli/commands/daemon.ts';
-import { isTradewatchError } from './packages/sdk/src/common/errors.ts';
-const program = new Command('tradewatch').exitOverride();
-registerDaemonCommand(program);
-try {
-  await program.parseAsync(['node', 'tradewatch', ...process.argv.slice(1)]);
-} catch (err) {
-  if (isTradewatchError(err)) { process.stderr.write('tradewatch: ' + err.message + ' [' + err.code + ']\\n'); process.exit(2); }
-  throw err;
-}`;
+const PACKAGE_VERSION = (JSON.parse(readFileSync('packages/cli/package.json', 'utf8')) as { version: string }).version;
 
+/**
+ * `node bin/tradewatch.js …` as an installed CLI runs, without npm's npm_package_version: the daemon must report the
+ * package's version on its own (issue 13 item 17).
+ */
 function runCli(args: string[], env: NodeJS.ProcessEnv) {
-  return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CLI, ...args], {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  delete childEnv.npm_package_version;
+  return spawn(process.execPath, ['packages/cli/bin/tradewatch.js', ...args], {
     cwd: process.cwd(),
-    env: { ...process.env, ...env },
+    env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -46,7 +40,7 @@ test('tradewatch daemon refuses an invalid config with exit status 2, naming the
   assert.match(stderr, /daemon\.exchanges\.0\.id: "nosuch" is not a ccxt exchange.*\[TW_INVALID_CONFIG\]/s);
 });
 
-test('SIGTERM stops a running daemon cleanly: exit 0 and a stop row', async () => {
+test('SIGTERM stops a running daemon cleanly: exit 0 and a stop row, both with the package version', async () => {
   const server = await useQuestDb(undefined, { schema: true });
   const db = new SqlClient({ url: server.httpUrl });
   const instance = `sigterm-${process.pid}`;
@@ -88,8 +82,8 @@ test('SIGTERM stops a running daemon cleanly: exit 0 and a stop row', async () =
   const stopDeadline = Date.now() + 30_000;
   const events = await (async () => {
     for (;;) {
-      const rows = await db.rows<{ event: string; reason: string | null }>(
-        `SELECT event, reason FROM tw_process_events WHERE service = 'ccxt-daemon' AND instance = '${instance}' ORDER BY ts`,
+      const rows = await db.rows<{ event: string; reason: string | null; version: string }>(
+        `SELECT event, reason, version FROM tw_process_events WHERE service = 'ccxt-daemon' AND instance = '${instance}' ORDER BY ts`,
       );
       if (rows.some((r) => r.event === 'stop') || Date.now() > stopDeadline) return rows;
       await sleep(200);
@@ -97,6 +91,7 @@ test('SIGTERM stops a running daemon cleanly: exit 0 and a stop row', async () =
   })();
   assert.deepEqual(events.map((e) => e.event), ['start', 'stop']);
   assert.equal(events[1]!.reason, 'SIGTERM');
+  assert.deepEqual(events.map((e) => e.version), [PACKAGE_VERSION, PACKAGE_VERSION], 'the package version, without npm_package_version');
   // The streams were recorded as stopped, not as failures (awaited: that table applies its WAL on its own schedule).
   const last = await until('the last liquidations connection row', async () => {
     const [row] = await db.rows<{ state: string; reason: string }>(
