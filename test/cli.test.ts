@@ -4,7 +4,6 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { SqlClient } from '../packages/sdk/src/storage/index.js';
 import { useQuestDb } from './helpers/questdb.js';
-import { waitFor, walApplied } from './helpers/rows.js';
 
 const run = promisify(execFile);
 const server = await useQuestDb();
@@ -46,40 +45,7 @@ test('a bad setting is refused with its name and value, exit status 2', async ()
   );
 });
 
-test('the demo runs the stack (simulator, daemon, exporter, paper strategy) into QuestDB and stops cleanly', async () => {
-  // Exactly the README's run command, with a bounded duration.
-  const { stdout, stderr } = await run('npm', ['run', '--silent', 'demo', '--', '--duration', '10', '--metrics-port', '0'], { env, timeout: 90_000 });
-  assert.match(stdout, /tradewatch demo is running/);
-  assert.match(stdout, /daemon \/metrics +http:\/\/127\.0\.0\.1:\d+\/metrics/);
-  assert.match(stdout, /simulated binanceusdm +http:\/\/127\.0\.0\.1:\d+/);
-  assert.match(stderr, /stopped cleanly/);
-  const count = async (table: string, where = '') =>
-    Number((await sql.rows<{ n: number }>(`SELECT count() n FROM ${table} ${where}`))[0]?.n);
-  // Each table applies its WAL on its own schedule, so each expectation is awaited, not read once.
-  const expectCount = async (table: string, where: string, ok: (n: number) => boolean, what: string) => {
-    let n = -1;
-    await waitFor(async () => ok((n = await count(table, where))), 30_000, () => `${what}: ${n} row(s) in ${table} ${where}`);
-  };
-  for (const service of ['ccxt-daemon', 'demo-strategy']) {
-    for (const event of ['start', 'stop']) {
-      await expectCount('tw_process_events', `WHERE service = '${service}' AND event = '${event}'`, (n) => n >= 1, `${service} ${event}`);
-    }
-  }
-  // The barrier: the processes have exited, so a second start or stop, had one been written, is applied by now.
-  await walApplied(sql, ['tw_process_events']);
-  for (const service of ['ccxt-daemon', 'demo-strategy']) {
-    for (const event of ['start', 'stop']) {
-      assert.equal(await count('tw_process_events', `WHERE service = '${service}' AND event = '${event}'`), 1, `${service} ${event} once`);
-    }
-  }
-  // Market data fetched by real ccxt from the simulator, and what monitoring recorded about it.
-  for (const table of ['tw_fetches', 'tw_open_interest', 'tw_funding_rates', 'tw_liquidations', 'tw_connection_events', 'tw_strategy_pnl', 'tw_orders', 'tw_fills']) {
-    await expectCount(table, '', (n) => n > 0, `${table} has rows`);
-  }
-  await expectCount('tw_fetches', "WHERE exchange = 'bybit' AND status = 'ok'", (n) => n > 0, 'bybit fetches succeeded');
-  // The exporter scraped the daemon's /metrics into tw_metrics.
-  await expectCount('tw_metrics', "WHERE service = 'ccxt-daemon' AND name = 'tradewatch_fetches_total'", (n) => n > 0, 'exporter rows');
-});
+// The demo's run, stop and stored rows: test/demo.test.ts (as `npm run demo`, stopped by Ctrl-C).
 
 test('query prints a table, exports CSV through QuestDB, and the web console is served', async () => {
   await sql.execute(

@@ -89,6 +89,7 @@ test('Ctrl-C to the process group of `npm run demo`: producers flushed first, Qu
   // Item 6: the fault API is printed with an example, and the hint works in a clone.
   assert.match(demo.stdout(), /curl -X POST http:\/\/127\.0\.0\.1:\d+\/control\/bybit\/fault/);
   assert.match(demo.stdout(), /npx tradewatch query/);
+  assert.match(demo.stdout(), /simulated binanceusdm +http:\/\/127\.0\.0\.1:\d+/);
   // Faults are announced when they start and when they end (scheduled ones go through the same path as this one).
   const faultUrl = /curl -X POST (http:\/\/127\.0\.0\.1:\d+\/control\/bybit\/fault)/.exec(demo.stdout())![1]!;
   const injected = await fetch(faultUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'latency', ms: 5, duration: '2s' }) });
@@ -136,6 +137,18 @@ test('Ctrl-C to the process group of `npm run demo`: producers flushed first, Qu
     // The restarted server applies its WAL on its own schedule: awaited, not read once.
     for (const service of ['ccxt-daemon', 'demo-strategy']) await waitFor(async () => (await stops(service)) >= 1, 60_000, () => `${service} stop row`);
     for (const service of ['ccxt-daemon', 'demo-strategy']) assert.equal(await stops(service), 1, `${service} stop row once`);
+    // Market data fetched by real ccxt from the simulator, what monitoring recorded about it, the paper strategy's
+    // trading rows, and the exporter's scrape of the daemon's /metrics.
+    const count = async (table: string, where = '') => Number((await sql.rows<{ n: number }>(`SELECT count() n FROM ${table} ${where}`))[0]?.n);
+    for (const [table, where] of [
+      ['tw_fetches', ''], ['tw_open_interest', ''], ['tw_funding_rates', ''], ['tw_liquidations', ''], ['tw_connection_events', ''],
+      ['tw_strategy_pnl', ''], ['tw_orders', ''], ['tw_fills', ''],
+      ['tw_fetches', "WHERE exchange = 'bybit' AND status = 'ok'"],
+      ['tw_metrics', "WHERE service = 'ccxt-daemon' AND name = 'tradewatch_fetches_total'"],
+    ] as const) {
+      let n = -1;
+      await waitFor(async () => (n = await count(table, where)) > 0, 60_000, () => `${table} ${where}: ${n} row(s)`);
+    }
     for (const name of ['daemon', 'strategy', 'exporter']) {
       const probe = createWriter({ url: server.httpUrl, service: 'probe', spoolDir: join(spoolDir, 'demo', name) });
       const pending = probe.stats().spoolRows;
