@@ -144,7 +144,7 @@ def official_dataframe(q: QuestDb, df: pd.DataFrame) -> float:
 
 
 def sdk_dataframe(q: QuestDb, df: pd.DataFrame) -> float:
-    w = Writer(q.url, max_buffered_bytes=512 << 20)
+    w = Writer(q.url)  # the defaults a user's writer has, as the peer runs at its own
     start = time.perf_counter()
     report = post_backtest(w, "bench", "sdk-df", fills=df)
     elapsed = time.perf_counter() - start

@@ -26,8 +26,12 @@ from .writer import Writer
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Rows per ILP batch handed to the writer: large enough for throughput, small enough for one request.
+#: Rows per ILP batch handed to the writer at most: large enough for throughput, small enough for one request.
 CHUNK_ROWS = 50_000
+#: Batches are at most this fraction of the writer's in-memory bound, so that several fit below ``need_drain``'s half:
+#: the writer's thread sends one while the next is encoded. One batch above the half would make the post wait for
+#: every send (fills at ~170 bytes a row make 8.5 MB per 50k rows; the default bound is 16 MB).
+_BATCH_SHARE = 8
 FRAMES = {"fills": "tw_fills", "orders": "tw_orders", "positions": "tw_positions", "pnl": "tw_strategy_pnl"}
 _RUN_LABELS = ("strategy", "run_id", "mode")
 
@@ -227,12 +231,18 @@ def _post_frame(writer: Writer, t: Table, frame: pd.DataFrame, strategy: str, ru
                 instance: str | None, ttl_hours: int | None) -> TableReport:
     df, report = prepare_frame(t, frame, strategy, run_id, service, instance, ttl_hours)
     symbols = [c.name for c in t.columns if c.type == "SYMBOL" and c.name in df.columns]
-    for start in range(0, len(df), CHUNK_ROWS):
-        chunk = df.iloc[start : start + CHUNK_ROWS]
+    batch_bytes = max(1, writer.max_buffered_bytes // _BATCH_SHARE)
+    rows = min(CHUNK_ROWS, 1_000)  # a first small batch measures this frame's bytes per row
+    start = 0
+    while start < len(df):
+        chunk = df.iloc[start : start + rows]
         buf = Buffer(protocol_version=1)
         buf.dataframe(chunk, table_name=t.name, symbols=symbols, at=t.timestamp)
-        writer.write_payload(bytes(buf), len(chunk))
+        payload = bytes(buf)
+        writer.write_payload(payload, len(chunk))
         report.posted += len(chunk)
+        start += len(chunk)
+        rows = max(1, min(CHUNK_ROWS, batch_bytes * len(chunk) // max(1, len(payload))))
         while writer.need_drain:
             writer.drained(timeout=60)
     return report

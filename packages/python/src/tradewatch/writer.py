@@ -198,6 +198,11 @@ class Writer:
         self._cond.notify()
 
     @property
+    def max_buffered_bytes(self) -> int:
+        """The in-memory bound: a backtest sizes its batches to a fraction of it (see ``need_drain``)."""
+        return self._max_buffered
+
+    @property
     def need_drain(self) -> bool:
         """True while the in-memory backlog is above half its bound (a backtest should wait: see ``drained``)."""
         return self._mem_bytes > self._max_buffered // 2
