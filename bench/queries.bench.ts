@@ -196,6 +196,8 @@ try {
       buildSeconds: Math.round(workload.state.buildSeconds),
       writeRowsPerSecond: Math.round(workload.state.rowsPerSecond),
       definition: WORKLOAD_DEFINITION,
+      // Which build of the workload: the summary compares native and tiered results only when both ran on the same one.
+      startUs: workload.state.startUs,
     },
     settings: {
       method: `each query run once cold (its first run), then ${WARM_RUNS} times; warm = median of those ${WARM_RUNS}; client-side time over HTTP incl. JSON`,

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeChart } from './chart.js';
 import { renderSdkCosts, replaceSdkCosts } from './sdk-costs.js';
 
-interface Machine { cpu: string; cores: number; memoryGiB: number; node: string; os?: string; platform?: string }
+interface Machine { cpu: string; cores: number; memoryGiB: number; node: string; os?: string; platform?: string; date?: string }
 interface WriterResult {
   machine: Machine;
   date?: string;
@@ -44,7 +44,8 @@ interface QueriesResult {
   date?: string;
   machine: Machine;
   load?: { atStart: number[]; atEnd: number[] };
-  workload: { days: number; rows: number; rowsPerDay: number; buildSeconds: number; writeRowsPerSecond: number; definition: string[] };
+  /** startUs: the first second of the workload build the queries ran on (absent in results from before it was recorded). */
+  workload: { days: number; rows: number; rowsPerDay: number; buildSeconds: number; writeRowsPerSecond: number; definition: string[]; startUs?: number };
   settings: { method: string; ranges: Record<string, { rangeMs: number; intervalMs: number }>; variables: string; totals: string };
   aims: { dashboard24hMs: number; dashboard30dMs: number; oi30dMs: number };
   dashboards: { file: string; title: string; ranges: Record<string, { queries: number; warmMs: number; coldMs: number; slowest?: string }> }[];
@@ -319,26 +320,52 @@ if (storage) {
     '',
   );
 }
+/**
+ * Native and tiered query results are compared side by side only when one bench run made both (scripts/bench.sh):
+ * the same build of the reference workload (its first second), the tiered run after the native one. Otherwise the
+ * two tables would mix runs of different code (a dashboard added since shows on one side only).
+ */
+function sameBenchRun(native: QueriesResult, tiered: QueriesResult): boolean {
+  return native.workload.startUs !== undefined && native.workload.startUs === tiered.workload.startUs && (native.machine.date ?? '') < (tiered.machine.date ?? '');
+}
+
+/** Warm totals per dashboard: native → tiered when both come from one run, else the tiered run alone ("—": not measured). */
+function tieredTotalsTable(tiered: QueriesResult, native: QueriesResult | undefined): string[] {
+  const ranges = ['15m', '24h', '30d'];
+  const warm = (r: QueriesResult, file: string, range: string) => r.dashboards.find((d) => d.file === file)?.ranges[range]?.warmMs;
+  const cell = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '—' : `${ms(n)} ms`);
+  const titles = new Map([...(native?.dashboards ?? []), ...tiered.dashboards].map((d) => [d.file, d.title]));
+  return [
+    '| dashboard | 15m | 24h | 30d |',
+    '| --- | ---: | ---: | ---: |',
+    ...[...titles].map(([file, title]) => {
+      const cells = ranges.map((r) => (native ? `${cell(warm(native, file, r))} → ${cell(warm(tiered, file, r))}` : cell(warm(tiered, file, r))));
+      return `| ${title} | ${cells.join(' | ')} |`;
+    }),
+  ];
+}
+
 if (queries && tieredQueries) {
-  const q30 = (r: QueriesResult, file: string, range: string) => r.dashboards.find((d) => d.file === file)?.ranges[range];
+  const paired = sameBenchRun(queries, tieredQueries);
   out.push(
     '## Dashboard queries on tiered storage',
     '',
-    `The same queries after the storage tiers converted every day partition older than a day to Parquet (${(tieredQueries as QueriesResult & { storage?: { description: string } }).storage?.description ?? 'tiered'}), as a long-running deployment holds its data. Warm totals, native → tiered:`,
+    `The same queries after the storage tiers converted every day partition older than a day to Parquet (${(tieredQueries as QueriesResult & { storage?: { description: string } }).storage?.description ?? 'tiered'}), as a long-running deployment holds its data. ` +
+      (paired
+        ? 'Warm totals, native → tiered (one bench run):'
+        : `Warm totals on tiered storage, measured in another run (${tieredQueries.machine.date?.slice(0, 10) ?? 'date not recorded'}) than the native results above (${queries.machine.date?.slice(0, 10) ?? 'date not recorded'}), so not set side by side:`),
     '',
-    '| dashboard | 15m | 24h | 30d |',
-    '| --- | ---: | ---: | ---: |',
-    ...queries.dashboards.map((d) => `| ${d.title} | ${['15m', '24h', '30d'].map((r) => `${ms(q30(queries, d.file, r)?.warmMs ?? NaN)} → ${ms(q30(tieredQueries, d.file, r)?.warmMs ?? NaN)} ms`).join(' | ')} |`),
+    ...tieredTotalsTable(tieredQueries, paired ? queries : undefined),
     '',
     '| aim, on tiered storage | result |',
     '| --- | --- |',
     `| each dashboard ≤ ${tieredQueries.aims.dashboard24hMs} ms at 24 h | ${met(tieredQueries.dashboards.every((d) => d.ranges['24h']!.warmMs <= tieredQueries.aims.dashboard24hMs))}: slowest ${ms(Math.max(...tieredQueries.dashboards.map((d) => d.ranges['24h']!.warmMs)))} ms |`,
     `| each dashboard ≤ ${int(tieredQueries.aims.dashboard30dMs)} ms at 30 days | ${met(tieredQueries.dashboards.every((d) => d.ranges['30d']!.warmMs <= tieredQueries.aims.dashboard30dMs))}: slowest ${ms(Math.max(...tieredQueries.dashboards.map((d) => d.ranges['30d']!.warmMs)))} ms |`,
     `| 30-day open-interest query ≤ ${tieredQueries.aims.oi30dMs} ms, from the hourly view (what long ranges read) | ${met(tieredQueries.oi.rollup.warmMs <= tieredQueries.aims.oi30dMs)}: ${ms(tieredQueries.oi.rollup.warmMs)} ms warm (${ms(tieredQueries.oi.rollup.coldMs)} cold) |`,
-    `| 30-day open-interest query ≤ ${tieredQueries.aims.oi30dMs} ms, from the raw table (every 30 s point) | ${met(tieredQueries.oi.raw.warmMs <= tieredQueries.aims.oi30dMs)}: ${ms(tieredQueries.oi.raw.warmMs)} ms warm (${ms(tieredQueries.oi.raw.coldMs)} cold), against ${ms(queries.oi.raw.warmMs)} ms on native partitions${tieredQueries.oi.raw.warmMs > tieredQueries.aims.oi30dMs ? `; ${fixed(tieredQueries.oi.raw.warmMs / tieredQueries.aims.oi30dMs, 1)}× the aim, still ${fixed(2000 / tieredQueries.oi.raw.warmMs, 0)}× inside US6's 2 s` : ''} |`,
+    `| 30-day open-interest query ≤ ${tieredQueries.aims.oi30dMs} ms, from the raw table (every 30 s point) | ${met(tieredQueries.oi.raw.warmMs <= tieredQueries.aims.oi30dMs)}: ${ms(tieredQueries.oi.raw.warmMs)} ms warm (${ms(tieredQueries.oi.raw.coldMs)} cold), ${paired ? `against ${ms(queries.oi.raw.warmMs)} ms on native partitions` : 'native partitions measured in another run'}${tieredQueries.oi.raw.warmMs > tieredQueries.aims.oi30dMs ? `; ${fixed(tieredQueries.oi.raw.warmMs / tieredQueries.aims.oi30dMs, 1)}× the aim, still ${fixed(2000 / tieredQueries.oi.raw.warmMs, 0)}× inside US6's 2 s` : ''} |`,
     '',
     tieredQueries.oi.raw.warmMs > tieredQueries.aims.oi30dMs
-      ? `What limits the raw read on Parquet: not the plan (the same parallel, JIT-compiled filtered group-by as on native partitions, profile below) but decoding. 250 markets interleave in every row group, so no row group can be skipped by its statistics, and the \`ts\`, \`exchange\`, \`symbol\` and \`open_interest\` pages of all ${int(storage?.objects.find((o) => o.object === 'tw_open_interest')?.rowsPerDay ?? NaN)} rows a day must be decompressed and decoded before the filter runs; on native partitions the filter reads the column files in place. The hourly view answers the same question at 30-minute resolution in ${ms(tieredQueries.oi.rollup.warmMs)} ms; a raw 30-second series over 30 days costs ${ms(tieredQueries.oi.raw.warmMs)} ms. A deployment that needs raw open interest fast over long ranges can keep that table native longer (a larger \`storage.parquetAfterDays\`, at ~26 MB a day).`
+      ? `What limits the raw read on Parquet: not the plan (the same parallel, JIT-compiled filtered group-by as on native partitions, profile below) but decoding. 250 markets interleave in every row group, so no row group can be skipped by its statistics, and the \`ts\`, \`exchange\`, \`symbol\` and \`open_interest\` pages of all ${storage?.objects.find((o) => o.object === 'tw_open_interest') ? int(storage.objects.find((o) => o.object === 'tw_open_interest')!.rowsPerDay) : 'the'} rows a day must be decompressed and decoded before the filter runs; on native partitions the filter reads the column files in place. The hourly view answers the same question at 30-minute resolution in ${ms(tieredQueries.oi.rollup.warmMs)} ms; a raw 30-second series over 30 days costs ${ms(tieredQueries.oi.raw.warmMs)} ms. A deployment that needs raw open interest fast over long ranges can keep that table native longer (a larger \`storage.parquetAfterDays\`, at ~26 MB a day).`
       : '',
     '',
   );
