@@ -14,7 +14,7 @@ import {
   valueMappings,
 } from './panels.js';
 import { STALE_AFTER_S } from './health.js';
-import { anyOf, perUnit, seriesByResolution, tableRef, viewOf } from './sql.js';
+import { anyOf, distinctAcross, perUnit, seriesByResolution, tableRef, viewOf } from './sql.js';
 
 export const EXCHANGE_UID = 'tradewatch-exchange';
 
@@ -35,12 +35,7 @@ export function exchangeVariables() {
     name: 'exchange',
     label: 'Exchange',
     description: 'Exchanges the selected services connect to.',
-    sql:
-      `SELECT DISTINCT exchange FROM (\n` +
-      [samples, limits]
-        .map((t) => `  SELECT ${t.col('exchange')} AS exchange FROM ${viewOf(t, '1h')} WHERE ${anyOf(t.col('service'), 'service')}`)
-        .join('\n  UNION\n') +
-      `\n) ORDER BY 1`,
+    sql: distinctAcross('exchange', [samples, limits].map((t) => ({ from: viewOf(t, '1h'), column: t.col('exchange'), where: anyOf(t.col('service'), 'service') }))),
   });
   return [service, exchange];
 }
@@ -165,8 +160,8 @@ export function exchangeDashboard(): dashboard.Dashboard {
           labels: [samples.col('service'), samples.col('exchange'), samples.col('channel')],
           series: (l) => `${l.col('exchange')} || ' ' || ${l.col('channel')}`,
           where: (l) => filters(l),
-          raw: (l) => [`${perUnit(`sum(${l.col('messages')})`, SECOND_MS)} AS messages_per_s`],
-          rollup: (l) => [`${perUnit(`sum(${l.m('messages')})`, SECOND_MS)} AS messages_per_s`],
+          raw: (l) => [`${perUnit(`sum(${l.col('messages')})`, SECOND_MS, l)} AS messages_per_s`],
+          rollup: (l) => [`${perUnit(`sum(${l.m('messages')})`, SECOND_MS, l)} AS messages_per_s`],
         }),
       }),
     )

@@ -202,8 +202,8 @@ export function healthDashboard(): dashboard.Dashboard {
           labels: [errors.col('service'), errors.col('component'), errors.col('kind')],
           series: (l) => `${l.col('service')} || ' ' || ${l.col('component')} || ' ' || ${l.col('kind')}`,
           where: (l) => [byService(l.col('service'))],
-          raw: () => [`${perUnit('count()', 60_000)} AS errors_per_min`],
-          rollup: (l) => [`${perUnit(`sum(${l.m('errors')})`, 60_000)} AS errors_per_min`],
+          raw: (l) => [`${perUnit('count()', 60_000, l)} AS errors_per_min`],
+          rollup: (l) => [`${perUnit(`sum(${l.m('errors')})`, 60_000, l)} AS errors_per_min`],
         }),
       }),
     )

@@ -15,7 +15,7 @@ import {
   tablePanel,
   timeseriesPanel,
 } from './panels.js';
-import { anyOf, perUnit, seriesByResolution, tableRef, totalByResolution, viewOf, type Level } from './sql.js';
+import { anyOf, distinctAcross, perUnit, seriesByResolution, tableRef, totalByResolution, viewOf, type Level } from './sql.js';
 
 export const MARKET_UID = 'tradewatch-market';
 
@@ -36,21 +36,16 @@ export function marketVariables() {
     name: 'exchange',
     label: 'Exchange',
     description: 'Exchanges with open interest, funding or liquidations.',
-    sql:
-      `SELECT DISTINCT exchange FROM (\n` +
-      [openInterest, funding, liquidations].map((t) => `  SELECT ${t.col('exchange')} AS exchange FROM ${viewOf(t, '1h')}`).join('\n  UNION\n') +
-      `\n) ORDER BY 1`,
+    sql: distinctAcross('exchange', [openInterest, funding, liquidations].map((t) => ({ from: viewOf(t, '1h'), column: t.col('exchange') }))),
   });
   const symbol = singleQueryVariable({
     name: 'symbol',
     label: 'Symbol',
     description: 'One market: every panel shows it on each selected exchange (the liquidation ranking shows all).',
-    sql:
-      `SELECT DISTINCT symbol FROM (\n` +
-      [openInterest, funding, liquidations]
-        .map((t) => `  SELECT ${t.col('symbol')} AS symbol FROM ${viewOf(t, '1h')} WHERE ${anyOf(t.col('exchange'), 'exchange')}`)
-        .join('\n  UNION\n') +
-      `\n) ORDER BY 1`,
+    sql: distinctAcross(
+      'symbol',
+      [openInterest, funding, liquidations].map((t) => ({ from: viewOf(t, '1h'), column: t.col('symbol'), where: anyOf(t.col('exchange'), 'exchange') })),
+    ),
   });
   return [exchange, symbol];
 }
@@ -202,8 +197,8 @@ export function marketDashboard(): dashboard.Dashboard {
           labels: liquidationLabels,
           series: (l) => `${l.col('exchange')} || ' ' || ${l.col('side')}`,
           where: marketFilter,
-          raw: () => [`${perUnit('count()', MINUTE_MS)} AS events_per_min`],
-          rollup: (l) => [`${perUnit(`sum(${l.m('events')})`, MINUTE_MS)} AS events_per_min`],
+          raw: (l) => [`${perUnit('count()', MINUTE_MS, l)} AS events_per_min`],
+          rollup: (l) => [`${perUnit(`sum(${l.m('events')})`, MINUTE_MS, l)} AS events_per_min`],
         }),
       }),
     )

@@ -13,7 +13,7 @@ import {
   timeseriesPanel,
   valueMappings,
 } from './panels.js';
-import { anyOf, perUnit, seriesByResolution, tableRef, totalByResolution, viewOf } from './sql.js';
+import { anyOf, distinctAcross, perUnit, seriesByResolution, tableRef, totalByResolution, viewOf } from './sql.js';
 
 export const PIPELINE_UID = 'tradewatch-pipeline';
 
@@ -44,21 +44,19 @@ export function pipelineVariables() {
     name: 'exchange',
     label: 'Exchange',
     description: 'Exchanges seen in fetches or liquidations.',
-    sql:
-      `SELECT DISTINCT exchange FROM (\n` +
-      `  SELECT ${fetches.col('exchange')} AS exchange FROM ${viewOf(fetches, '1h')} WHERE ${anyOf(fetches.col('service'), 'service')}\n` +
-      `  UNION SELECT ${liquidations.col('exchange')} FROM ${viewOf(liquidations, '1h')}\n) ORDER BY 1`,
+    sql: distinctAcross('exchange', [
+      { from: viewOf(fetches, '1h'), column: fetches.col('exchange'), where: anyOf(fetches.col('service'), 'service') },
+      { from: viewOf(liquidations, '1h'), column: liquidations.col('exchange') },
+    ]),
   });
   const symbol = queryVariable({
     name: 'symbol',
     label: 'Symbol',
     description: 'Symbols with market data or liquidations on the selected exchanges.',
-    sql:
-      `SELECT DISTINCT symbol FROM (\n` +
-      [openInterest, fundingRates, liquidations]
-        .map((t) => `  SELECT ${t.col('symbol')} AS symbol FROM ${viewOf(t, '1h')} WHERE ${anyOf(t.col('exchange'), 'exchange')}`)
-        .join('\n  UNION\n') +
-      `\n) ORDER BY 1`,
+    sql: distinctAcross(
+      'symbol',
+      [openInterest, fundingRates, liquidations].map((t) => ({ from: viewOf(t, '1h'), column: t.col('symbol'), where: anyOf(t.col('exchange'), 'exchange') })),
+    ),
   });
   return [service, exchange, symbol];
 }
@@ -69,8 +67,8 @@ function fetchesPerHour(dataset: string): string {
     labels: [fetches.col('service'), fetches.col('exchange'), fetches.col('dataset')],
     series: (l) => l.col('exchange'),
     where: (l) => [`${l.col('dataset')} = '${dataset}'`, anyOf(l.col('service'), 'service'), anyOf(l.col('exchange'), 'exchange')],
-    raw: () => [`${perUnit('count()', HOUR_MS)} AS fetches_per_hour`],
-    rollup: (l) => [`${perUnit(`sum(${l.m('fetches')})`, HOUR_MS)} AS fetches_per_hour`],
+    raw: (l) => [`${perUnit('count()', HOUR_MS, l)} AS fetches_per_hour`],
+    rollup: (l) => [`${perUnit(`sum(${l.m('fetches')})`, HOUR_MS, l)} AS fetches_per_hour`],
   });
 }
 
@@ -137,8 +135,8 @@ export function pipelineDashboard(): dashboard.Dashboard {
           labels: [fetches.col('service'), fetches.col('exchange'), fetches.col('status')],
           series: (l) => `${l.col('exchange')} || ' ' || ${l.col('status')}`,
           where: (l) => [`${l.col('status')} != ${fetches.lit('status', 'ok')}`, anyOf(l.col('service'), 'service'), anyOf(l.col('exchange'), 'exchange')],
-          raw: () => [`${perUnit('count()', HOUR_MS)} AS failed_per_hour`],
-          rollup: (l) => [`${perUnit(`sum(${l.m('fetches')})`, HOUR_MS)} AS failed_per_hour`],
+          raw: (l) => [`${perUnit('count()', HOUR_MS, l)} AS failed_per_hour`],
+          rollup: (l) => [`${perUnit(`sum(${l.m('fetches')})`, HOUR_MS, l)} AS failed_per_hour`],
         }),
       }),
     )
@@ -169,8 +167,8 @@ export function pipelineDashboard(): dashboard.Dashboard {
           labels: [liquidations.col('exchange'), liquidations.col('side')],
           series: (l) => `${l.col('exchange')} || ' ' || ${l.col('side')}`,
           where: (l) => [anyOf(l.col('exchange'), 'exchange')],
-          raw: () => [`${perUnit('count()', MINUTE_MS)} AS events_per_min`],
-          rollup: (l) => [`${perUnit(`sum(${l.m('events')})`, MINUTE_MS)} AS events_per_min`],
+          raw: (l) => [`${perUnit('count()', MINUTE_MS, l)} AS events_per_min`],
+          rollup: (l) => [`${perUnit(`sum(${l.m('events')})`, MINUTE_MS, l)} AS events_per_min`],
         }),
       }),
     )

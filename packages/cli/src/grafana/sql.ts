@@ -60,19 +60,31 @@ export interface Level {
   readonly ts: string;
   /** `$__interval_ms` bounds under which this source is the one read (constant-folded away otherwise). */
   readonly guard: string;
+  /** The branch's `SAMPLE BY` unit: Grafana's interval, or the view's own bucket when that is coarser. */
+  readonly sampleBy: string;
+  /** The branch's bucket in ms as SQL (`$__interval_ms`, or the view's bucket): what per-unit rates divide by. */
+  readonly bucketMs: string;
   /** A column: any column of the raw table; only a kept label (group-by column) of a rollup. */
   col(name: string): string;
   /** A rollup measure; throws on the raw level (write raw and rollup expressions separately). */
   m(name: string): string;
 }
 
-function levelFor(table: TableRef, view: ViewDef | undefined, guard: string): Level {
+/** Grafana's interval as the bucket, or a fixed one (a view read at an interval finer than its own bucket). */
+interface Bucket {
+  readonly sampleBy: string;
+  readonly bucketMs: string;
+}
+const GRAFANA_BUCKET: Bucket = { sampleBy: '$__sampleByInterval', bucketMs: '$__interval_ms' };
+
+function levelFor(table: TableRef, view: ViewDef | undefined, guard: string, bucket: Bucket = GRAFANA_BUCKET): Level {
   if (!view) {
     return {
       resolution: 'raw',
       from: table.name,
       ts: table.ts,
       guard,
+      ...bucket,
       col: table.col,
       m: (name) => {
         throw new DashboardSchemaError(`measure ${name} asked of raw table ${table.name}`);
@@ -85,6 +97,7 @@ function levelFor(table: TableRef, view: ViewDef | undefined, guard: string): Le
     from: view.name,
     ts: table.ts,
     guard,
+    ...bucket,
     col: (name) => {
       if (!view.groupBy.includes(table.col(name))) {
         throw new DashboardSchemaError(`${view.name} does not keep ${name} (it keeps ${view.groupBy.join(', ')})`);
@@ -99,10 +112,24 @@ function levelFor(table: TableRef, view: ViewDef | undefined, guard: string): Le
 }
 
 /**
+ * The interval from which the hourly view serves a series that has no usable 1-minute view (market tables, or
+ * liquidations per symbol): half an hour, where the raw table would otherwise be scanned for about a month (a
+ * 1000-pixel 30-day panel) to draw at most two points per hour. Below it the raw table serves, as before.
+ */
+export const HOURLY_WITHOUT_MINUTE_FROM_MS = 1_800_000;
+
+function guardOf(lower: number, upper: number | undefined): string {
+  const bounds = [lower > 0 ? `$__interval_ms >= ${lower}` : undefined, upper ? `$__interval_ms < ${upper}` : undefined];
+  return bounds.filter(Boolean).join(' AND ') || '1=1';
+}
+
+/**
  * The sources a query reads, finest first: the raw table, then each rollup view that keeps every label the query
  * uses. Each gets a guard on Grafana's `$__interval_ms`: the raw table below 1 minute, the 1-minute view from
  * 1 minute, the hourly view from 1 hour. Exactly one guard holds for any interval; QuestDB folds the others to
  * constant false and plans those branches as empty tables, so a UNION ALL of all levels reads one source only.
+ * Without a usable 1-minute view, the hourly view also serves intervals from 30 minutes to 1 hour, bucketed by its
+ * own hour (`sampleBy`/`bucketMs` say so; rates divide by the hour, not by Grafana's interval).
  */
 export function levels(table: TableRef, labels: readonly string[], totals = false): Level[] {
   for (const label of labels) table.col(label);
@@ -114,12 +141,18 @@ export function levels(table: TableRef, labels: readonly string[], totals = fals
   // Totals have no buckets to fill: the first usable rollup takes over from 1 minute even when it is coarser
   // (a 1-minute view without the labels a total needs), rounding the range's edges to its bucket.
   const lowers = chain.map((view, i) => (totals && i === 1 ? RESOLUTION_MS['1m'] : RESOLUTION_MS[view?.interval ?? 'raw']));
-  return chain.map((view, i) => {
-    const lower = lowers[i]!;
-    const upper = lowers[i + 1];
-    const bounds = [lower > 0 ? `$__interval_ms >= ${lower}` : undefined, upper ? `$__interval_ms < ${upper}` : undefined];
-    return levelFor(table, view, bounds.filter(Boolean).join(' AND ') || '1=1');
-  });
+  const hourlyOnly = !totals && usable[0]?.interval === '1h';
+  if (hourlyOnly) lowers[1] = HOURLY_WITHOUT_MINUTE_FROM_MS;
+  const out = chain.map((view, i) => levelFor(table, view, guardOf(lowers[i]!, lowers[i + 1])));
+  if (hourlyOnly) {
+    // Split the hourly level: from 30 minutes to 1 hour it samples by its own hour, from 1 hour by Grafana's interval.
+    const hour = RESOLUTION_MS['1h'];
+    out.splice(1, 1,
+      levelFor(table, usable[0], guardOf(HOURLY_WITHOUT_MINUTE_FROM_MS, hour), { sampleBy: '1h', bucketMs: String(hour) }),
+      levelFor(table, usable[0], guardOf(hour, lowers[2])),
+    );
+  }
+  return out;
 }
 
 export interface SeriesQuery {
@@ -147,7 +180,7 @@ export function seriesByResolution(table: TableRef, q: SeriesQuery): string {
   const branches = levels(table, q.labels).map((l) => {
     const values = l.resolution === 'raw' ? q.raw(l) : q.rollup(l);
     const select = [`${l.ts} AS time`, ...(q.series ? [`${q.series(l)} AS series`] : []), ...values].join(', ');
-    return `  SELECT ${select}\n  FROM ${l.from}\n  WHERE ${whereOf(l, q)}\n  SAMPLE BY $__sampleByInterval`;
+    return `  SELECT ${select}\n  FROM ${l.from}\n  WHERE ${whereOf(l, q)}\n  SAMPLE BY ${l.sampleBy}`;
   });
   return `SELECT * FROM (\n${branches.join('\n  UNION ALL\n')}\n) ORDER BY time`;
 }
@@ -179,9 +212,9 @@ export function totalByResolution(table: TableRef, q: TotalQuery): string {
   return `SELECT ${[...keys, ...q.outer].join(', ')} FROM (\n${branches.join('\n  UNION ALL\n')}\n)${outerGroup}${tail}`;
 }
 
-/** `count * unit / bucket`: a per-unit rate from a count over one `$__interval_ms` bucket. */
-export function perUnit(countExpr: string, unitMs: number): string {
-  return `${countExpr} * ${unitMs}.0 / $__interval_ms`;
+/** `count * unit / bucket`: a per-unit rate from a count over one bucket of the level (usually `$__interval_ms`). */
+export function perUnit(countExpr: string, unitMs: number, l: Pick<Level, 'bucketMs'>): string {
+  return `${countExpr} * ${unitMs}.0 / ${l.bucketMs}`;
 }
 
 /** A rollup view of a table, by interval; throws when the schema defines no such view. */
@@ -195,4 +228,21 @@ export function viewOf(table: TableRef, interval: RollupInterval): string {
 export function measureOf(table: TableRef, name: string): string {
   if (!table.def.rollup?.measures.some((m) => m.name === name)) throw new DashboardSchemaError(`${table.name}'s rollup has no measure ${JSON.stringify(name)}`);
   return name;
+}
+
+/** One source of a variable's values: a (rollup) table, the label column and an optional filter. */
+export interface ValueSource {
+  readonly from: string;
+  readonly column: string;
+  readonly where?: string;
+}
+
+/**
+ * The distinct values of a label across several tables, sorted. Each table is reduced to its distinct values first
+ * (a vectorised group-by on the symbol's key), so only those few rows are merged: a UNION of the raw columns would
+ * hash every row of every view (tens of milliseconds per variable over a month of hourly buckets).
+ */
+export function distinctAcross(alias: string, sources: readonly ValueSource[]): string {
+  const parts = sources.map((s) => `  SELECT DISTINCT ${s.column} AS ${alias} FROM ${s.from}${s.where ? ` WHERE ${s.where}` : ''}`);
+  return `SELECT DISTINCT ${alias} FROM (\n${parts.join('\n  UNION ALL\n')}\n) ORDER BY 1`;
 }
