@@ -43,11 +43,12 @@ export function tradingVariables() {
     name: 'currency',
     label: 'Currency',
     description: 'Currency of PnL and notional: panels with amounts show the runs that report in it (`n/a`: runs that report none).',
+    // Distinct currencies first (a group-by on the symbol's key), `n/a` for none after: coalesce() on every row
+    // would compare strings row by row.
     sql:
-      `SELECT DISTINCT ${CURRENCY} AS currency FROM ${pnl.name}
-` +
-      `WHERE $__timeFilter(${pnl.ts}) AND ${anyOf(pnl.col('strategy'), 'strategy')} AND ${pnl.col('mode')} IN ($mode)
-ORDER BY 1`,
+      `SELECT DISTINCT ${CURRENCY} AS currency FROM (\n` +
+      `  SELECT DISTINCT ${pnl.col('currency')} FROM ${pnl.name}\n` +
+      `  WHERE $__timeFilter(${pnl.ts}) AND ${anyOf(pnl.col('strategy'), 'strategy')} AND ${pnl.col('mode')} IN ($mode)\n) ORDER BY 1`,
     perRange: true,
   });
   const run = queryVariable({
@@ -76,15 +77,22 @@ ORDER BY 1`,
 
 /** The run's reporting currency as the `currency` variable lists it. */
 const CURRENCY = `coalesce(${pnl.col('currency')}, 'n/a')`;
+/**
+ * A PnL row in `$currency` (`n/a`: no currency), written as comparisons of the symbol column itself: QuestDB
+ * compiles them to key comparisons in its JIT filter, where `coalesce(...) = '$currency'` compares strings row by
+ * row (the currency filter reads every PnL row of the range, so this is most of its cost).
+ */
+export const IS_CURRENCY = `(${pnl.col('currency')} = '$currency' OR ${pnl.col('currency')} IS NULL AND '$currency' = 'n/a')`;
 
 /**
  * Runs of the selected strategies and modes that reported PnL in `$currency` within the range: amounts of
  * different currencies are never summed or drawn on one axis, and runs that stopped before the range are left out
  * (their last positions would otherwise be carried forward for ever).
  */
-const inCurrency = (l: { col(name: string): string }) =>
-  `${l.col('run_id')} IN (SELECT ${pnl.col('run_id')} FROM ${pnl.name} WHERE $__timeFilter(${pnl.ts}) AND ${CURRENCY} = '$currency'` +
-  ` AND ${anyOf(pnl.col('strategy'), 'strategy')} AND ${pnl.col('mode')} IN ($mode))`;
+const runsInCurrencySql = () =>
+  `SELECT DISTINCT ${pnl.col('run_id')} FROM ${pnl.name} WHERE $__timeFilter(${pnl.ts}) AND ${IS_CURRENCY}` +
+  ` AND ${anyOf(pnl.col('strategy'), 'strategy')} AND ${pnl.col('mode')} IN ($mode)`;
+const inCurrency = (l: { col(name: string): string }) => `${l.col('run_id')} IN (${runsInCurrencySql()})`;
 
 const runFilters = (l: { col(name: string): string }) => [
   anyOf(l.col('strategy'), 'strategy'),
@@ -100,15 +108,10 @@ export function tradingDashboard(): dashboard.Dashboard {
   // The currency filter (a run_id IN subquery) is applied outside LATEST ON, never beside it: QuestDB 9.3.4 fails
   // every second run of a cached query that has both ("Cannot invoke Function.init"), and Grafana re-runs the same
   // SQL on every refresh. It is a per-run filter, so filtering the latest rows gives the same answer.
-  const latestPnl =
-    `(\n  SELECT * FROM ${pnl.name} WHERE $__timeFilter(${pnl.ts}) AND ${runFilters(pnl).join(' AND ')}\n` +
-    `  LATEST ON ${pnl.ts} PARTITION BY ${pnl.col('strategy')}, ${pnl.col('run_id')}\n) WHERE ${inCurrency(pnl)}`;
+  const latestPnl = `(\n${latestRunSnapshotsSql()}\n) s\nJOIN (${runsInCurrencySql()}) c ON s.${pnl.col('run_id')} = c.${pnl.col('run_id')}`;
   // Each position's latest snapshot up to the range end (not only inside the range): a position not re-reported
   // in a short range is still held. Only runs alive in the range (they reported PnL in it) are carried forward.
-  const latestPositions =
-    `  WHERE ${positions.ts} <= $__toTime AND ${[...runFilters(positions), anyOf(positions.col('symbol'), 'symbol')].join(' AND ')}\n` +
-    `  LATEST ON ${positions.ts} PARTITION BY ${positions.col('strategy')}, ${positions.col('run_id')}, ${positions.col('exchange')}, ${positions.col('symbol')}\n`;
-  const heldInCurrency = `${positions.col('quantity')} != 0 AND ${inCurrency(positions)}`;
+  const heldPositions = `(\n${latestPositionsSql()}\n) p\nJOIN (${runsInCurrencySql()}) c ON p.${positions.col('run_id')} = c.${pnl.col('run_id')}\nWHERE p.${positions.col('quantity')} != 0`;
   const newOrder = orders.lit('status', 'new');
   const filledOrder = orders.lit('status', 'filled');
 
@@ -125,7 +128,7 @@ export function tradingDashboard(): dashboard.Dashboard {
       statPanel({
         title: 'PnL now ($currency)',
         description: 'Realized + unrealized PnL of each run at its latest snapshot in the range, in $currency.',
-        sql: `SELECT ${pnl.col('strategy')} || ' ' || ${pnl.col('run_id')} AS run, ${pnl.col('realized')} + ${pnl.col('unrealized')} AS pnl\nFROM ${latestPnl}`,
+        sql: `SELECT s.${pnl.col('strategy')} || ' ' || s.${pnl.col('run_id')} AS run, s.${pnl.col('realized')} + s.${pnl.col('unrealized')} AS pnl\nFROM ${latestPnl}`,
         perRow: true,
         thresholds: [
           { value: null, color: 'red' },
@@ -138,7 +141,7 @@ export function tradingDashboard(): dashboard.Dashboard {
       statPanel({
         title: 'Open orders',
         description: 'Orders open across the selected runs at their latest snapshots.',
-        sql: `SELECT sum(${pnl.col('open_orders')}) AS open_orders FROM ${latestPnl}`,
+        sql: `SELECT sum(s.${pnl.col('open_orders')}) AS open_orders FROM ${latestPnl}`,
         span: 6,
       }),
     )
@@ -199,8 +202,8 @@ export function tradingDashboard(): dashboard.Dashboard {
           labels: [...runLabels(orders), orders.col('status')],
           series: runSeries,
           where: (l) => [...runFilters(l), `${l.col('status')} = ${newOrder}`],
-          raw: () => [`${perUnit('count()', MINUTE_MS)} AS orders_per_min`],
-          rollup: (l) => [`${perUnit(`sum(${l.m('orders')})`, MINUTE_MS)} AS orders_per_min`],
+          raw: (l) => [`${perUnit('count()', MINUTE_MS, l)} AS orders_per_min`],
+          rollup: (l) => [`${perUnit(`sum(${l.m('orders')})`, MINUTE_MS, l)} AS orders_per_min`],
         }),
       }),
     )
@@ -214,8 +217,8 @@ export function tradingDashboard(): dashboard.Dashboard {
           labels: runLabels(fills),
           series: runSeries,
           where: runFilters,
-          raw: () => [`${perUnit('count()', MINUTE_MS)} AS fills_per_min`],
-          rollup: (l) => [`${perUnit(`sum(${l.m('fills')})`, MINUTE_MS)} AS fills_per_min`],
+          raw: (l) => [`${perUnit('count()', MINUTE_MS, l)} AS fills_per_min`],
+          rollup: (l) => [`${perUnit(`sum(${l.m('fills')})`, MINUTE_MS, l)} AS fills_per_min`],
         }),
       }),
     )
@@ -225,11 +228,7 @@ export function tradingDashboard(): dashboard.Dashboard {
         title: 'Position exposure ($currency)',
         description: 'Signed notional exposure per symbol (summed over the selected runs) at each position\'s latest snapshot up to the range end, in $currency.',
         unit: 'short',
-        sql:
-          `SELECT ${positions.col('symbol')}, sum(${positions.col('exposure')}) AS exposure FROM (\n` +
-          `  SELECT ${positions.col('run_id')}, ${positions.col('symbol')}, ${positions.col('exposure')}, ${positions.col('quantity')}\n  FROM ${positions.name}\n` +
-          latestPositions +
-          `) WHERE ${heldInCurrency} GROUP BY ${positions.col('symbol')} ORDER BY ${positions.col('symbol')}`,
+        sql: `SELECT p.${positions.col('symbol')} AS symbol, sum(p.${positions.col('exposure')}) AS exposure FROM ${heldPositions}\nGROUP BY p.${positions.col('symbol')} ORDER BY symbol`,
       }),
     )
     .withPanel(
@@ -238,12 +237,8 @@ export function tradingDashboard(): dashboard.Dashboard {
         description: 'Every non-flat position of the selected runs at its latest snapshot up to the range end; amounts in $currency.',
         span: 12,
         sql:
-          `SELECT * FROM (\n` +
-          `  SELECT ${positions.col('strategy')}, ${positions.col('run_id')}, ${positions.col('exchange')}, ${positions.col('symbol')}, ${positions.col('quantity')},\n` +
-          `    ${positions.col('entry_price')}, ${positions.col('mark_price')}, ${positions.col('exposure')}, ${positions.col('unrealized')}, ${positions.ts} AS updated\n` +
-          `  FROM ${positions.name}\n` +
-          latestPositions +
-          `) WHERE ${heldInCurrency}`,
+          `SELECT ${[...OPEN_POSITION_COLUMNS.map((c) => `p.${positions.col(c)}`), `p.updated`].join(', ')}\n` +
+          `FROM ${heldPositions}\nORDER BY p.${positions.col('strategy')}, p.${positions.col('run_id')}, p.${positions.col('exchange')}, p.${positions.col('symbol')}`,
       }),
     )
     .withPanel(
@@ -271,6 +266,70 @@ export function tradingDashboard(): dashboard.Dashboard {
       }),
     )
     .build();
+}
+
+/**
+ * Each selected run's latest PnL snapshot in the range (strategy, run_id, realized, unrealized, open_orders),
+ * without scanning the range: LATEST ON over two columns cannot stop early, so over 30 days it read every snapshot.
+ * The range is cut in three, each part at most an hour of raw rows or the hourly rollup:
+ * - the first partial hour, raw: [from, the next hour);
+ * - the complete hours after it, up to two hours before the range end's hour, from `tw_strategy_pnl_1h`, whose
+ *   `last` measures are the bucket's last snapshot (its ts is the bucket start, after every head row and before
+ *   every tail row, so the latest row per run is the one with the largest ts);
+ * - the last one to two hours, raw: [the range end's hour − 1 h, to] (the hour before the current one too, so a
+ *   rollup refresh that lags the raw table never hides a snapshot).
+ * Together they cover the range exactly once per row, so the result is the same as LATEST ON over the range.
+ */
+function latestRunSnapshotsSql(): string {
+  const hourly = viewOf(pnl, '1h');
+  const keys = `${pnl.col('strategy')}, ${pnl.col('run_id')}`;
+  const values = `${pnl.ts}, ${keys}, ${pnl.col('realized')}, ${pnl.col('unrealized')}, ${pnl.col('open_orders')}`;
+  const filters = runFilters(pnl).join(' AND ');
+  const headEnd = `dateadd('h', 1, timestamp_floor('h', $__fromTime))`;
+  const endHour = `timestamp_floor('h', $__toTime)`;
+  const part = (from: string, where: string) => `      SELECT ${values} FROM ${from}\n      WHERE ${where} AND ${filters}\n      LATEST ON ${pnl.ts} PARTITION BY ${keys}`;
+  const parts = [
+    part(pnl.name, `$__timeFilter(${pnl.ts}) AND ${pnl.ts} < ${headEnd}`),
+    part(hourly, `${pnl.ts} >= ${headEnd} AND ${pnl.ts} <= dateadd('h', -2, ${endHour})`),
+    part(pnl.name, `$__timeFilter(${pnl.ts}) AND ${pnl.ts} >= dateadd('h', -1, ${endHour})`),
+  ];
+  return (
+    `  SELECT ${keys}, ${pnl.col('realized')}, ${pnl.col('unrealized')}, ${pnl.col('open_orders')} FROM (\n` +
+    `    SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY ${pnl.ts} DESC) AS newest FROM (\n` +
+    `${parts.map((p) => `    SELECT * FROM (\n${p}\n    )`).join('\n    UNION ALL\n')}\n` +
+    `    )\n  ) WHERE newest = 1`
+  );
+}
+
+const OPEN_POSITION_COLUMNS = ['strategy', 'run_id', 'exchange', 'symbol', 'quantity', 'entry_price', 'mark_price', 'exposure', 'unrealized'] as const;
+
+/**
+ * Each position's latest snapshot up to the range end, however old (strategy, run_id, exchange, symbol, sizes and
+ * prices, `updated` = its time), without scanning every snapshot ever written (LATEST ON over four columns cannot
+ * stop early, and positions are kept ten years): complete hours up to two hours before the range end's hour from
+ * `tw_positions_1h` (its `last` measures are the bucket's last snapshot, `updated` its time), the last one to two
+ * hours raw (a lagging rollup refresh never hides a snapshot). The bucket's ts (its start) is before every raw row
+ * of the tail, so the latest row per position is the one with the largest ts: the same as LATEST ON up to the end.
+ */
+function latestPositionsSql(): string {
+  const hourly = viewOf(positions, '1h');
+  const keyColumns: readonly string[] = ['strategy', 'run_id', 'exchange', 'symbol'];
+  const keys = keyColumns.map((c) => positions.col(c)).join(', ');
+  const values = OPEN_POSITION_COLUMNS.filter((c) => !keyColumns.includes(c)).map((c) => positions.col(c));
+  const filters = [...runFilters(positions), anyOf(positions.col('symbol'), 'symbol')].join(' AND ');
+  const endHour = `timestamp_floor('h', $__toTime)`;
+  const part = (from: string, updated: string, where: string) =>
+    `      SELECT ${positions.ts}, ${keys}, ${values.join(', ')}, ${updated} AS updated FROM ${from}\n      WHERE ${where} AND ${filters}\n      LATEST ON ${positions.ts} PARTITION BY ${keys}`;
+  const parts = [
+    part(hourly, measureOf(positions, 'updated'), `${positions.ts} <= dateadd('h', -2, ${endHour})`),
+    part(positions.name, positions.ts, `${positions.ts} >= dateadd('h', -1, ${endHour}) AND ${positions.ts} <= $__toTime`),
+  ];
+  return (
+    `  SELECT ${keys}, ${values.join(', ')}, updated FROM (\n` +
+    `    SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY ${positions.ts} DESC) AS newest FROM (\n` +
+    `${parts.map((p) => `    SELECT * FROM (\n${p}\n    )`).join('\n    UNION ALL\n')}\n` +
+    `    )\n  ) WHERE newest = 1`
+  );
 }
 
 /** Per run: equity's lowest point below the running peak of its highest, bucket by bucket (long format). */

@@ -50,7 +50,7 @@ export const REFERENCE_WORKLOAD: Readonly<Record<string, WorkloadLoad>> = {
   tw_strategy_pnl: { rowsPerDay: 3 * 17_280, rollupGroups: 3, parquetRatio: 0.43 },
   tw_orders: { rowsPerDay: 3 * 1_440 * 3, rollupGroups: 3 * 3, parquetRatio: 0.08 },
   tw_fills: { rowsPerDay: 3 * 1_440, rollupGroups: 3, parquetRatio: 0.15 },
-  tw_positions: { rowsPerDay: 3 * 5 * 2_880, parquetRatio: 0.4 },
+  tw_positions: { rowsPerDay: 3 * 5 * 2_880, rollupGroups: 3 * 5, parquetRatio: 0.4 },
   tw_metrics: { rowsPerDay: 200 * 5_760, rollupGroups: 200, parquetRatio: 0.11 },
   tw_writer_stats: { rowsPerDay: 8_640, parquetRatio: 0.05 },
   tw_schema_changes: { rowsPerDay: 0, parquetRatio: 1 },

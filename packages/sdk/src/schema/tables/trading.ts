@@ -131,4 +131,19 @@ export const positions: TableDef = {
   partitionBy: 'DAY',
   ttl: TRADING_TTL,
   dedupKeys: ['ts', 'strategy', 'run_id', 'exchange', 'symbol'],
+  // Hourly only: the Trading dashboard carries each position forward from its latest snapshot, however old, and the
+  // hourly view answers that from one row per position and hour instead of a scan of every snapshot ever written.
+  rollup: {
+    groupBy: ['strategy', 'run_id', 'mode', 'exchange', 'symbol'],
+    measures: [
+      { name: 'samples', fn: 'count', description: 'Snapshots in the bucket.' },
+      { name: 'updated', fn: 'max', column: 'ts', description: 'Time of the last snapshot in the bucket.' },
+      { name: 'quantity', fn: 'last', column: 'quantity', description: 'Position size at the last snapshot.' },
+      { name: 'entry_price', fn: 'last', column: 'entry_price', description: 'Entry price at the last snapshot.' },
+      { name: 'mark_price', fn: 'last', column: 'mark_price', description: 'Mark price at the last snapshot.' },
+      { name: 'exposure', fn: 'last', column: 'exposure', description: 'Exposure at the last snapshot.' },
+      { name: 'unrealized', fn: 'last', column: 'unrealized', description: 'Unrealized PnL at the last snapshot.' },
+    ],
+    ttl: { '1h': TRADING_TTL },
+  },
 };
