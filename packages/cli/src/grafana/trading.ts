@@ -347,11 +347,14 @@ function drawdownSql(): string {
   );
 }
 
-/** One row per run: PnL, drawdown, fills and fees over the range, from the 1-minute rollups. */
+/**
+ * One row per run: PnL, drawdown, fills and fees over the range, from the 1-minute rollups. The currency filter is
+ * one join on the runs (it reads the raw PnL rows of the range): the drawdown and fills parts join those runs only.
+ */
 function runComparisonSql(): string {
   const pnlMinute = viewOf(pnl, '1m');
   const fillsMinute = viewOf(fills, '1m');
-  const where = (t: { col(name: string): string; ts: string }) => `$__timeFilter(${t.ts}) AND ${amountFilters(t).join(' AND ')}`;
+  const where = (t: { col(name: string): string; ts: string }) => `$__timeFilter(${t.ts}) AND ${runFilters(t).join(' AND ')}`;
   return (
     `SELECT p.strategy, p.run_id, p.mode, '$currency' AS currency, p.first_seen, p.last_seen, p.pnl, d.max_drawdown,\n` +
     `  coalesce(f.fills, 0) AS fills, coalesce(f.amount, 0) AS traded, coalesce(f.fees, 0) AS fees\n` +
@@ -361,6 +364,7 @@ function runComparisonSql(): string {
     `  FROM ${pnlMinute} WHERE ${where(pnl)}\n` +
     `  GROUP BY ${pnl.col('strategy')}, ${pnl.col('run_id')}, ${pnl.col('mode')}\n` +
     `) p\n` +
+    `JOIN (${runsInCurrencySql()}) c ON p.run_id = c.${pnl.col('run_id')}\n` +
     `LEFT JOIN (\n` +
     `  SELECT run_id, max(peak - low) AS max_drawdown FROM (\n` +
     `    SELECT ${pnl.col('run_id')} AS run_id, ${measureOf(pnl, 'equity_min')} AS low,\n` +
