@@ -363,13 +363,14 @@ describe('Grafana dashboards against real QuestDB', () => {
 
   test('short ranges read raw tables, long ranges one rollup view (other branches planned as empty)', async () => {
     // From a 1-minute interval a query reads a rollup, or the raw table when it has no 1-minute rollup it can use
-    // (market series sampled every 30 s or slower have hourly rollups only: 30 days of one symbol read raw; totals
-    // may take the hourly view from 1 minute).
+    // (market series sampled every 30 s or slower have hourly rollups only: the raw table up to a 30-minute interval,
+    // the hourly view from there; totals may take the hourly view from 1 minute).
     const minuteOrRaw = (s: string, sql: string) => /_1[mh]$/.test(s) || !sql.includes(`FROM ${s}_1m`);
     const expected: Record<string, (source: string, sql: string) => boolean> = {
       '15m': (s) => !/_1[mh]$/.test(s),
       '24h': minuteOrRaw,
-      '30d': minuteOrRaw,
+      // 30 days (a 30-minute interval): every resolution-aware query reads a rollup, none a month of raw rows.
+      '30d': (s) => /_1[mh]$/.test(s),
       '1y': (s) => s.endsWith('_1h'),
     };
     const ranges: Record<string, number> = { ...RANGES, '1y': 365 * DAY };

@@ -1,7 +1,8 @@
 /**
  * Market dashboard: the market data the pipeline stores, charted for the quant (US6): open interest and its change,
  * funding (and annualised), liquidations by side and notional, for one symbol across the selected exchanges.
- * One symbol at a time keeps 30 days at full resolution cheap; the hourly rollups serve longer ranges.
+ * Short ranges read the raw table; from a 30-minute interval (30 days on a 1000-pixel panel) the hourly rollups
+ * serve, since no 1-minute rollup keeps the symbol (sql.ts levels()).
  */
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { schema } from '@tradewatch/sdk/schema';
