@@ -3,7 +3,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { createExporter, type Exporter } from '../packages/cli/src/exporter/index.js';
-import { buildRules, defaultAlertsConfig, durationMs, SDK_SCRAPED_METRICS } from '../packages/cli/src/grafana/alerting/index.js';
+import { buildRules, defaultAlertsConfig, durationMs, RULE_DEFAULTS, SCRAPE_UP_METRIC, SDK_SCRAPED_METRICS } from '../packages/cli/src/grafana/alerting/index.js';
 import { schema } from '../packages/sdk/src/schema/index.js';
 import { createMonitor, SDK_METRICS, startMetricsServer, WriterHealthRows, type MetricsServer, type Monitor } from '../packages/sdk/src/sdk/index.js';
 import { createWriter, type Writer } from '../packages/sdk/src/storage/index.js';
@@ -27,6 +27,8 @@ const logger = memoryLogger();
 const rules = buildRules(defaultAlertsConfig());
 const writerLag = rules.find((r) => r.id === 'writerLag')!;
 const spoolGrowth = rules.find((r) => r.id === 'spoolGrowth')!;
+const daemonDown = rules.find((r) => r.id === 'daemonDown')!;
+const stateOf = (rule: typeof daemonDown) => new StateManager({ forMs: durationMs(rule.for), noDataState: rule.noDataState, execErrState: rule.execErrState });
 // Unique per run: on an external QuestDB (TRADEWATCH_QUESTDB_URL) the tables outlive the run.
 const RUN = `${process.pid}-${Date.now() % 1_000_000}`;
 const DAEMON = `daemon-${RUN}`;
@@ -102,12 +104,22 @@ describe('writer backlog judged from the exporter while the writer cannot reach 
 
   /** Virtual time of the schedule; the clock may run a little ahead while a delivery is retried (drained()). */
   let t = T0;
-  /** One 10-second step of the processes: a health row every 10 s, a scrape every 15 s (virtual time). */
+  /** From then on the process is dead: no sample, no health row, its /metrics refuses connections. */
+  let crashed = false;
+  let lastSampleAt = 0;
+  /**
+   * One 10-second step of the processes: a process sample every 5 s (the SDK's heartbeat, as its monitor writes it
+   * through the same writer), a health row every 10 s, a scrape every 15 s (virtual time).
+   */
   async function step(): Promise<void> {
     for (let half = 0; half < 2; half++) {
       t += 5 * S;
       await clock.advance(Math.max(0, t - clock.now()));
-      if (t % (10 * S) === 0) health.write();
+      if (!crashed) {
+        producer.write(schema.processSamples, { ts: t * 1000, service: 'ccxt-daemon', instance: DAEMON, pid: process.pid, uptime_s: (t - T0) / S, rss_bytes: 1.5e8, heap_used_bytes: 6e7, heap_total_bytes: 9e7, cpu_percent: 3, event_loop_lag_ms: 1 });
+        lastSampleAt = t;
+        if (t % (10 * S) === 0) health.write();
+      }
       // Connected, the writer delivers within the step (virtual time waits for the real request).
       if (cut.up) await drained();
       if (t % (15 * S) === 0) await exporter.scrapeOnce();
@@ -118,7 +130,7 @@ describe('writer backlog judged from the exporter while the writer cannot reach 
   async function landed(): Promise<void> {
     await exporterWriter.flush();
     if (cut.up) await drained();
-    await walApplied(sql, ['tw_metrics', 'tw_writer_stats']);
+    await walApplied(sql, ['tw_metrics', 'tw_writer_stats', 'tw_process_samples']);
   }
 
   /** Lets the producer deliver (its retries wait on the virtual clock): small steps until nothing is pending. */
@@ -134,6 +146,9 @@ describe('writer backlog judged from the exporter while the writer cannot reach 
     }
   }
 
+  /** The newest process sample of the daemon that reached QuestDB (ms). */
+  const lastLandedSample = async () =>
+    Date.parse(String((await sql.query(`SELECT max(ts) FROM tw_process_samples WHERE service = 'ccxt-daemon' AND instance = '${DAEMON}'`)).dataset[0]![0]));
   const healthRowsAfter = async (at: number) =>
     Number((await sql.query(`SELECT count() FROM tw_writer_stats WHERE service = 'ccxt-daemon' AND instance = '${DAEMON}' AND ts > cast(${at * 1000} AS TIMESTAMP)`)).dataset[0]![0]);
 
@@ -143,11 +158,18 @@ describe('writer backlog judged from the exporter while the writer cannot reach 
     assert.deepEqual(SDK_METRICS.find((m) => m.name === SDK_SCRAPED_METRICS.processInfo)!.labels.slice(0, 2), ['service', 'instance']);
   });
 
-  test('cut off: writerLag fires from the scrapes while no health row lands, one alert for the writer, and resolves on evidence', async () => {
-    const manager = new StateManager({ forMs: durationMs(writerLag.for), noDataState: writerLag.noDataState, execErrState: writerLag.execErrState });
-    const spool = new StateManager({ forMs: durationMs(spoolGrowth.for), noDataState: spoolGrowth.noDataState, execErrState: spoolGrowth.execErrState });
+  /** daemonDown as Grafana's fast group runs it (every 10 s) through the whole file: the cut, then a crash. */
+  const down = stateOf(daemonDown);
+  const downOfDaemon = () => [...down.instances.values()].filter((i) => i.labels.instance === DAEMON);
+  const evaluateDown = async () => down.step(clock.now(), await evaluateAt(sql, daemonDown, clock.now()));
+
+  test('cut off: writerLag fires from the scrapes while no health row lands, one alert for the writer, and resolves on evidence; daemonDown stays quiet', async () => {
+    const manager = stateOf(writerLag);
+    const spool = stateOf(spoolGrowth);
     const evaluate = async () => {
       await landed();
+      await evaluateDown();
+      if (t % MIN !== 0) return undefined;
       const e = await evaluateAt(sql, writerLag, clock.now());
       manager.step(clock.now(), e);
       spool.step(clock.now(), await evaluateAt(sql, spoolGrowth, clock.now()));
@@ -156,8 +178,10 @@ describe('writer backlog judged from the exporter while the writer cannot reach 
     // Three healthy minutes (every evaluation sees the writer, at lag ~0).
     for (let i = 0; i < 18; i++) {
       await step();
-      if (t % MIN === 0) assert.ok(!(await evaluate()).firing.some((i) => i.labels.instance === DAEMON), 'healthy: quiet');
+      const e = await evaluate();
+      if (e) assert.ok(!e.firing.some((i) => i.labels.instance === DAEMON), 'healthy: quiet');
     }
+    assert.deepEqual(downOfDaemon().map((i) => i.state), ['Normal'], 'daemonDown sees the healthy daemon');
     const ours = () => [...manager.instances.values()].filter((i) => i.labels.instance === DAEMON || i.labels.service === 'daemon-metrics');
     assert.equal(ours().length, 1, 'the writer is seen while healthy');
 
@@ -167,8 +191,8 @@ describe('writer backlog judged from the exporter while the writer cannot reach 
     let lagSeen = 0;
     for (let i = 0; i < 6 * 6 && firedAt === undefined; i++) {
       await step();
-      if (t % MIN !== 0) continue;
       const e = await evaluate();
+      if (!e) continue;
       lagSeen = e.instances.find((i) => i.labels.instance === DAEMON)?.values.A ?? 0;
       if (ours().some((i) => i.state === 'Alerting')) firedAt = clock.now();
     }
@@ -179,6 +203,9 @@ describe('writer backlog judged from the exporter while the writer cannot reach 
     assert.equal(await healthRowsAfter(cutAt), 0, 'no health row written during the cut has reached QuestDB: the scrapes are the evidence');
     assert.deepEqual(ours().map((i) => [i.labels, i.state]), [[{ service: 'ccxt-daemon', instance: DAEMON }, 'Alerting']],   "one alert, under the writer's own service and instance (not the exporter's target labels)");
     assert.ok(!spool.firing().some((i) => i.labels.instance === DAEMON), 'spoolGrowth stays quiet: one fault, one alert');
+    // Its samples are held with its other rows, but the exporter's scrapes find it answering: not a dead daemon.
+    assert.ok(clock.now() - (await lastLandedSample()) > 2 * MIN, 'no sample of the cut has landed');
+    assert.deepEqual(down.transitions.filter((x) => x.at >= cutAt && downOfDaemon().some((i) => i.key === x.key)), [], 'daemonDown never left Normal during the cut (evaluated every 10 s)');
 
     // QuestDB reachable again: the writer replays what it held (health rows of the cut included), then reports 0.
     cut.up = true;
@@ -188,14 +215,33 @@ describe('writer backlog judged from the exporter while the writer cannot reach 
     let resolvedAt: number | undefined;
     for (let i = 0; i < 3 * 6 && resolvedAt === undefined; i++) {
       await step();
-      if (t % MIN !== 0) continue;
-      await evaluate();
+      if (!(await evaluate())) continue;
       if (ours().every((i) => i.state === 'Normal')) resolvedAt = clock.now();
     }
     assert.ok(resolvedAt !== undefined, `resolves once the evidence shows the backlog gone: ${JSON.stringify(manager.transitions)}`);
     const [instance] = ours();
     assert.equal(manager.transitions.filter((x) => x.key === instance!.key).at(-1)!.to, 'Normal');
     assert.equal(instance!.value, 0, 'resolved by a normal result (lag below the threshold), not by missing data');
+  });
+
+  test('then a crash: samples stop and the scrape fails (up 0): daemonDown fires within its threshold plus one evaluation', async () => {
+    assert.deepEqual(downOfDaemon().map((i) => i.state), ['Normal'], 'alive before the crash');
+    crashed = true;
+    // The process is gone: its /metrics refuses connections, so the exporter's next scrape writes up 0.
+    await metrics.close();
+    const crashAt = lastSampleAt;
+    let firedAt: number | undefined;
+    for (let i = 0; i < 12 && firedAt === undefined; i++) {
+      await step();
+      await landed();
+      await evaluateDown();
+      if (downOfDaemon().some((i) => i.state === 'Alerting')) firedAt = clock.now();
+    }
+    assert.ok(firedAt !== undefined, `daemonDown fires: ${JSON.stringify(down.transitions)}`);
+    const threshold = RULE_DEFAULTS.daemonDown.threshold;
+    // Evaluated every 10 s (the fast group): fires at the first evaluation past the threshold after the last sample.
+    assert.ok(firedAt - crashAt <= threshold * S + 10 * S, `fired ${(firedAt - crashAt) / S} s after the last sample`);
+    assert.ok(exporter.stats().failures > 0, 'the exporter saw the scrape fail');
   });
 });
 
@@ -238,4 +284,57 @@ describe('writer backlog from scrapes as the exporter stores them (real QuestDB)
     assert.equal(at(growth, `cut-off-${RUN}`).state, 'Normal', 'yields to writerLag for the same writer');
     assert.deepEqual(Object.keys(at(lag, `cut-off-${RUN}`).labels).sort(), ['instance', 'service']);
   });
+});
+
+describe("daemonDown holds off while the exporter's scrapes find the process answering (real QuestDB)", () => {
+  const T = Math.floor((Date.now() - 2 * 60 * MIN) / MIN) * MIN;
+  const us = (ms: number) => ms * 1000;
+  /**
+   * Each process's samples stopped 2 minutes before T (held in a cut-off writer, or dead); its target's scrapes
+   * every 15 s up to `scrapedUntil` (none: no exporter scrapes it), then `failedFrom` on: up 0, no sample.
+   */
+  const cases = [
+    { name: 'cut-off', scrapedUntil: T - 5 * S, state: 'Normal', why: 'alive: answered a scrape 5 s ago (its samples are held)' },
+    { name: 'crashed', scrapedUntil: T - 70 * S, failedFrom: T - 65 * S, state: 'Alerting', why: 'its scrapes fail (up 0)' },
+    { name: 'crash-just-seen', scrapedUntil: T - 5 * S, failedFrom: T - 1 * S, state: 'Alerting', why: 'answered 5 s ago, but the latest scrape failed: up 0 ends the hold at once' },
+    { name: 'exporter-gone', scrapedUntil: T - 40 * S, state: 'Alerting', why: 'samples and scrapes both stopped more than the threshold ago' },
+    { name: 'unscraped', state: 'Alerting', why: "no exporter scrapes it: today's behaviour, its samples decide" },
+    { name: 'restarted-as-other', scrapedUntil: T - 5 * S, otherInstance: true, state: 'Alerting', why: 'the target now answers as another instance: no evidence for this one' },
+  ] as const;
+  const instanceOf = (name: string) => `${name}-${RUN}`;
+  let writer: Writer;
+  before(async () => {
+    writer = createWriter({ url: questDbUrl(server), service: 'tw-test', instance: 'rows', logger });
+    for (const c of cases) {
+      const instance = instanceOf(c.name);
+      for (let t = T - 10 * MIN; t <= T - 2 * MIN; t += 5 * S) {
+        writer.write(schema.processSamples, { ts: us(t), service: 'svc-down', instance, pid: 7, uptime_s: 1, rss_bytes: 1e8, heap_used_bytes: 1e7, heap_total_bytes: 2e7, cpu_percent: 1, event_loop_lag_ms: 1 });
+      }
+      if (!('scrapedUntil' in c)) continue;
+      const target = { service: 'daemons', instance: `${c.name}-${RUN}:9464`, kind: 'gauge', source: `http://${c.name}:9464/metrics` } as const;
+      const seenAs = 'otherInstance' in c ? `${instance}-new` : instance;
+      for (let t = T - 10 * MIN; t <= T; t += 15 * S) {
+        const failed = 'failedFrom' in c && t >= c.failedFrom;
+        if (t > c.scrapedUntil && !failed) continue;
+        writer.write(schema.metrics, { ...target, ts: us(t), name: SCRAPE_UP_METRIC, labels: '', value: failed ? 0 : 1 });
+        if (!failed) writer.write(schema.metrics, { ...target, ts: us(t), name: SDK_SCRAPED_METRICS.processInfo, labels: `instance="${seenAs}",pid="7",service="svc-down",version="1"`, value: 1 });
+      }
+      // The scrape that found it last (scrapedUntil) and the failing one (failedFrom) at their exact instants.
+      writer.write(schema.metrics, { ...target, ts: us(c.scrapedUntil), name: SCRAPE_UP_METRIC, labels: '', value: 1 });
+      writer.write(schema.metrics, { ...target, ts: us(c.scrapedUntil), name: SDK_SCRAPED_METRICS.processInfo, labels: `instance="${seenAs}",pid="7",service="svc-down",version="1"`, value: 1 });
+      if ('failedFrom' in c) writer.write(schema.metrics, { ...target, ts: us(c.failedFrom), name: SCRAPE_UP_METRIC, labels: '', value: 0 });
+    }
+    await writer.flush();
+    await walApplied(sql, ['tw_metrics', 'tw_process_samples']);
+  });
+  after(() => writer.close());
+
+  for (const c of cases) {
+    test(`${c.name}: ${c.state} (${c.why})`, async () => {
+      const e = await evaluateAt(sql, daemonDown, T);
+      const mine = e.instances.filter((i) => i.labels.instance === instanceOf(c.name));
+      assert.equal(mine.length, 1, JSON.stringify(e.instances.filter((i) => i.labels.service === 'svc-down')));
+      assert.equal(mine[0]!.state, c.state, JSON.stringify(mine[0]));
+    });
+  }
 });

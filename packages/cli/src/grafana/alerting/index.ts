@@ -26,7 +26,7 @@ export {
 export { CATALOG, RUNBOOKS_DOC, panelLinks, renderRunbooks, runbookAnchor, type CatalogEntry } from './catalog.js';
 export { RULE_DEFAULTS, RULE_IDS, type RuleId, type RuleDefaults } from './rule-defaults.js';
 export { ruleSpecs, type ConditionSpec, type QuerySpec, type RuleSpec } from './rules.js';
-export { SDK_SCRAPED_METRICS } from './writer-evidence.js';
+export { SCRAPE_UP_METRIC, SDK_SCRAPED_METRICS } from './writer-evidence.js';
 export {
   ALERT_ENV,
   CHANNEL_IDS,

@@ -9,7 +9,7 @@ import { QUESTDB_METRICS } from '../questdb-health.js';
 import { tableRef } from '../sql.js';
 import type { RuleSettings } from './config.js';
 import { exchangeThreshold } from './exchange-thresholds.js';
-import { spoolGrowthSql, writerLagSql } from './writer-evidence.js';
+import { scrapedAliveSql, spoolGrowthSql, writerLagSql } from './writer-evidence.js';
 import { RULE_DEFAULTS, type RuleId } from './rule-defaults.js';
 
 export type Reducer = 'last' | 'mean' | 'max' | 'min' | 'sum' | 'count';
@@ -97,13 +97,19 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
     queries: [
       table(
         'A',
-        // A clean stop (its latest event is `stop`) gives 0: resolved on that evidence, kept as an instance.
+        // Seconds since the process's last sign of life: its latest sample, or the exporter's latest scrape that
+        // found it answering (a process cut off from QuestDB is alive: its samples wait in its spool, and its
+        // backlog is writerLag's alert). A clean stop (its latest event is `stop`) gives 0: resolved on that
+        // evidence, kept as an instance.
         `SELECT s.${samples.col('service')}, s.${samples.col('instance')},\n` +
-          `  CASE WHEN ${stopped} THEN 0.0 ELSE ${secondsUntilTo(`s.${samples.ts}`)} END AS seconds_since_sample\n` +
+          `  CASE WHEN ${stopped} THEN 0.0 ELSE ${secondsUntilTo(`CASE WHEN a.alive_ts > s.${samples.ts} THEN a.alive_ts ELSE s.${samples.ts} END`)} END AS seconds_since_sample\n` +
           `FROM (SELECT ${samples.ts}, ${samples.col('service')}, ${samples.col('instance')} FROM ${samples.name} WHERE $__timeFilter(${samples.ts})\n` +
           `  LATEST ON ${samples.ts} PARTITION BY ${samples.col('service')}, ${samples.col('instance')}) s\n` +
           `LEFT JOIN ${latestEvent()}\n` +
-          `  ON s.${samples.col('service')} = e.${events.col('service')} AND s.${samples.col('instance')} = e.${events.col('instance')}`,
+          `  ON s.${samples.col('service')} = e.${events.col('service')} AND s.${samples.col('instance')} = e.${events.col('instance')}\n` +
+          // Scrapes older than the threshold cannot hold the alert off: only the last minute beyond it is read.
+          `LEFT JOIN (\n  ${scrapedAliveSql(Number(s.threshold) + 60)}\n) a\n` +
+          `  ON s.${samples.col('service')} = a.${samples.col('service')} AND s.${samples.col('instance')} = a.${samples.col('instance')}`,
         retentionS(samples),
       ),
     ],
@@ -112,7 +118,7 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
     noDataState: 'KeepLast',
     execErrState: 'KeepLast',
     summary: '{{ $labels.service }}/{{ $labels.instance }}: no heartbeat for {{ printf "%.0f" $values.A.Value }} s',
-    description: `No process sample from {{ $labels.service }}/{{ $labels.instance }} for more than ${s.threshold} s and no clean stop: the process crashed, hangs, or cannot reach QuestDB. Resolves on its next sample or a clean stop.`,
+    description: `No sign of life from {{ $labels.service }}/{{ $labels.instance }} for more than ${s.threshold} s and no clean stop: no process sample, and no scrape of its /metrics by the exporter that it answered. The process crashed or hangs (or, when no exporter scrapes it, cannot reach QuestDB). Resolves on its next sample or answered scrape, or a clean stop.`,
   }),
 
   memoryHigh: (s) => ({

@@ -21,6 +21,9 @@ export const SDK_SCRAPED_METRICS = {
   writerSpoolBytes: 'tradewatch_writer_spool_bytes',
 } as const;
 
+/** The exporter's own series per target and scrape, as Prometheus adds it: 1 when the scrape answered, else 0. */
+export const SCRAPE_UP_METRIC = 'up';
+
 const writer = tableRef(schema.writerStats);
 const times = (scale: number) => (scale === 1 ? '' : ` * ${scale.toFixed(1)}`);
 const metrics = tableRef(schema.metrics);
@@ -97,5 +100,26 @@ export function spoolGrowthSql(yieldAboveLagMs: number | undefined): string {
     `SELECT g.service, g.instance, CASE WHEN l.lag_ms > ${yieldAboveLagMs} THEN 0.0 ELSE g.growth_mib END AS spool_growth_mib\n` +
     `FROM (${growth}) g\n` +
     `LEFT JOIN (${writerLagSql()}) l ON g.service = l.service AND g.instance = l.instance`
+  );
+}
+
+/**
+ * Per SDK process (its own service and instance), the time of the exporter's latest scrape that found it alive:
+ * its latest `tradewatch_process_info` sample of the last `windowS` seconds, kept only while the target's latest
+ * `up` sample says the scrape answered (a crashed or hung process fails its next scrape: `up` 0 drops it at once).
+ * A process no exporter scrapes has no row. Both subqueries read only the last `windowS` seconds of tw_metrics
+ * (interval scan on the designated timestamp), so the rule that joins this stays cheap at every evaluation.
+ */
+export function scrapedAliveSql(windowS: number): string {
+  const recent = `${metrics.ts} > dateadd('s', -${Math.ceil(windowS)}, $__toTime) AND ${metrics.ts} <= $__toTime`;
+  const target = `${metrics.col('service')}, ${metrics.col('instance')}`;
+  const latest = (name: string, cols: string) =>
+    `(SELECT ${metrics.ts}, ${target}, ${cols} FROM ${metrics.name} WHERE ${recent} AND ${metrics.col('name')} = '${name}'\n` +
+    `      LATEST ON ${metrics.ts} PARTITION BY ${target})`;
+  return (
+    `SELECT ${labelValue(`p.${metrics.col('labels')}`, 'service')} AS service, ${labelValue(`p.${metrics.col('labels')}`, 'instance')} AS instance, max(p.${metrics.ts}) AS alive_ts\n` +
+    `    FROM ${latest(SDK_SCRAPED_METRICS.processInfo, metrics.col('labels'))} p\n` +
+    `    JOIN ${latest(SCRAPE_UP_METRIC, metrics.col('value'))} u ON p.${metrics.col('service')} = u.${metrics.col('service')} AND p.${metrics.col('instance')} = u.${metrics.col('instance')}\n` +
+    `    WHERE u.${metrics.col('value')} = 1`
   );
 }
