@@ -5,7 +5,7 @@ import { LIQUIDATIONS_CHANNEL } from '../packages/cli/src/daemon/stream.js';
 import { buildRules, defaultAlertsConfig, durationMs, SCRAPE_UP_METRIC, SDK_SCRAPED_METRICS, type BuiltRule, type RuleId } from '../packages/cli/src/grafana/alerting/index.js';
 import { QUESTDB_METRICS } from '../packages/cli/src/grafana/questdb-health.js';
 import { schema } from '../packages/sdk/src/schema/index.js';
-import { DEFAULT_WRITER_HEALTH_INTERVAL_MS } from '../packages/sdk/src/sdk/index.js';
+import { DEFAULT_SAMPLE_INTERVAL_MS, DEFAULT_WRITER_HEALTH_INTERVAL_MS } from '../packages/sdk/src/sdk/index.js';
 import { createWriter, SqlClient, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
@@ -34,7 +34,7 @@ const ruleOf = (id: RuleId) => rules.find((r) => r.id === id)!;
 const DAEMON = daemonSchema.parse({});
 const EXCHANGES = DEFAULT_DAEMON_EXCHANGES;
 /** createMonitor's default sampleIntervalMs (process and connection samples). */
-const SAMPLE_MS = 5 * S;
+const SAMPLE_MS = DEFAULT_SAMPLE_INTERVAL_MS;
 /** The exporter's default scrape interval (createExporter, compose TRADEWATCH_EXPORTER_INTERVAL_MS). */
 const SCRAPE_MS = 15 * S;
 assert.equal(DAEMON.service, 'ccxt-daemon');

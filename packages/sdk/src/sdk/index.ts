@@ -2,7 +2,7 @@
  * The tradewatch monitoring SDK: one call records a QuestDB row (through the storage writer) and updates Prometheus
  * metrics (in a prom-client Registry). The public surface is this file; the machinery lives beside it.
  */
-export { createMonitor } from './monitor.js';
+export { createMonitor, DEFAULT_SAMPLE_INTERVAL_MS } from './monitor.js';
 export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics-server.js';
 export { renderMetrics, negotiateFormat, PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, type ExpositionFormat } from './exposition.js';
 export { renderMetricsDoc } from './metrics-doc.js';

@@ -37,7 +37,8 @@ import type {
   StrategyRef,
 } from './types.js';
 
-const DEFAULT_SAMPLE_INTERVAL_MS = 5000;
+/** How often a monitor samples process and connection health by default: the heartbeat daemonDown waits for. */
+export const DEFAULT_SAMPLE_INTERVAL_MS = 5000;
 const DEFAULT_READY_MAX_LAG_MS = 60_000;
 /** /readyz stays failed this long after the writer last dropped rows. */
 const DROP_WINDOW_MS = 60_000;

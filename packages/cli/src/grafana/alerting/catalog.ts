@@ -16,9 +16,14 @@ export interface CatalogEntry {
 
 export const CATALOG: { readonly [K in RuleId]: CatalogEntry } = {
   daemonDown: {
-    meaning: 'A process stopped sending its health samples without a clean stop: crashed, hung, or cut off from QuestDB.',
+    meaning:
+      "A process shows no sign of life without a clean stop: no health sample and, when the exporter scrapes its /metrics, no scrape it answered. Crashed or hung; a process no exporter scrapes also shows this when cut off from QuestDB (a scraped one is writerLag's alert then).",
     panel: ['health', 'Fleet'],
-    runbook: ['Check the process (`docker compose ps`, `systemctl status`) and its last log lines.', 'If it runs, check that it reaches QuestDB (its writer backlog, `tradewatch storage usage`).', 'Restart it; the alert resolves at its next sample. A planned stop should be a clean stop (SIGTERM), which resolves the alert.'],
+    runbook: [
+      'Check the process (`docker compose ps`, `systemctl status`) and its last log lines.',
+      "If it runs, check that it reaches QuestDB (its writer backlog, `tradewatch storage usage`), and have the exporter scrape its /metrics (`TRADEWATCH_EXPORTER_TARGETS`): then a cut from QuestDB is reported as writer lag, not as a dead process.",
+      'Restart it; the alert resolves at its next sample (or the next scrape it answers). A planned stop should be a clean stop (SIGTERM), which resolves the alert.',
+    ],
   },
   memoryHigh: {
     meaning: 'A process uses more resident memory than the threshold: a leak or an unbounded buffer.',
@@ -84,7 +89,7 @@ export const CATALOG: { readonly [K in RuleId]: CatalogEntry } = {
     panel: ['health', 'tradewatch writer backlog'],
     runbook: [
       'Check QuestDB (QuestDB unreachable, its disk and WAL) and the network path from that process to it.',
-      "Rows are spooled and replayed: nothing is lost while the spool has room. The writer's health rows wait in that backlog: without the exporter scraping the process (`TRADEWATCH_EXPORTER_TARGETS`), a process cut off from QuestDB shows as daemon down instead.",
+      "Rows are spooled and replayed: nothing is lost while the spool has room. The writer's health rows and process samples wait in that backlog: without the exporter scraping the process (`TRADEWATCH_EXPORTER_TARGETS`; the compose stack scrapes its daemon), a process cut off from QuestDB shows as daemon down instead.",
     ],
   },
   spoolGrowth: {
