@@ -246,6 +246,10 @@ retry 90 positive "SELECT count() FROM tw_metrics WHERE service = 'questdb' AND 
 say "ok: the exporter scrapes QuestDB's metrics into tw_metrics"
 retry 120 positive "SELECT count() FROM tw_fetches" || die "no rows from the demo daemon in tw_fetches"
 say "ok: the demo daemon writes tw_fetches"
+# The exporter reaches the daemon's /metrics by service name (writerLag and daemonDown read these scrapes).
+retry 90 positive "SELECT count() FROM tw_metrics WHERE service = 'daemon' AND name = 'tradewatch_process_info'" \
+  || die "no scrape of the daemon's /metrics (daemon:9464) in tw_metrics"
+say "ok: the exporter scrapes the daemon's /metrics"
 
 # --- a test notification: Grafana → the alert-history receiver (tw_alert_events) and a local webhook sink ------------
 # The sink: a one-off container of the tradewatch image on the project's network (reachable by Grafana by name),

@@ -13,7 +13,9 @@ import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
-import { ALERT_ENV } from '../packages/cli/src/grafana/alerting/index.js';
+import { envName } from '../packages/cli/src/config/index.js';
+import { parseTargetList } from '../packages/cli/src/exporter/index.js';
+import { ALERT_ENV, RULE_DEFAULTS } from '../packages/cli/src/grafana/alerting/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const deployDir = join(root, 'deploy');
@@ -392,7 +394,7 @@ describe('deploy/docker-compose.yml: services', () => {
     assert.equal(service('exporter').profiles, undefined, 'the exporter runs by default');
     assert.deepEqual(service('daemon').profiles, ['demo']);
     const exporterEnv = environmentOf(service('exporter'));
-    assert.match(exporterEnv.TRADEWATCH_EXPORTER_TARGETS ?? '', /^questdb=http:\/\/[^@]+@questdb:9003\/metrics$/);
+    assert.match(exporterEnv.TRADEWATCH_EXPORTER_TARGETS ?? '', /^questdb=http:\/\/[^@]+@questdb:9003\/metrics,/);
     assert.deepEqual(service('compactor').command, ['storage', 'compact', '--watch']);
     assert.equal(service('compactor').profiles, undefined, 'storage tiers run by default');
     for (const name of ['schema', 'exporter', 'compactor', 'daemon']) {
@@ -407,6 +409,33 @@ describe('deploy/docker-compose.yml: services', () => {
       daemon.volumes?.some((v) => typeof v === 'string' && v.endsWith(`:${environmentOf(daemon).TRADEWATCH_WRITER_SPOOL_DIR}`)),
       'the daemon spool must be on a volume',
     );
+  });
+
+  it("exporter: scrapes QuestDB and the daemon's /metrics by default, on the compose network; TRADEWATCH_EXPORTER_TARGETS replaces the list", () => {
+    const targets = parseTargetList(environmentOf(service('exporter')).TRADEWATCH_EXPORTER_TARGETS ?? '');
+    assert.deepEqual(targets.map((t) => t.service), ['questdb', 'daemon']);
+    const daemonTarget = new URL(targets.find((t) => t.service === 'daemon')!.url);
+    // Reached by its service name (127.0.0.1 would be the exporter's own container), on the port the daemon serves.
+    assert.equal(daemonTarget.hostname, 'daemon');
+    assert.ok('daemon' in doc.services, 'the host name is a service of this file');
+    const daemonEnv = environmentOf(service('daemon'));
+    assert.equal(daemonTarget.port, daemonEnv.TRADEWATCH_DAEMON_METRICS_PORT, "the daemon's metrics port");
+    assert.equal(daemonTarget.pathname, '/metrics');
+    // Bound to every interface of its container: a loopback-only bind refuses the exporter's connections.
+    assert.ok(!/^(127\.|localhost$|::1$)/.test(daemonEnv.TRADEWATCH_DAEMON_METRICS_HOST ?? '127.0.0.1'), `daemon metrics host ${daemonEnv.TRADEWATCH_DAEMON_METRICS_HOST}`);
+    assert.equal(service('daemon').ports, undefined, "the daemon's /metrics is never published on the host");
+    // The config keys the daemon reads those from (config daemon.metricsPort / metricsHost: TRADEWATCH_DAEMON_METRICS_*).
+    assert.equal(envName('daemon.metricsPort'), 'TRADEWATCH_DAEMON_METRICS_PORT');
+    assert.equal(envName('daemon.metricsHost'), 'TRADEWATCH_DAEMON_METRICS_HOST');
+    // The exporter's own scrape interval stays below daemonDown's threshold: its scrapes can prove a daemon alive.
+    const command = service('exporter').command;
+    assert.ok(Array.isArray(command) && command.at(-2) === '--interval-ms', JSON.stringify(command));
+    assert.ok(Number(command.at(-1)) < RULE_DEFAULTS.daemonDown.threshold * 1000, `scrape interval ${command.at(-1)} ms`);
+
+    // Set in deploy/.env, it replaces the default list as written.
+    const custom = 'questdb=http://u:p@questdb:9003/metrics,bot=http://bot:8000/metrics';
+    const overridden = interpolateDoc(rawDoc, { ...filledEnv, TRADEWATCH_EXPORTER_TARGETS: custom }, []) as ComposeDoc;
+    assert.equal(environmentOf(overridden.services.exporter!).TRADEWATCH_EXPORTER_TARGETS, custom);
   });
 });
 
