@@ -44,6 +44,8 @@ const alert = (id: string, labels: Record<string, string>, onset: number, clear?
 // two symbols per exchange: 6 requests/min per exchange.
 const daemon = { service: 'ccxt-daemon', instance: 'default' };
 const REQUESTS_PER_MIN = 6;
+/** The exporter's default scrape interval (compose TRADEWATCH_EXPORTER_INTERVAL_MS). */
+const SCRAPE_MS = 15 * S;
 const OUTAGE = 10 * MIN;
 
 interface Fault {
@@ -92,6 +94,14 @@ function faults(): Fault[] {
       name: 'silent websocket (connected, no message for 30 min)',
       horizon: 45 * MIN,
       alerts: [alert('silentStream', { ...daemon, exchange: 'binanceusdm', channel: 'liquidations' }, threshold('silentStream') * S, 30 * MIN)],
+    },
+    {
+      // Its rows (samples included) wait in its spool; the exporter's scrapes of its /metrics show the lag growing
+      // and the process answering, so daemonDown holds off. The lag passes the threshold (ms) that long after the
+      // cut, seen at the next scrape; it is back at 0 at the first scrape after the replay (a few seconds here).
+      name: 'writer cut off from QuestDB 10 min (alive, scraped by the exporter)',
+      horizon: OUTAGE + 15 * MIN,
+      alerts: [alert('writerLag', daemon, threshold('writerLag') + SCRAPE_MS, OUTAGE + SCRAPE_MS)],
     },
   ];
 }
