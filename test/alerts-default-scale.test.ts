@@ -25,7 +25,7 @@ import { StateManager } from './support/grafana-model/state-manager.js';
 const S = 1000;
 const MIN = 60 * S;
 const us = (ms: number) => Math.round(ms * 1000);
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const sql = await prepareSchema(server);
 const rules = buildRules(defaultAlertsConfig());
 const ruleOf = (id: RuleId) => rules.find((r) => r.id === id)!;

@@ -21,7 +21,7 @@ import { StateManager } from './support/grafana-model/state-manager.js';
 
 const S = 1000;
 const MIN = 60 * S;
-const server = await useQuestDb();
+const server = await useQuestDb(undefined, { schema: true });
 const sql = await prepareSchema(server);
 const logger = memoryLogger();
 const rules = buildRules(defaultAlertsConfig());
