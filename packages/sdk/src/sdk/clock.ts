@@ -33,9 +33,24 @@ export class MicrosClock {
     return us;
   }
 
+  /**
+   * Pairs a wall-clock reading with the monotonic time it was taken at. The wall clock is read between two monotonic
+   * readings and paired with their midpoint; a pair split by a descheduling (a busy machine) is read again, and the
+   * tightest of a few tries kept: otherwise every reading until the next re-anchoring would be off by the delay.
+   */
   private reanchor(hr: number): void {
-    this.anchorHr = hr;
-    this.anchorWallUs = this.wallMs() * 1000;
+    let best = Number.POSITIVE_INFINITY;
+    let before = hr;
+    for (let attempt = 0; attempt < 4 && best > 0.05; attempt++) {
+      const wall = this.wallMs();
+      const after = this.hrMs();
+      if (after - before < best) {
+        best = after - before;
+        this.anchorHr = (before + after) / 2;
+        this.anchorWallUs = wall * 1000;
+      }
+      before = this.hrMs();
+    }
   }
 }
 
