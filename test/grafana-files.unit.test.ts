@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { parse } from 'yaml';
 import {
   buildDashboards,
+  dashboardPanels,
   DATASOURCE_ENV,
   grafanaFiles,
   QUESTDB_DATASOURCE_UID,
@@ -12,6 +13,8 @@ import {
   QueryFormat,
   type QuestDbQuery,
 } from '../packages/cli/src/grafana/index.js';
+import { placeCollapsedRows } from '../packages/cli/src/grafana/layout.js';
+import { collapsedRow, row, statPanel } from '../packages/cli/src/grafana/panels.js';
 import { tables, views } from '../packages/sdk/src/schema/index.js';
 
 // The generated provisioning without Grafana: checked-in files current, dashboards structurally valid, every SQL
@@ -81,7 +84,9 @@ test('dashboards: unique uids, UTC, tagged and linked, refresh per purpose, pane
       `${file}: links to the other dashboards`,
     );
     const ids = new Set<number>();
-    for (const panel of model.panels ?? []) {
+    // The top level (rows included) and the panels collapsed rows hold: every one is checked the same way.
+    const collapsed = (model.panels ?? []).flatMap((p) => (p.type === 'row' && (p as dashboard.RowPanel).collapsed ? (p as dashboard.RowPanel).panels : []));
+    for (const panel of [...(model.panels ?? []), ...collapsed]) {
       const p = panel as dashboard.Panel;
       assert.ok(p.id && !ids.has(p.id), `${file}: unique panel id ${p.id}`);
       ids.add(p.id);
@@ -113,6 +118,54 @@ test('dashboards: unique uids, UTC, tagged and linked, refresh per purpose, pane
       }
     }
   }
+});
+
+test('collapsed rows: Pipeline\'s storage panels in a row closed on load, laid out as Grafana opens rows', () => {
+  const pipeline = dashboards.find((d) => d.file === 'pipeline')!.model;
+  const storage = (pipeline.panels ?? []).find((p) => p.type === 'row' && p.title === 'Storage') as dashboard.RowPanel;
+  assert.equal(storage.collapsed, true, 'closed when the dashboard opens: its queries run only when opened');
+  assert.deepEqual(
+    storage.panels.map((p) => p.title),
+    ['QuestDB disk used', 'Tables and views on disk', 'Storage size', 'Storage size now'],
+  );
+  const placed = dashboardPanels(pipeline);
+  assert.deepEqual(placed.filter((p) => p.collapsedRow === 'Storage').map((p) => p.panel.title), storage.panels.map((p) => p.title), 'the walk finds them, marked');
+  assert.ok(placed.some((p) => p.panel.title === 'Data gaps' && p.collapsedRow === undefined), 'top-level panels unmarked');
+  for (const { file, model } of dashboards) {
+    const top = model.panels ?? [];
+    for (const [i, p] of top.entries()) {
+      const r = p as dashboard.RowPanel;
+      if (p.type !== 'row') continue;
+      if (!r.collapsed) {
+        assert.deepEqual(r.panels, [], `${file}/${r.title}: an open row keeps its panels on the top level`);
+        continue;
+      }
+      // Grafana opens a row by moving its panels to start on the line below it: generated so, they stay where
+      // they were built; and while it is closed, what follows starts on the next line, not after a hidden gap.
+      assert.equal(Math.min(...r.panels.map((x) => x.gridPos!.y)), r.gridPos!.y + 1, `${file}/${r.title}: panels start below the row`);
+      const next = top[i + 1];
+      if (next) assert.equal(next.gridPos!.y, r.gridPos!.y + 1, `${file}/${r.title}: ${next.title} right below the closed row`);
+    }
+  }
+});
+
+test('collapsed rows anywhere: panels under their row, the rest of the dashboard closes up under the header', () => {
+  const stat = (title: string, span: number, height: number) => statPanel({ title, description: title, sql: 'SELECT 1', span, height });
+  const model = placeCollapsedRows(
+    new dashboard.DashboardBuilder('layout')
+      .withRow(row('open'))
+      .withPanel(stat('a', 24, 4))
+      .withRow(collapsedRow('closed 1', [stat('b', 12, 6), stat('c', 12, 3), stat('d', 24, 5)]))
+      .withRow(collapsedRow('closed 2', [stat('e', 8, 2)]))
+      .withRow(row('after'))
+      .withPanel(stat('f', 24, 4))
+      .build(),
+  );
+  const at = (p: { title?: string; gridPos?: dashboard.GridPos }) => `${p.title}@${p.gridPos!.y}`;
+  assert.deepEqual((model.panels ?? []).map(at), ['open@0', 'a@1', 'closed 1@5', 'closed 2@6', 'after@7', 'f@8']);
+  const inner = (title: string) => ((model.panels ?? []).find((p) => p.title === title) as dashboard.RowPanel).panels.map(at);
+  assert.deepEqual(inner('closed 1'), ['b@6', 'c@6', 'd@12'], 'offsets kept, first line right below the row');
+  assert.deepEqual(inner('closed 2'), ['e@7']);
 });
 
 /** Variables that are not multi-value with All, and why: one market, one currency, live unless chosen otherwise. */
@@ -147,7 +200,7 @@ test('every table or view a query reads is defined by the schema', () => {
   const known = new Set([...tables.map((t) => t.name), ...views.map((v) => v.name)]);
   const queries = dashboards.flatMap(({ model }) => [
     ...(model.templating?.list ?? []).map((v) => String(v.query)),
-    ...(model.panels ?? []).flatMap((p) => ((p as dashboard.Panel).targets ?? []).map((t) => (t as QuestDbQuery).rawSql)),
+    ...dashboardPanels(model).flatMap(({ panel }) => (panel.targets ?? []).map((t) => (t as QuestDbQuery).rawSql)),
   ]);
   let names = 0;
   for (const q of queries) {

@@ -7,6 +7,7 @@ import { alertsOverviewDashboard } from './alerts-overview.js';
 import { renderDashboardProvider, renderDatasourceProvisioning } from './datasource.js';
 import { exchangeDashboard } from './exchange.js';
 import { healthDashboard } from './health.js';
+import { placeCollapsedRows } from './layout.js';
 import { marketDashboard } from './market.js';
 import { pipelineDashboard } from './pipeline.js';
 import { tradingDashboard } from './trading.js';
@@ -20,6 +21,7 @@ export {
   type QuestDbQuery,
 } from './datasource.js';
 export { RESOLUTION_MS, type Resolution } from './sql.js';
+export { dashboardPanels, type PlacedPanel } from './layout.js';
 
 /** Where the generated provisioning goes, relative to the repository root. */
 export const PROVISIONING_ROOT = 'deploy/grafana/provisioning';
@@ -49,9 +51,15 @@ function numberPanels(d: dashboard.Dashboard): dashboard.Dashboard {
   return d;
 }
 
-/** Every dashboard as the JSON model Grafana provisions (functions, such as the SDK's variant markers, dropped). */
+/**
+ * Every dashboard as the JSON model Grafana provisions (functions, such as the SDK's variant markers, dropped;
+ * collapsed rows' panels placed under their row).
+ */
 export function buildDashboards(): { file: string; model: dashboard.Dashboard }[] {
-  return DASHBOARDS.map((d) => ({ file: d.file, model: JSON.parse(JSON.stringify(numberPanels(d.build()))) as dashboard.Dashboard }));
+  return DASHBOARDS.map((d) => ({
+    file: d.file,
+    model: JSON.parse(JSON.stringify(numberPanels(placeCollapsedRows(d.build())))) as dashboard.Dashboard,
+  }));
 }
 
 export interface GrafanaFile {

@@ -3,6 +3,7 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { schema, tables, views } from '@tradewatch/sdk/schema';
 import {
   barGaugePanel,
+  collapsedRow,
   dashboardSkeleton,
   queryVariable,
   row,
@@ -224,53 +225,50 @@ export function pipelineDashboard(): dashboard.Dashboard {
           `FROM ${gaps.name}\nWHERE ${gapWhere}\nORDER BY ${gaps.ts} DESC LIMIT 500`,
       }),
     )
-    .withRow(row('Storage'))
-    .withPanel(
-      statPanel({
-        title: 'QuestDB disk used',
-        description:
-          'Bytes on disk of every table and view in QuestDB now (table_storage(): tradewatch\'s and any other), and tradewatch\'s share. Free space is not visible through SQL: watch the volume itself.',
-        unit: 'bytes',
-        span: 8,
-        height: 6,
-        sql:
-          `SELECT sum(diskSize) AS questdb_total, sum(CASE WHEN tableName IN (${[...tables, ...views].map((o) => `'${o.name}'`).join(', ')}) THEN diskSize ELSE 0 END) AS tradewatch\n` +
-          `FROM table_storage()`,
-      }),
-    )
-    .withPanel(
-      tablePanel({
-        title: 'Tables and views on disk',
-        description: 'Every tradewatch table and rollup view now: partitions, bytes native and in Parquet, bytes outside partitions (symbol maps, metadata, WAL), total.',
-        unit: 'bytes',
-        span: 16,
-        height: 10,
-        sql: objectSizesSql(),
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        title: 'Storage size',
-        description: 'Bytes on disk per store (Parquet dataset directories, tables, volumes) as the services report them.',
-        unit: 'bytes',
-        span: 16,
-        sql:
-          `SELECT ${storage.ts} AS time, ${storage.col('service')} || ' ' || ${storage.col('store')} AS series, max(${storage.col('bytes')}) AS bytes\n` +
-          `FROM ${storage.name}\nWHERE $__timeFilter(${storage.ts}) AND ${anyOf(storage.col('service'), 'service')}\n` +
-          `SAMPLE BY $__sampleByInterval ORDER BY time`,
-      }),
-    )
-    .withPanel(
-      barGaugePanel({
-        title: 'Storage size now',
-        description: 'Latest size of each store.',
-        unit: 'bytes',
-        span: 8,
-        sql:
-          `SELECT ${storage.col('service')} || ' ' || ${storage.col('store')} AS store, ${storage.col('bytes')}\n` +
-          `FROM ${storage.name}\nWHERE $__timeFilter(${storage.ts}) AND ${anyOf(storage.col('service'), 'service')}\n` +
-          `LATEST ON ${storage.ts} PARTITION BY ${storage.col('service')}, ${storage.col('instance')}, ${storage.col('store')}`,
-      }),
+    // Storage costs the same at any range (QuestDB's metadata of every table and partition: about a third of the
+    // dashboard's queries at 24 h) and is looked at now and then, not on every refresh: closed until opened.
+    .withRow(
+      collapsedRow('Storage', [
+        statPanel({
+          title: 'QuestDB disk used',
+          description:
+            'Bytes on disk of every table and view in QuestDB now (table_storage(): tradewatch\'s and any other), and tradewatch\'s share. Free space is not visible through SQL: watch the volume itself.',
+          unit: 'bytes',
+          span: 8,
+          height: 6,
+          sql:
+            `SELECT sum(diskSize) AS questdb_total, sum(CASE WHEN tableName IN (${[...tables, ...views].map((o) => `'${o.name}'`).join(', ')}) THEN diskSize ELSE 0 END) AS tradewatch\n` +
+            `FROM table_storage()`,
+        }),
+        tablePanel({
+          title: 'Tables and views on disk',
+          description: 'Every tradewatch table and rollup view now: partitions, bytes native and in Parquet, bytes outside partitions (symbol maps, metadata, WAL), total.',
+          unit: 'bytes',
+          span: 16,
+          height: 10,
+          sql: objectSizesSql(),
+        }),
+        timeseriesPanel({
+          title: 'Storage size',
+          description: 'Bytes on disk per store (Parquet dataset directories, tables, volumes) as the services report them.',
+          unit: 'bytes',
+          span: 16,
+          sql:
+            `SELECT ${storage.ts} AS time, ${storage.col('service')} || ' ' || ${storage.col('store')} AS series, max(${storage.col('bytes')}) AS bytes\n` +
+            `FROM ${storage.name}\nWHERE $__timeFilter(${storage.ts}) AND ${anyOf(storage.col('service'), 'service')}\n` +
+            `SAMPLE BY $__sampleByInterval ORDER BY time`,
+        }),
+        barGaugePanel({
+          title: 'Storage size now',
+          description: 'Latest size of each store.',
+          unit: 'bytes',
+          span: 8,
+          sql:
+            `SELECT ${storage.col('service')} || ' ' || ${storage.col('store')} AS store, ${storage.col('bytes')}\n` +
+            `FROM ${storage.name}\nWHERE $__timeFilter(${storage.ts}) AND ${anyOf(storage.col('service'), 'service')}\n` +
+            `LATEST ON ${storage.ts} PARTITION BY ${storage.col('service')}, ${storage.col('instance')}, ${storage.col('store')}`,
+        }),
+      ]),
     )
     .build();
 }
