@@ -2,11 +2,12 @@
 // workload at the 15-minute, 24-hour and 30-day ranges ending now, and 24 hours ending 7 days ago (a dashboard zoomed
 // into the past, US6.3), All selected, expanded as the QuestDB datasource
 // expands them. `npm run bench`, or alone: BENCH_DATA_ROOT=/tmp/tw-ref node --import tsx bench/queries.bench.ts
-// (a given data root is built once and reused). Results: bench/results/queries.json.
+// (a given data root is built once and reused). Results: bench/results/queries.json. A dashboard's load total is
+// what Grafana runs when it opens the dashboard: its variables and the panels outside collapsed rows; each collapsed
+// row's panels are totalled apart, as what opening that row costs.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { buildDashboards, type QuestDbQuery } from '../packages/cli/src/grafana/index.js';
+import { buildDashboards, dashboardPanels, type QuestDbQuery } from '../packages/cli/src/grafana/index.js';
 import { schema } from '../packages/sdk/src/schema/index.js';
 import { tableSizes, type SqlClient } from '../packages/sdk/src/storage/index.js';
 import { expandQuery, grafanaIntervalMs, type VariableSelection } from '../test/support/grafana-model/macros.js';
@@ -23,6 +24,10 @@ const WARM_RUNS = 5;
 const AIMS = { dashboard24hMs: 300, dashboard30dMs: 1000, oi30dMs: 100 };
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+/** Whether Grafana runs the query when the dashboard opens (a variable, or a panel outside collapsed rows). */
+const onLoad = (r: { collapsedRow?: string }) => r.collapsedRow === undefined;
+/** The collapsed rows these results came from, in dashboard order. */
+const collapsedRowsOf = (rs: { collapsedRow?: string }[]) => [...new Set(rs.flatMap((r) => (r.collapsedRow === undefined ? [] : [r.collapsedRow])))];
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
 interface Timed {
@@ -66,6 +71,8 @@ export interface QueryResult extends Timed {
   dashboard: string;
   kind: 'variable' | 'panel';
   name: string;
+  /** The collapsed row holding the panel: its query runs when a viewer opens that row, not when the dashboard loads. */
+  collapsedRow?: string;
   range: RangeName;
   intervalMs: number;
   scans: string[];
@@ -98,10 +105,11 @@ try {
       const to = Date.now() - (ENDS_AGO[range] ?? 0); // one "now" per dashboard refresh, as Grafana does
       const from = to - rangeMs;
       const values: Record<string, VariableSelection> = {};
-      const run = async (kind: QueryResult['kind'], name: string, raw: string) => {
+      const run = async (kind: QueryResult['kind'], name: string, raw: string, collapsedRow?: string) => {
         const expanded = expandQuery(raw, { from, to, intervalMs, variables: values });
         const timed = await time(sql, expanded);
-        results.push({ dashboard: file, kind, name, range, intervalMs, ...timed, scans: await scans(sql, expanded), sql: expanded });
+        const where = collapsedRow === undefined ? {} : { collapsedRow };
+        results.push({ dashboard: file, kind, name, ...where, range, intervalMs, ...timed, scans: await scans(sql, expanded), sql: expanded });
         return expanded;
       };
       // Variables first, in dashboard order, each with All of the ones before it (how Grafana loads a dashboard).
@@ -114,15 +122,19 @@ try {
             : (await sql.query(await run('variable', `$${variable.name}`, String(variable.query)))).dataset.map((r) => String(r[0]));
         values[variable.name!] = !variable.multi ? list[0] ?? '' : variable.includeAll ? { all: list } : list;
       }
-      for (const panel of (model.panels ?? []).filter((p): p is dashboard.Panel => p.type !== 'row')) {
+      // Every panel, those in collapsed rows too (marked: they are counted apart).
+      for (const { panel, collapsedRow } of dashboardPanels(model)) {
         const targets = (panel.targets ?? []) as QuestDbQuery[];
         for (const [i, target] of targets.entries()) {
           if (!target.rawSql) continue;
-          await run('panel', targets.length > 1 ? `${panel.title} (${target.refId ?? i})` : String(panel.title), target.rawSql);
+          await run('panel', targets.length > 1 ? `${panel.title} (${target.refId ?? i})` : String(panel.title), target.rawSql, collapsedRow);
         }
       }
       const mine = results.filter((r) => r.dashboard === file && r.range === range);
-      log(`${file} ${range}: ${mine.length} queries, ${round(mine.reduce((s, r) => s + r.warmMs, 0))} ms warm, ${round(mine.reduce((s, r) => s + r.coldMs, 0))} ms cold`);
+      const parts: [string, QueryResult[]][] = [['load', mine.filter(onLoad)], ...collapsedRowsOf(mine).map((row): [string, QueryResult[]] => [`on opening "${row}"`, mine.filter((r) => r.collapsedRow === row)])];
+      for (const [what, rs] of parts) {
+        log(`${file} ${range} ${what}: ${rs.length} queries, ${round(rs.reduce((s, r) => s + r.warmMs, 0))} ms warm, ${round(rs.reduce((s, r) => s + r.coldMs, 0))} ms cold`);
+      }
     }
   }
 
@@ -150,12 +162,11 @@ try {
   log(emptyInPast.length === 0 ? 'past range: every query with rows now has rows 7 days ago' : `past range: empty 7 days ago: ${emptyInPast.join('; ')}`);
   const oiFetchPanel = results.find((r) => r.dashboard === 'pipeline' && r.range === '30d' && r.name === 'Open-interest fetches / hour');
 
-  const dashboardTotals = dashboards.map(({ file, model }) => ({
-    file,
-    title: model.title ?? file,
-    ranges: Object.fromEntries(
+  /** Per range: how many queries, their warm and cold sums, the slowest. */
+  const totalsOf = (rs: QueryResult[]) =>
+    Object.fromEntries(
       (Object.keys(RANGES) as RangeName[]).map((range) => {
-        const mine = results.filter((r) => r.dashboard === file && r.range === range);
+        const mine = rs.filter((r) => r.range === range);
         return [range, {
           queries: mine.length,
           warmMs: round(mine.reduce((s, r) => s + r.warmMs, 0)),
@@ -163,15 +174,25 @@ try {
           slowest: [...mine].sort((a, b) => b.warmMs - a.warmMs)[0]?.name,
         }];
       }),
-    ) as Record<RangeName, { queries: number; warmMs: number; coldMs: number; slowest?: string }>,
-  }));
+    ) as Record<RangeName, { queries: number; warmMs: number; coldMs: number; slowest?: string }>;
+  const dashboardTotals = dashboards.map(({ file, model }) => {
+    const mine = results.filter((r) => r.dashboard === file);
+    return {
+      file,
+      title: model.title ?? file,
+      // What opening the dashboard (and each refresh) runs: the aims apply to this.
+      ranges: totalsOf(mine.filter(onLoad)),
+      // What opening each collapsed row runs on top.
+      collapsedRows: collapsedRowsOf(mine).map((title) => ({ title, ranges: totalsOf(mine.filter((r) => r.collapsedRow === title)) })),
+    };
+  });
 
-  // Profiles where an aim is missed: the three slowest queries of each dashboard over its budget, and the OI query.
+  // Profiles where an aim is missed: the three slowest queries of each dashboard's load over its budget, and the OI query.
   const profiles: { where: string; warmMs: number; serverMs: Record<string, number>; plan: string[] }[] = [];
   for (const d of dashboardTotals) {
     for (const [range, aim] of [['24h', AIMS.dashboard24hMs], ['30d', AIMS.dashboard30dMs]] as const) {
       if (d.ranges[range].warmMs <= aim) continue;
-      const slow = results.filter((r) => r.dashboard === d.file && r.range === range).sort((a, b) => b.warmMs - a.warmMs).slice(0, 3);
+      const slow = results.filter((r) => r.dashboard === d.file && r.range === range && onLoad(r)).sort((a, b) => b.warmMs - a.warmMs).slice(0, 3);
       for (const q of slow) profiles.push({ where: `${d.file} / ${q.name} (${range})`, warmMs: q.warmMs, ...(await profile(workload.server.httpUrl, sql, q.sql)) });
     }
   }
@@ -203,7 +224,7 @@ try {
       method: `each query run once cold (its first run), then ${WARM_RUNS} times; warm = median of those ${WARM_RUNS}; client-side time over HTTP incl. JSON`,
       ranges: Object.fromEntries(Object.entries(RANGES).map(([name, ms]) => [name, { rangeMs: ms, intervalMs: grafanaIntervalMs(ms) }])),
       variables: 'All selected (every value the variable query returned)',
-      totals: 'sum over the dashboard\'s variable and panel queries (Grafana runs panels concurrently; the sum is the CPU the dashboard costs)',
+      totals: 'sum over the dashboard\'s variable and panel queries (Grafana runs panels concurrently; the sum is the CPU the dashboard costs); panels in a row collapsed by default are left out of the dashboard\'s total (Grafana runs their queries only when the row is opened) and totalled apart as what opening that row costs',
     },
     aims: AIMS,
     dashboards: dashboardTotals,
@@ -220,7 +241,12 @@ try {
   // A partial run (BENCH_DASHBOARDS) goes to its own file: the summary reads only complete runs.
   const name = `${TIER === 'tiered' ? 'queries-tiered' : 'queries'}${only ? `-only-${only.join('-')}` : ''}`;
   writeFileSync(`bench/results/${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
-  console.table(Object.fromEntries(dashboardTotals.map((d) => [d.file, Object.fromEntries(Object.entries(d.ranges).map(([r, v]) => [r, v.warmMs]))])));
+  const warmByRange = (ranges: Record<string, { warmMs: number }>) => Object.fromEntries(Object.entries(ranges).map(([r, v]) => [r, v.warmMs]));
+  console.table(
+    Object.fromEntries(
+      dashboardTotals.flatMap((d) => [[d.file, warmByRange(d.ranges)], ...d.collapsedRows.map((row) => [`${d.file}, on opening "${row.title}"`, warmByRange(row.ranges)])]),
+    ),
+  );
   console.log(`open interest 30d: rollup ${oi.rollup!.warmMs} ms, raw ${oi.raw!.warmMs} ms (aim ${AIMS.oi30dMs} ms)`);
 } finally {
   await workload.close();
