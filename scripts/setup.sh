@@ -37,12 +37,31 @@ bash scripts/fetch-compose-schema.sh >/dev/null
 # The Python side: the official questdb client (cross-language contract test) and the Python SDK in editable mode
 # with its pinned test tooling (pytest, mypy), pandas (backtests) and ccxt (instrumentation). Re-installed only when
 # packages/python/requirements-dev.txt or pyproject.toml change.
+# Installs into .venv with uv (pinned, itself from PyPI into the venv): it fetches in parallel and installs about 5x
+# faster than pip on 2 cores. Bytecode is compiled at install, as pip does: with PYTHONDONTWRITEBYTECODE set (it is on
+# this machine) nothing would ever cache it, and every test process would compile ccxt and pandas again (~12 s CPU).
+# pip's index settings carry over; pip itself is the fallback when uv cannot be had.
+UV_VERSION=0.13.8
+python_install() {
+  if [ "$(.venv/bin/uv --version 2>/dev/null)" != "uv $UV_VERSION" ]; then
+    .venv/bin/pip install -q --disable-pip-version-check "uv==$UV_VERSION" >/dev/null 2>&1 || true
+  fi
+  local uv_env=()
+  [ -n "${PIP_INDEX_URL:-}" ] && uv_env+=("UV_INDEX_URL=$PIP_INDEX_URL")
+  [ -n "${PIP_FIND_LINKS:-}" ] && uv_env+=("UV_FIND_LINKS=$PIP_FIND_LINKS")
+  if [ -x .venv/bin/uv ] && env "${uv_env[@]}" .venv/bin/uv pip install -q --compile-bytecode --python .venv/bin/python "$@"; then
+    return 0
+  fi
+  say "uv unavailable or failed: installing with pip"
+  .venv/bin/pip install -q --disable-pip-version-check "$@"
+}
+
 PY_REQS=packages/python/requirements-dev.txt
 PY_STAMP=.venv/.tradewatch-python-stamp
 py_want="$(cat "$PY_REQS" packages/python/pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -x .venv/bin/python ] || [ "$(cat "$PY_STAMP" 2>/dev/null)" != "$py_want" ] || ! .venv/bin/python -c "import tradewatch, questdb.ingress" >/dev/null 2>&1; then
   say "installing the Python SDK (editable) and its pinned tooling into .venv"
   [ -x .venv/bin/python ] || python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check -r "$PY_REQS" -e packages/python
+  python_install -r "$PY_REQS" -e packages/python
   echo "$py_want" > "$PY_STAMP"
 fi

@@ -59,10 +59,17 @@ run_python() {
   [ "$py_status" -eq 5 ] && echo "pytest collected no tests: failing the run" >&2
   return "$py_status"
 }
+# mypy (strict) over the Python package, then its tests: both need the .venv set-up makes.
+python_lane() {
+  local status=0
+  (cd packages/python && timed mypy ../../.venv/bin/python -m mypy) || status=1
+  timed 'integration tier (Python)' run_python tests || status=1
+  return $status
+}
 # The TypeScript files and pytest (its own QuestDB, through the CLI) side by side.
 run_integration() {
   local status=0
-  lane_start pytest timed 'integration tier (Python)' run_python tests
+  lane_start pytest python_lane
   timed 'integration tier (TypeScript, two files at a time)' run_ts $(shared_files) || status=1
   TW_TEST_CONCURRENCY=1 timed 'integration tier (TypeScript, real-clock scenarios)' run_ts $(real_clock_files) || status=1
   lane_wait pytest || status=1
@@ -71,7 +78,6 @@ run_integration() {
 checks_then_unit() {
   local status=0
   timed typecheck npx tsc -p tsconfig.json --noEmit || status=1
-  (cd packages/python && timed mypy ../../.venv/bin/python -m mypy) || status=1
   timed lint npx eslint . || status=1
   timed 'unit tier' run_unit $(unit_files) || status=1
   return $status
@@ -82,12 +88,13 @@ case "${1:-all}" in
   integration) bash scripts/setup.sh; questdb_test_jvm; timed 'integration tier' run_integration ;;
   all)
     start=$SECONDS
-    bash scripts/setup.sh; questdb_test_jvm
-    echo "== set-up: $((SECONDS - start)) s"
-    # Three lanes side by side: the static checks then the unit tier (CPU-bound, short), the TypeScript integration
-    # files, pytest. Every lane runs to its end even when another fails, so one run shows every failure.
+    # Three lanes side by side: the type-check, lint and unit tier (they need only node_modules, so they start while
+    # set-up installs the Python side and QuestDB), the TypeScript integration files, mypy then pytest. Every lane runs
+    # to its end even when another fails, so one run shows every failure.
     status=0
     lane_start checks checks_then_unit
+    bash scripts/setup.sh; questdb_test_jvm
+    echo "== set-up: $((SECONDS - start)) s"
     timed 'integration tier' run_integration || status=1
     lane_wait checks || status=1
     echo "== whole suite: $((SECONDS - start)) s"
