@@ -52,6 +52,7 @@ def test_rows_spooled_while_questdb_is_unreachable_are_replayed_by_a_restarted_w
                                "dataset": "oi", "symbol": "BTC/USDT:USDT", "status": "ok", "records": i})
     first = w.close(timeout=5)
     assert first.balanced and first.rows_written == 0 and first.spool_rows == 3000 and first.rows_dropped == 0, first
+    assert first.spool_bytes > 0 and first.spool_max_bytes == 1 << 30, "the spool's size and its (default) bound"
     assert any(n.startswith("seg-") for n in os.listdir(spool))
 
     second = Writer(questdb.url, spool_dir=spool)

@@ -240,7 +240,7 @@ class Monitor:
         m = self._m
         series = {n: m.s(n, self._svc) for n in (
             "tradewatch_writer_connected", "tradewatch_writer_queue_rows", "tradewatch_writer_spool_bytes",
-            "tradewatch_writer_lag_seconds", "tradewatch_writer_rows_written_total",
+            "tradewatch_writer_spool_max_bytes", "tradewatch_writer_lag_seconds", "tradewatch_writer_rows_written_total",
             "tradewatch_writer_rows_rejected_total", "tradewatch_writer_rows_dropped_total")}
 
         def refresh() -> None:
@@ -248,6 +248,7 @@ class Monitor:
             series["tradewatch_writer_connected"].value = 1 if s.connected else 0
             series["tradewatch_writer_queue_rows"].value = s.queue_rows
             series["tradewatch_writer_spool_bytes"].value = s.spool_bytes
+            series["tradewatch_writer_spool_max_bytes"].value = s.spool_max_bytes
             series["tradewatch_writer_lag_seconds"].value = s.lag_ms / 1000
             series["tradewatch_writer_rows_written_total"].value = s.rows_written
             series["tradewatch_writer_rows_rejected_total"].value = s.rows_rejected

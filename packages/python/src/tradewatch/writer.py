@@ -60,6 +60,8 @@ class WriterStats:
     connected: bool
     lag_ms: float
     last_error: str | None
+    #: The spool's bound (``max_spool_bytes``): a full spool gives rows up. 0 without a spool.
+    spool_max_bytes: int = 0
 
     @property
     def balanced(self) -> bool:
@@ -285,6 +287,7 @@ class Writer:
                 connected=self._connected,
                 lag_ms=max(0.0, time.time() * 1000 - oldest) if oldest else 0.0,
                 last_error=self._last_error,
+                spool_max_bytes=self._spool.max_bytes if self._spool else 0,
             )
 
     def _at_exit(self) -> None:

@@ -29,6 +29,8 @@ export interface WriterStats {
   readonly spoolSegments: number;
   readonly spoolRows: number;
   readonly spoolCorruptRecords: number;
+  /** The spool's bound (`spool.maxBytes`): a full spool gives rows up. 0 without a spool. */
+  readonly spoolMaxBytes: number;
   /** False while the last attempt to reach QuestDB failed. */
   readonly connected: boolean;
   readonly lastError: string | undefined;

@@ -80,6 +80,7 @@ class IlpWriter implements Writer {
   private lastEncoder: RowEncoder | undefined;
   private readonly flushRows: number;
   private readonly maxBatchBytes: number;
+  private readonly spoolMaxBytes: number;
   private readonly flushTimer: Timer;
   private closing = false;
   private closePromise: Promise<void> | undefined;
@@ -88,6 +89,7 @@ class IlpWriter implements Writer {
     this.clock = dependencies.clock ?? systemClock;
     this.flushRows = options.flushRows;
     this.maxBatchBytes = options.maxBatchBytes;
+    this.spoolMaxBytes = options.spoolMaxBytes;
     this.reporter = new WriterReporter(options.logger, this.counters, this.clock);
     this.builder = new BatchBuilder(options.maxBatchBytes, () => this.clock.now());
     const spool = options.spoolDir
@@ -171,6 +173,7 @@ class IlpWriter implements Writer {
       spoolSegments: spool?.segmentCount ?? 0,
       spoolRows: backlog.spoolRows,
       spoolCorruptRecords: spool?.corruptRecords ?? 0,
+      spoolMaxBytes: spool ? this.spoolMaxBytes : 0,
       connected: this.delivery.connected,
       lastError: c.lastError,
       lastErrorAt: c.lastErrorAt,

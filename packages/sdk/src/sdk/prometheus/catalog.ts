@@ -108,6 +108,7 @@ export const METRICS = {
   writerConnected: def('sdk', 'gauge', 'tradewatch_writer_connected', [], [], 'writer stats', '1 while the writer reaches QuestDB, 0 after a failed attempt.'),
   writerQueueRows: def('sdk', 'gauge', 'tradewatch_writer_queue_rows', [], [], 'writer stats', 'Rows buffered in memory, not yet acknowledged by QuestDB.'),
   writerSpoolBytes: def('sdk', 'gauge', 'tradewatch_writer_spool_bytes', [], [], 'writer stats', 'Bytes waiting in the on-disk spool.'),
+  writerSpoolMaxBytes: def('sdk', 'gauge', 'tradewatch_writer_spool_max_bytes', [], [], 'writer stats', 'Bound of the on-disk spool (0 without one): once full, the writer gives rows up.'),
   writerLag: def('sdk', 'gauge', 'tradewatch_writer_lag_seconds', [], [], 'writer stats', 'Age of the oldest row not yet acknowledged by QuestDB.'),
   writerRowsWritten: def('sdk', 'counter', 'tradewatch_writer_rows_written_total', [], [], 'writer stats', 'Rows acknowledged by QuestDB.'),
   writerRowsRejected: def('sdk', 'counter', 'tradewatch_writer_rows_rejected_total', [], [], 'writer stats', 'Rows QuestDB refused (quarantined).'),
