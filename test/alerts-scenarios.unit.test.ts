@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { notifications, type AlertTimeline } from './support/grafana-model/alertmanager.js';
 import { parsePrometheusDuration, SCHEDULER_BASE_INTERVAL_S } from './support/grafana-model/provisioning-checks.js';
+import { DAEMON_SPOOL_MIB_PER_H } from './support/daemon-spool-rate.js';
 
 // One notification per incident: each fault of the scenario table in docs/alerting.md, run through the generated
 // rules (threshold, group interval, pending period: worst case, with the tick spread) and the generated policy
@@ -47,6 +48,8 @@ const REQUESTS_PER_MIN = 6;
 /** The exporter's default scrape interval (compose TRADEWATCH_EXPORTER_INTERVAL_MS). */
 const SCRAPE_MS = 15 * S;
 const OUTAGE = 10 * MIN;
+/** The writer's default spool bound (MiB); the daemon's spool rate is measured by alerts-default-scale.test.ts. */
+const SPOOL_MAX_MIB = 1024;
 
 interface Fault {
   readonly name: string;
@@ -103,6 +106,17 @@ function faults(): Fault[] {
       horizon: OUTAGE + 15 * MIN,
       alerts: [alert('writerLag', daemon, threshold('writerLag') + SCRAPE_MS, OUTAGE + SCRAPE_MS)],
     },
+    {
+      // Cut off for weeks: its spool grows at the daemon's rate toward the writer's bound, and spoolFull joins the
+      // incident (same service: the same group, an update, not a new message thread) once the spool is its
+      // threshold's hours from full, that long before rows are given up.
+      name: 'writer cut off from QuestDB for 40 days (its spool fills at the daemon\'s rate)',
+      horizon: 40 * 24 * H,
+      alerts: [
+        alert('writerLag', daemon, threshold('writerLag') + SCRAPE_MS),
+        alert('spoolFull', daemon, ((SPOOL_MAX_MIB - threshold('spoolFull') * DAEMON_SPOOL_MIB_PER_H) / DAEMON_SPOOL_MIB_PER_H) * H),
+      ],
+    },
   ];
 }
 
@@ -117,12 +131,18 @@ function table(): string {
   for (const f of faults()) {
     const fired = f.alerts.map((a) => `${a.id} ${clock(a.firingAt)}${a.resolvedAt !== undefined ? `–${clock(a.resolvedAt)}` : ''}`).join(', ');
     const sent = toPeople(f.alerts, f.horizon);
-    const byReceiver = new Map<string, string[]>();
+    const byReceiver = new Map<string, { what: string; change: boolean }[]>();
     for (const n of sent) {
       const what = n.firing > 0 ? `${clock(n.at)} (${n.firing} firing${n.resolved ? `, ${n.resolved} resolved` : ''})` : `${clock(n.at)} resolved`;
-      byReceiver.set(n.route, [...(byReceiver.get(n.route) ?? []), what]);
+      const before = byReceiver.get(n.route) ?? [];
+      const previous = sent.filter((m) => m.route === n.route && m.at < n.at).at(-1);
+      byReceiver.set(n.route, [...before, { what, change: !previous || previous.firing !== n.firing || previous.resolved !== n.resolved }]);
     }
-    const list = [...byReceiver].map(([receiver, times]) => `${receiver}: ${times.length > 6 ? `${times.slice(0, 3).join(', ')}, … ${times.length} in ${clock(f.horizon)}` : times.join(', ')}`);
+    // A long list keeps its first three messages and every later one that changes the incident (a rule joining or
+    // resolving); plain repeats are counted.
+    const shorten = (times: { what: string; change: boolean }[]) =>
+      `${[...times.slice(0, 3), ...times.slice(3).filter((x) => x.change)].map((x) => x.what).join(', ')}, … ${times.length} in ${clock(f.horizon)}`;
+    const list = [...byReceiver].map(([receiver, times]) => `${receiver}: ${times.length > 6 ? shorten(times) : times.map((x) => x.what).join(', ')}`);
     rows.push(`| ${f.name} | ${fired} | ${list.join('; ')} (${sent.length} messages) |`);
   }
   return rows.join('\n');
@@ -145,6 +165,16 @@ describe('scenario table: notifications per fault from the generated rules and p
     for (const route of new Set(sent.map((n) => n.route))) assert.ok(firstFiring(route).length <= 4, route);
     // Every rule of the incident lands in one group per route: the subject, not the rule, is the key.
     assert.equal(new Set(sent.map((n) => n.group)).size, new Set(sent.map((n) => n.route)).size);
+  });
+
+  test('a writer cut off for weeks: writerLag and spoolFull are one incident (one group), spoolFull a day before the spool is full', () => {
+    const cut = faults().find((f) => f.name.startsWith('writer cut off from QuestDB for 40 days'))!;
+    const sent = toPeople(cut.alerts, cut.horizon);
+    assert.equal(new Set(sent.map((n) => n.group)).size, 1, 'one group');
+    const spool = cut.alerts.find((a) => a.id === 'spoolFull')!;
+    const fullAt = (SPOOL_MAX_MIB / DAEMON_SPOOL_MIB_PER_H) * H;
+    assert.ok(fullAt - spool.firingAt >= (threshold('spoolFull') - 1) * H && spool.firingAt < cut.horizon, clock(spool.firingAt));
+    assert.ok(sent.some((n) => n.firing === 2 && n.at >= spool.firingAt), 'spoolFull joins the incident as an update');
   });
 
   test('a crash is notified within 60 s of its last sample, and a 48 h outage repeats every 4 h, never resolving', () => {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { createExporter, type Exporter } from '../packages/cli/src/exporter/index.js';
@@ -26,7 +29,7 @@ const sql = await prepareSchema(server);
 const logger = memoryLogger();
 const rules = buildRules(defaultAlertsConfig());
 const writerLag = rules.find((r) => r.id === 'writerLag')!;
-const spoolGrowth = rules.find((r) => r.id === 'spoolGrowth')!;
+const spoolFull = rules.find((r) => r.id === 'spoolFull')!;
 const daemonDown = rules.find((r) => r.id === 'daemonDown')!;
 const stateOf = (rule: typeof daemonDown) => new StateManager({ forMs: durationMs(rule.for), noDataState: rule.noDataState, execErrState: rule.execErrState });
 // Unique per run: on an external QuestDB (TRADEWATCH_QUESTDB_URL) the tables outlive the run.
@@ -79,11 +82,14 @@ describe('writer backlog judged from the exporter while the writer cannot reach 
   let metrics: MetricsServer;
   let exporterWriter: Writer;
   let exporter: Exporter;
+  let spoolDir: string;
 
   before(async () => {
     cut = await new Cut(new URL(questDbUrl(server))).listen();
     // The reference daemon's identity; its writer reaches QuestDB only through the proxy.
-    producer = createWriter({ url: cut.url, service: 'ccxt-daemon', instance: DAEMON, logger }, { clock });
+    // It spools to disk as the CLI's processes always do (default bound: 1 GiB, served on its /metrics).
+    spoolDir = mkdtempSync(join(tmpdir(), 'tw-backlog-spool-'));
+    producer = createWriter({ url: cut.url, service: 'ccxt-daemon', instance: DAEMON, spoolDir, logger }, { clock });
     const registry = new Registry();
     monitor = createMonitor({ service: 'ccxt-daemon', instance: DAEMON, writer: producer, registry, sampleIntervalMs: 0, writerHealthIntervalMs: 0, logger });
     health = new WriterHealthRows(producer, 'ccxt-daemon', DAEMON, 0, logger, clock);
@@ -100,6 +106,7 @@ describe('writer backlog judged from the exporter while the writer cannot reach 
     await monitor.shutdown();
     await producer.close();
     await cut.close();
+    rmSync(spoolDir, { recursive: true, force: true });
   });
 
   /** Virtual time of the schedule; the clock may run a little ahead while a delivery is retried (drained()). */
@@ -165,14 +172,17 @@ describe('writer backlog judged from the exporter while the writer cannot reach 
 
   test('cut off: writerLag fires from the scrapes while no health row lands, one alert for the writer, and resolves on evidence; daemonDown stays quiet', async () => {
     const manager = stateOf(writerLag);
-    const spool = stateOf(spoolGrowth);
+    const spool = stateOf(spoolFull);
+    let spoolSeen: { state: string; values: Record<string, number | null> } | undefined;
     const evaluate = async () => {
       await landed();
       await evaluateDown();
       if (t % MIN !== 0) return undefined;
       const e = await evaluateAt(sql, writerLag, clock.now());
       manager.step(clock.now(), e);
-      spool.step(clock.now(), await evaluateAt(sql, spoolGrowth, clock.now()));
+      const s = await evaluateAt(sql, spoolFull, clock.now());
+      spool.step(clock.now(), s);
+      spoolSeen = s.instances.find((i) => i.labels.instance === DAEMON);
       return e;
     };
     // Three healthy minutes (every evaluation sees the writer, at lag ~0).
@@ -202,7 +212,10 @@ describe('writer backlog judged from the exporter while the writer cannot reach 
     assert.ok(lagSeen > 60_000, `the scraped lag: ${lagSeen} ms`);
     assert.equal(await healthRowsAfter(cutAt), 0, 'no health row written during the cut has reached QuestDB: the scrapes are the evidence');
     assert.deepEqual(ours().map((i) => [i.labels, i.state]), [[{ service: 'ccxt-daemon', instance: DAEMON }, 'Alerting']],   "one alert, under the writer's own service and instance (not the exporter's target labels)");
-    assert.ok(!spool.firing().some((i) => i.labels.instance === DAEMON), 'spoolGrowth stays quiet: one fault, one alert');
+    // Its spool grows (scraped live with its 1 GiB bound) but is days from full at this rate: writerLag's incident only.
+    assert.ok(spoolSeen && spoolSeen.values.A! > RULE_DEFAULTS.spoolFull.threshold, `spoolFull sees the spool, far from full: ${JSON.stringify(spoolSeen)}`);
+    assert.ok(!spool.firing().some((i) => i.labels.instance === DAEMON), 'spoolFull stays quiet');
+    assert.ok(producer.stats().spoolBytes > 0 && producer.stats().spoolMaxBytes === 1024 * 1_048_576, 'the cut is spooled');
     // Its samples are held with its other rows, but the exporter's scrapes find it answering: not a dead daemon.
     assert.ok(clock.now() - (await lastLandedSample()) > 2 * MIN, 'no sample of the cut has landed');
     assert.deepEqual(down.transitions.filter((x) => x.at >= cutAt && downOfDaemon().some((i) => i.key === x.key)), [], 'daemonDown never left Normal during the cut (evaluated every 10 s)');
@@ -251,19 +264,28 @@ describe('writer backlog from scrapes as the exporter stores them (real QuestDB)
   let writer: Writer;
   before(async () => {
     writer = createWriter({ url: questDbUrl(server), service: 'tw-test', instance: 'rows', logger });
-    // Two processes, scraped every 15 s for 10 minutes; their health rows stopped 10 minutes ago (held back).
+    // Processes scraped every 15 s for an hour (spoolFull's range), each with the default 1 GiB spool bound; their
+    // health rows stopped an hour ago (held back). Spool sizes in MiB at scrape i of 240.
+    const GIB = 1024 * 1_048_576;
     const procs = [
-      { target: `cut-off-${RUN}:9464`, service: 'svc-a', instance: `cut-off-${RUN}`, lag: (i: number) => 60 + i * 15, spool: (i: number) => i * 100_000 },
-      { target: `slow-db-${RUN}:9464`, service: 'svc-a', instance: `slow-db-${RUN}`, lag: () => 2, spool: (i: number) => i * 100_000 },
+      // Cut off for an hour at ~2 MiB/h (the reference daemon's rate): writerLag's incident, the spool days from full.
+      { target: `cut-off-${RUN}:9464`, instance: `cut-off-${RUN}`, lag: (i: number) => 3600 + i * 15, spool: (i: number) => (i * 2) / 240 },
+      // QuestDB slower than the writes for an hour: 600 MiB in the hour, 400 MiB left: full in ~40 min.
+      { target: `slow-db-${RUN}:9464`, instance: `slow-db-${RUN}`, lag: () => 2, spool: (i: number) => (i * 600) / 240 },
+      // Full: drop-oldest holds it within a segment of the bound, not growing; rows are being given up.
+      { target: `full-${RUN}:9464`, instance: `full-${RUN}`, lag: () => 90_000, spool: (i: number) => 1024 - 16 * (i % 2) },
+      // Replaying a large spool after the outage: shrinking.
+      { target: `replay-${RUN}:9464`, instance: `replay-${RUN}`, lag: () => 30, spool: (i: number) => 900 - i * 3 },
     ];
     for (const p of procs) {
-      writer.write(schema.writerStats, { ts: us(T - 10 * MIN), service: p.service, instance: p.instance, queue_rows: 0, spool_bytes: 0, lag_ms: 0 });
-      for (let i = 0; i <= 40; i++) {
-        const ts = us(T - 10 * MIN + i * 15 * S);
+      writer.write(schema.writerStats, { ts: us(T - 60 * MIN), service: 'svc-a', instance: p.instance, queue_rows: 0, spool_bytes: 0, lag_ms: 0 });
+      for (let i = 0; i <= 240; i++) {
+        const ts = us(T - 60 * MIN + i * 15 * S);
         const row = { ts, service: 'daemons', instance: p.target, kind: 'gauge', source: `http://${p.target}/metrics` } as const;
-        writer.write(schema.metrics, { ...row, name: SDK_SCRAPED_METRICS.processInfo, labels: `instance="${p.instance}",pid="7",service="${p.service}",version="1"`, value: 1 });
-        writer.write(schema.metrics, { ...row, name: SDK_SCRAPED_METRICS.writerLag, labels: `service="${p.service}"`, value: p.lag(i) });
-        writer.write(schema.metrics, { ...row, name: SDK_SCRAPED_METRICS.writerSpoolBytes, labels: `service="${p.service}"`, value: p.spool(i) });
+        writer.write(schema.metrics, { ...row, name: SDK_SCRAPED_METRICS.processInfo, labels: `instance="${p.instance}",pid="7",service="svc-a",version="1"`, value: 1 });
+        writer.write(schema.metrics, { ...row, name: SDK_SCRAPED_METRICS.writerLag, labels: 'service="svc-a"', value: p.lag(i) });
+        writer.write(schema.metrics, { ...row, name: SDK_SCRAPED_METRICS.writerSpoolBytes, labels: 'service="svc-a"', value: p.spool(i) * 1_048_576 });
+        writer.write(schema.metrics, { ...row, name: SDK_SCRAPED_METRICS.writerSpoolMaxBytes, labels: 'service="svc-a"', value: GIB });
       }
     }
     await writer.flush();
@@ -271,18 +293,24 @@ describe('writer backlog from scrapes as the exporter stores them (real QuestDB)
   });
   after(() => writer.close());
 
-  test('cut off: writerLag only; spool growing with rows acknowledged in time: spoolGrowth only', async () => {
+  test('writerLag for the cut-off writer; spoolFull for a spool projected full within its threshold, or full; quiet while replaying', async () => {
     const lag = await evaluateAt(sql, writerLag, T);
-    const growth = await evaluateAt(sql, spoolGrowth, T);
+    const full = await evaluateAt(sql, spoolFull, T);
     const at = (e: typeof lag, instance: string) => e.instances.find((i) => i.labels.instance === instance)!;
-    assert.equal(at(lag, `cut-off-${RUN}`).state, 'Alerting', 'the scraped lag (660 s), newer than the last health row (0)');
-    assert.equal(at(lag, `cut-off-${RUN}`).values.A, 660_000);
+    assert.equal(at(lag, `cut-off-${RUN}`).state, 'Alerting', 'the scraped lag, newer than the last health row (0)');
+    assert.equal(at(lag, `cut-off-${RUN}`).values.A, 7_200_000);
     assert.equal(at(lag, `slow-db-${RUN}`).state, 'Normal');
-    // 4 MB in 10 minutes from the scrapes (newest minus oldest, across both sources in time order).
-    assert.ok(Math.abs(at(growth, `slow-db-${RUN}`).values.A! - 4_000_000 / 1_048_576) < 1e-9, JSON.stringify(growth.instances));
-    assert.equal(at(growth, `slow-db-${RUN}`).state, 'Alerting');
-    assert.equal(at(growth, `cut-off-${RUN}`).state, 'Normal', 'yields to writerLag for the same writer');
     assert.deepEqual(Object.keys(at(lag, `cut-off-${RUN}`).labels).sort(), ['instance', 'service']);
+    // (1024 − 2) MiB left at 2 MiB/h: 511 h.
+    assert.ok(Math.abs(at(full, `cut-off-${RUN}`).values.A! - 511) < 1e-6, JSON.stringify(full.instances));
+    assert.equal(at(full, `cut-off-${RUN}`).state, 'Normal', 'the cut is writerLag\'s incident until the spool nears its bound');
+    // (1024 − 600) MiB left at 600 MiB/h.
+    assert.ok(Math.abs(at(full, `slow-db-${RUN}`).values.A! - 424 / 600) < 1e-6, JSON.stringify(full.instances));
+    assert.equal(at(full, `slow-db-${RUN}`).state, 'Alerting');
+    assert.equal(at(full, `full-${RUN}`).values.A, 0, 'within 5 % of its bound: full, whatever its growth');
+    assert.equal(at(full, `full-${RUN}`).state, 'Alerting');
+    assert.equal(at(full, `replay-${RUN}`).state, 'Normal', 'a shrinking spool projects nothing');
+    assert.deepEqual(Object.keys(at(full, `slow-db-${RUN}`).labels).sort(), ['instance', 'service'], "the writer's own labels");
   });
 });
 

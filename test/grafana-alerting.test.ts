@@ -25,6 +25,7 @@ import {
   type BuiltRule,
   type ProvisionedRule,
   type RuleId,
+  SDK_SCRAPED_METRICS,
 } from '../packages/cli/src/grafana/alerting/index.js';
 import { schema } from '../packages/sdk/src/schema/index.js';
 import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
@@ -347,6 +348,13 @@ const connectionSample = (instance: string, exchange: string, channel: string, a
   writer.write(schema.connectionSamples, { ts: us(at), service: 'tw-alert', instance, exchange, channel, connected: true, messages: latency === null ? 0 : 10, latency_ms_avg: latency, latency_ms_max: latency, last_message_ts: us(latency === null ? at - 30_000 : at), reconnects: 0 });
 const writerStats = (instance: string, at: number, lagMs: number, spoolBytes: number) =>
   writer.write(schema.writerStats, { ts: us(at), service: 'tw-alert', instance, queue_rows: 0, spool_bytes: spoolBytes, rows_written: 100, rows_rejected: 0, rows_dropped: 0, lag_ms: lagMs });
+/** The exporter's scrape of a writer's /metrics: its identity, spool size and spool bound (1 GiB, the default). */
+const spoolScrape = (instance: string, at: number, spoolMiB: number) => {
+  const row = { ts: us(at), service: 'tw-alert-metrics', instance: `${instance}:9464`, kind: 'gauge', source: `http://${instance}:9464/metrics` } as const;
+  writer.write(schema.metrics, { ...row, name: SDK_SCRAPED_METRICS.processInfo, labels: `instance="${instance}",pid="1",service="tw-alert",version="1"`, value: 1 });
+  writer.write(schema.metrics, { ...row, name: SDK_SCRAPED_METRICS.writerSpoolBytes, labels: 'service="tw-alert"', value: spoolMiB * 1_048_576 });
+  writer.write(schema.metrics, { ...row, name: SDK_SCRAPED_METRICS.writerSpoolMaxBytes, labels: 'service="tw-alert"', value: 1024 * 1_048_576 });
+};
 
 /** A normally working system: every rule's source has data, none alarming. */
 function loadHealthy(now: number): void {
@@ -359,6 +367,7 @@ function loadHealthy(now: number): void {
   for (let i = 0; i < 8; i++) {
     connectionSample('ok-1', 'binanceusdm', 'liquidations', now - 1000 - i * 30_000, i === 3 ? null : 50);
     writerStats('ok-1', now - 1000 - i * 60_000, 120, 0);
+    spoolScrape('ok-1', now - 1000 - i * 60_000, 0);
   }
   for (let i = 0; i < 3; i++) okMonitor.error(new Error('timeout'), { component: 'fetcher', exchange: 'binanceusdm', kind: 'RequestTimeout', at: now - (5 + i * 7) * MIN });
   // A reconnect nine minutes ago: connected again now.
@@ -399,7 +408,7 @@ const FAULTS: { readonly [K in RuleId]?: readonly Record<string, string>[] } = {
   websocketLatency: [{ exchange: 'bybit', channel: 'trades' }],
   silentStream: [{ exchange: 'okx', channel: 'trades' }],
   writerLag: [{ instance: 'lag-1' }],
-  spoolGrowth: [{ instance: 'spool-1' }],
+  spoolFull: [{ instance: 'spool-1' }],
   drawdown: [{ strategy: 'crash' }],
   orderRejectRate: [{ strategy: 'rejecty' }],
   watchdog: [{}],
@@ -443,8 +452,8 @@ function loadFaults(now: number): void {
     writer.write(schema.connectionSamples, { ts: us(now - 1000 - i * 30_000), service: 'tw-alert', instance: 'fault-1', exchange: 'okx', channel: 'trades', connected: true, messages: 0, latency_ms_avg: null, latency_ms_max: null, last_message_ts: us(now - 20 * MIN), reconnects: 0 });
   }
   writerStats('lag-1', now - 2000, 120_000, 0);
-  writerStats('spool-1', now - 8 * MIN, 0, 0);
-  writerStats('spool-1', now - 2000, 2000, 50 * 1_048_576);
+  // A spool growing 9 MiB a minute with 34 MiB left to its 1 GiB bound: full in under 4 minutes.
+  for (let i = 0; i <= 10; i++) spoolScrape('spool-1', now - 2000 - (10 - i) * MIN, 900 + i * 9);
   const crash = faultMonitor.strategy({ strategy: 'crash', runId: 'live-2', mode: 'live' });
   [1000, 1100, 900].forEach((equity, i) => crash.pnl({ realized: 0, unrealized: 0, equity, at: now - (3 - i) * MIN }));
   const rejecty = faultMonitor.strategy({ strategy: 'rejecty', runId: 'paper-1', mode: 'paper' });
@@ -479,7 +488,7 @@ describe('alert rules on real QuestDB: healthy scenario quiet, each fault fires'
     }
     // The healthy data is really seen (not an empty result passing by accident).
     const seen = async (id: RuleId) => (await evaluateNow(rules.find((r) => r.id === id)!)).instances.length;
-    for (const id of ['daemonDown', 'cpuHigh', 'exchangeDisconnected', 'staleData', 'rateLimit', 'websocketLatency', 'drawdown', 'orderRejectRate', 'errorRateSpike', 'liquidationBurst'] as const) {
+    for (const id of ['daemonDown', 'cpuHigh', 'exchangeDisconnected', 'staleData', 'rateLimit', 'websocketLatency', 'drawdown', 'orderRejectRate', 'errorRateSpike', 'liquidationBurst', 'spoolFull'] as const) {
       assert.ok((await seen(id)) > 0, `${id} sees the healthy data`);
     }
   });

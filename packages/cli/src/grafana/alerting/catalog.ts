@@ -92,10 +92,15 @@ export const CATALOG: { readonly [K in RuleId]: CatalogEntry } = {
       "Rows are spooled and replayed: nothing is lost while the spool has room. The writer's health rows and process samples wait in that backlog: without the exporter scraping the process (`TRADEWATCH_EXPORTER_TARGETS`; the compose stack scrapes its daemon), a process cut off from QuestDB shows as daemon down instead.",
     ],
   },
-  spoolGrowth: {
-    meaning: "A writer's on-disk spool grew by more than the threshold in 10 minutes while its rows are still acknowledged in time: QuestDB accepts writes more slowly than they come. A writer cut off from QuestDB is writerLag's alert instead.",
+  spoolFull: {
+    meaning:
+      "A writer's on-disk spool will reach its bound (`spool.maxBytes`) within the threshold at its growth of the last hour, or is already full: the writer then gives rows up (drop-oldest by default). From the exporter's scrapes of the process's /metrics (`tradewatch_writer_spool_bytes`, `tradewatch_writer_spool_max_bytes`). writerLag reports the backlog when it starts; this one warns before it becomes data loss.",
     panel: ['health', 'tradewatch writer backlog'],
-    runbook: ['Check QuestDB load (WAL apply lag, CPU, disk) and the write rate.', 'Check free disk space for the spool directory.'],
+    runbook: [
+      'Bring QuestDB back or within reach of that process (QuestDB unreachable, its disk and WAL, the network path): the spool replays and the alert resolves when it stops growing.',
+      'If that takes longer than the time left: raise `writer.spool.maxBytes` (and restart the process) where the spool directory has room, or move rows out of the spool directory before it fills.',
+      'Check free disk space for the spool directory: a spool that cannot write keeps batches in memory, up to `maxBufferedBytes`.',
+    ],
   },
   questdbUnreachable: {
     meaning: 'Grafana cannot query QuestDB, or the tradewatch schema is missing.',
@@ -119,7 +124,8 @@ export const CATALOG: { readonly [K in RuleId]: CatalogEntry } = {
     ],
   },
   questdbDiskSize: {
-    meaning: "QuestDB's tables and views use more disk than the threshold: a budget for the data itself, whatever the volume's size (questdbDiskFull judges the space left).",
+    meaning:
+      "QuestDB's tables and views use more disk than the threshold: a budget for the data itself, whatever the volume's size. Off by default (`alerts.rules.questdbDiskSize.enabled: true` with your budget as the threshold): no absolute size fits every deployment, and the space left on the volume is questdbDiskFull's alert, on by default.",
     panel: ['health', 'QuestDB disk used and free'],
     runbook: [
       'Check the volume (`df -h` on the QuestDB data directory): a full disk suspends tables and stops writes.',

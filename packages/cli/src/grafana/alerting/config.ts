@@ -74,7 +74,7 @@ function ruleSchema(d: RuleDefaults) {
   if (d.perExchange) extras['exchangeThresholds'] = exchangeThresholds;
   return z
     .object({
-      enabled: booleanSetting(true),
+      enabled: booleanSetting(d.enabled ?? true),
       severity: z.enum(SEVERITIES).default(d.severity),
       /** Pending period: the condition must hold this long (at consecutive evaluations) before the alert fires. */
       for: duration(d.for),

@@ -11,6 +11,8 @@ export interface RuleDefaults {
   readonly extras?: Readonly<Record<string, { value: number; min: number; description: string }>>;
   /** The threshold can be overridden per exchange (`exchangeThresholds`: `binanceusdm=2000000,bybit=5000000`). */
   readonly perExchange?: boolean;
+  /** Off unless configured (`alerts.rules.<rule>.enabled: true`): a rule whose threshold only the operator can set. */
+  readonly enabled?: boolean;
 }
 
 export const RULE_DEFAULTS = {
@@ -45,11 +47,13 @@ export const RULE_DEFAULTS = {
   silentStream: { severity: 'warning', for: '0s', threshold: 900, unit: 's' },
   websocketLatency: { severity: 'warning', for: '2m', threshold: 2000, unit: 'ms' },
   writerLag: { severity: 'warning', for: '1m', threshold: 60_000, unit: 'ms' },
-  spoolGrowth: { severity: 'warning', for: '1m', threshold: 1, unit: 'MiB' },
+  // Hours until the spool reaches its bound at its current growth: a day's warning before rows are given up.
+  spoolFull: { severity: 'warning', for: '5m', threshold: 24, unit: 'h' },
   questdbUnreachable: { severity: 'critical', for: '0s', threshold: 1, unit: 'tables' },
   questdbWalSuspended: { severity: 'critical', for: '0s', threshold: 0, unit: 'suspended' },
   questdbWalLag: { severity: 'warning', for: '5m', threshold: 20, unit: 'transactions' },
-  questdbDiskSize: { severity: 'warning', for: '0s', threshold: 100, unit: 'GiB' },
+  // An absolute data budget means something only where the operator chose it (the volume's fill is questdbDiskFull's).
+  questdbDiskSize: { severity: 'warning', for: '0s', threshold: 100, unit: 'GiB', enabled: false },
   questdbDiskFull: { severity: 'warning', for: '5m', threshold: 90, unit: '% used' },
   drawdown: { severity: 'critical', for: '0s', threshold: 10, unit: '%' },
   orderRejectRate: {

@@ -9,7 +9,7 @@ import { QUESTDB_METRICS } from '../questdb-health.js';
 import { tableRef } from '../sql.js';
 import type { RuleSettings } from './config.js';
 import { exchangeThreshold } from './exchange-thresholds.js';
-import { scrapedAliveSql, spoolGrowthSql, writerLagSql } from './writer-evidence.js';
+import { scrapedAliveSql, spoolHoursLeftSql, SPOOL_FULL_FRACTION, writerLagSql } from './writer-evidence.js';
 import { RULE_DEFAULTS, type RuleId } from './rule-defaults.js';
 
 export type Reducer = 'last' | 'mean' | 'max' | 'min' | 'sum' | 'count';
@@ -384,21 +384,19 @@ const BUILDERS: { readonly [K in RuleId]: Builder } = {
     description: `The tradewatch writer of {{ $labels.service }}/{{ $labels.instance }} has rows older than ${s.threshold} ms that QuestDB has not acknowledged: QuestDB is down, slow or refusing writes, or unreachable from that process. Judged from its health rows and from the exporter's scrapes of its /metrics, whichever is newer.`,
   }),
 
-  spoolGrowth: (s, all) => ({
-    title: 'Writer spool growing',
+  spoolFull: (s) => ({
+    title: 'Writer spool filling up',
     queries: [
-      table(
-        'A',
-        // While the same writer's lag is above writerLag's threshold, that rule reports the incident: 0 here.
-        spoolGrowthSql(all.writerLag.enabled ? Number(all.writerLag.threshold) : undefined),
-        600,
-      ),
+      // Its growth over the last hour projected to its bound: rate-independent, so it warns a writer at 2 rows/s
+      // after days of outage and a busy one within minutes, each a threshold's hours before rows are given up.
+      table('A', spoolHoursLeftSql(), 3600),
     ],
-    condition: above(s.threshold),
+    condition: { kind: 'threshold', op: 'lt', params: [s.threshold] },
+    // No scrapes (no exporter, no spool): nothing to project, nothing to say.
     noDataState: 'OK',
     execErrState: 'KeepLast',
-    summary: '{{ $labels.service }}/{{ $labels.instance }}: spool grew {{ printf "%.1f" $values.A.Value }} MiB in 10 min',
-    description: `The on-disk spool of {{ $labels.service }}/{{ $labels.instance }} grew by more than ${s.threshold} MiB in 10 minutes while its rows are still acknowledged within the writer-lag threshold: QuestDB accepts writes more slowly than they come (a writer cut off from QuestDB is the writer-lag alert).`,
+    summary: '{{ $labels.service }}/{{ $labels.instance }}: spool full in {{ printf "%.1f" $values.A.Value }} h',
+    description: `The on-disk spool of {{ $labels.service }}/{{ $labels.instance }} reaches its bound (spool.maxBytes) in less than ${s.threshold} h at its growth of the last hour, or is full (within ${Math.round((1 - SPOOL_FULL_FRACTION) * 100)} % of it and not growing: 0 h): from then on the writer gives rows up. QuestDB has been unreachable or too slow for that long; writerLag reported the backlog when it started.`,
   }),
 
   questdbUnreachable: (s) => ({

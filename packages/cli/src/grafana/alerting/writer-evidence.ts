@@ -19,6 +19,7 @@ export const SDK_SCRAPED_METRICS = {
   processInfo: 'tradewatch_process_info',
   writerLag: 'tradewatch_writer_lag_seconds',
   writerSpoolBytes: 'tradewatch_writer_spool_bytes',
+  writerSpoolMaxBytes: 'tradewatch_writer_spool_max_bytes',
 } as const;
 
 /** The exporter's own series per target and scrape, as Prometheus adds it: 1 when the scrape answered, else 0. */
@@ -84,22 +85,39 @@ export function writerLagSql(): string {
 }
 
 /**
- * Per writer, how much its spool grew in the range (MiB): its newest sample minus its oldest, both sources in
- * time order (they report the same spool). `yieldAboveLagMs`: 0 while the writer's freshest lag is above it, so a
- * writer cut off from QuestDB is one alert (writerLag's) and this rule reports a spool growing while rows are
- * still acknowledged in time (a QuestDB too slow for the write rate).
+ * A spool this close to its bound that is not growing counts as full: drop-oldest keeps a full spool within one
+ * segment of it (16 MiB of the default 1 GiB), so over an hour it may as well shrink as grow.
  */
-export function spoolGrowthSql(yieldAboveLagMs: number | undefined): string {
-  const MIB = 1_048_576;
-  const growth =
-    `SELECT service, instance, (last(spool_bytes) - first(spool_bytes)) / ${MIB}.0 AS growth_mib FROM ` +
-    `${merged(healthRows('spool_bytes', 1, 'spool_bytes', false), scraped(SDK_SCRAPED_METRICS.writerSpoolBytes, 1, 'spool_bytes', false))}\n` +
-    `GROUP BY service, instance`;
-  if (yieldAboveLagMs === undefined) return `SELECT service, instance, growth_mib AS spool_growth_mib FROM (${growth})`;
+export const SPOOL_FULL_FRACTION = 0.95;
+/** Hours left reported for a spool that is not growing (no projection): far above any sensible threshold. */
+export const SPOOL_NOT_GROWING_HOURS = 1_000_000;
+
+/**
+ * Per writer with a spool, the hours until its spool reaches its bound (`spool.maxBytes`, where the writer starts
+ * giving rows up) at the rate it grew over the range: (bound − newest size) / growth per hour. When it did not grow:
+ * 0 if within SPOOL_FULL_FRACTION of its bound (full, rows are being given up), else SPOOL_NOT_GROWING_HOURS
+ * (steady, or replaying). Read from the exporter's scrapes of the process's /metrics only: the bound
+ * is there (`tradewatch_writer_spool_max_bytes`) and nowhere else, and during a cut from QuestDB, the one time a
+ * spool grows for long, the scrapes are the evidence that is not itself held in the spool.
+ */
+export function spoolHoursLeftSql(): string {
+  const size =
+    `SELECT service, instance, first(spool_bytes) AS first_bytes, last(spool_bytes) AS last_bytes, first(ts) AS first_ts, last(ts) AS last_ts\n` +
+    `  FROM (${scraped(SDK_SCRAPED_METRICS.writerSpoolBytes, 1, 'spool_bytes', false)}\n  ORDER BY ts) timestamp(ts)\n` +
+    `  GROUP BY service, instance`;
+  const bound = scraped(SDK_SCRAPED_METRICS.writerSpoolMaxBytes, 1, 'max_bytes', true);
+  const hours = `((cast(g.last_ts AS LONG) - cast(g.first_ts AS LONG)) / 3600000000.0)`;
+  const perHour = `(g.last_bytes - g.first_bytes) / ${hours}`;
   return (
-    `SELECT g.service, g.instance, CASE WHEN l.lag_ms > ${yieldAboveLagMs} THEN 0.0 ELSE g.growth_mib END AS spool_growth_mib\n` +
-    `FROM (${growth}) g\n` +
-    `LEFT JOIN (${writerLagSql()}) l ON g.service = l.service AND g.instance = l.instance`
+    `SELECT g.service, g.instance,\n` +
+    // The spool may pass its bound by less than a record: then 0, not a negative time.
+    `  CASE WHEN g.last_ts > g.first_ts AND g.last_bytes > g.first_bytes THEN\n` +
+    `    CASE WHEN g.last_bytes < b.max_bytes THEN (b.max_bytes - g.last_bytes) / (${perHour}) ELSE 0.0 END\n` +
+    `  WHEN g.last_bytes >= b.max_bytes * ${SPOOL_FULL_FRACTION} THEN 0.0\n` +
+    `  ELSE ${SPOOL_NOT_GROWING_HOURS.toFixed(1)} END AS hours_to_full\n` +
+    `FROM (${size}) g\n` +
+    `JOIN (${bound}) b ON g.service = b.service AND g.instance = b.instance\n` +
+    `WHERE b.max_bytes > 0`
   );
 }
 
