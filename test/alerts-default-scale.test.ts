@@ -1,15 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { after, before, describe, mock, test } from 'node:test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DEFAULT_DAEMON_EXCHANGES, daemonSchema } from '../packages/cli/src/daemon/config-schema.js';
+import { startPaperStrategy } from '../packages/cli/src/demo/index.js';
 import { LIQUIDATIONS_CHANNEL } from '../packages/cli/src/daemon/stream.js';
 import { buildRules, defaultAlertsConfig, durationMs, SCRAPE_UP_METRIC, SDK_SCRAPED_METRICS, type BuiltRule, type RuleId } from '../packages/cli/src/grafana/alerting/index.js';
 import { QUESTDB_METRICS } from '../packages/cli/src/grafana/questdb-health.js';
 import { schema } from '../packages/sdk/src/schema/index.js';
-import { DEFAULT_SAMPLE_INTERVAL_MS, DEFAULT_WRITER_HEALTH_INTERVAL_MS } from '../packages/sdk/src/sdk/index.js';
+import { createMonitor, DEFAULT_SAMPLE_INTERVAL_MS, DEFAULT_WRITER_HEALTH_INTERVAL_MS, type Monitor, type StrategyMonitor, type StrategyRef } from '../packages/sdk/src/sdk/index.js';
 import { createWriter, SqlClient, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { walApplied } from './helpers/rows.js';
+import { DAEMON_SPOOL_MIB_PER_H } from './support/daemon-spool-rate.js';
 import { evaluateAt } from './support/grafana-model/questdb-rules.js';
 import { StateManager } from './support/grafana-model/state-manager.js';
 
@@ -24,6 +29,8 @@ import { StateManager } from './support/grafana-model/state-manager.js';
 
 const S = 1000;
 const MIN = 60 * S;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
 const us = (ms: number) => Math.round(ms * 1000);
 const server = await useQuestDb(undefined, { schema: true });
 const sql = await prepareSchema(server);
@@ -51,6 +58,8 @@ const STEP_MS = 3 * MIN;
 
 interface Process {
   readonly name: string;
+  /** Its service and instance as deployed (default: per fault and run, see serviceOf). */
+  readonly identity?: { readonly service: string; readonly instance: string };
   /** Nothing after this instant: a crash (no stop event). */
   readonly crashAt?: number;
   /** Cut off from QuestDB from this instant: none of its own rows land (held in its writer); the scrapes still do. */
@@ -62,14 +71,21 @@ interface Process {
   readonly stream?: (t: number, exchange: string) => { down?: boolean; silentSince?: number; latencyMs?: number };
 }
 
+/**
+ * The reference daemon's spool, measured in before(): bytes its writer spools per ms of the default schedule (its
+ * 30 minutes of rows written to a real writer that cannot reach QuestDB), and the bound of that writer's spool
+ * (the SDK's default `spool.maxBytes`, as its /metrics serves it).
+ */
+const spool = { bytesPerMs: 0, maxBytes: 0 };
+
 /** The daemon's default service, one per process (and per run: an external QuestDB keeps earlier runs' rows). */
 const serviceOf = (name: string) => `${DAEMON.service}-${name}-${RUN}`;
 const HEALTHY = serviceOf('healthy');
 
-/** Rows of one daemon process on the default schedule, from T0 to T0 + 30 min. */
-function daemonRows(w: Writer, p: Process): void {
-  const service = serviceOf(p.name);
-  const instance = `default-${RUN}`;
+/** Rows of one daemon process on the default schedule, from T0 to T0 + 30 min; the exporter's scrapes of it go to `scrapes`. */
+function daemonRows(w: Writer, p: Process, scrapes: Pick<Writer, 'write'> | undefined = w): void {
+  const service = p.identity?.service ?? serviceOf(p.name);
+  const instance = p.identity?.instance ?? `default-${RUN}`;
   const end = Math.min(T0 + RUN_MS, p.crashAt ?? Infinity);
   const lands = (t: number) => p.cutAt === undefined || t < p.cutAt;
   const base = { service, instance };
@@ -127,21 +143,22 @@ function daemonRows(w: Writer, p: Process): void {
   for (let t = T0; t < end && lands(t); t += DEFAULT_WRITER_HEALTH_INTERVAL_MS) {
     w.write(schema.writerStats, { ts: us(t), ...base, queue_rows: 0, queue_bytes: 0, spool_bytes: 0, rows_written: (t - T0) / 400, rows_rejected: 0, rows_dropped: 0, lag_ms: 40 });
   }
-  for (let t = T0 + 7 * S; t < T0 + RUN_MS; t += SCRAPE_MS) {
+  for (let t = T0 + 7 * S; scrapes && t < T0 + RUN_MS; t += SCRAPE_MS) {
     const target = { ts: us(t), service: `${service}-metrics`, instance: `daemon-${p.name}-${RUN}:9464`, kind: 'gauge', source: 'http://daemon:9464/metrics' } as const;
     // The exporter keeps scraping a crashed process: its scrapes fail (`up` 0) and carry no sample.
-    w.write(schema.metrics, { ...target, name: SCRAPE_UP_METRIC, labels: '', value: t < end ? 1 : 0 });
+    scrapes.write(schema.metrics, { ...target, name: SCRAPE_UP_METRIC, labels: '', value: t < end ? 1 : 0 });
     if (t >= end) continue;
     const lagS = p.cutAt !== undefined && t >= p.cutAt ? (t - p.cutAt) / S : 0.04;
-    w.write(schema.metrics, { ...target, name: SDK_SCRAPED_METRICS.processInfo, labels: `instance="${instance}",pid="1",service="${service}",version="0.1.0"`, value: 1 });
-    w.write(schema.metrics, { ...target, name: SDK_SCRAPED_METRICS.writerLag, labels: `service="${service}"`, value: lagS });
-    w.write(schema.metrics, { ...target, name: SDK_SCRAPED_METRICS.writerSpoolBytes, labels: `service="${service}"`, value: p.cutAt !== undefined && t >= p.cutAt ? (t - p.cutAt) * 400 : 0 });
+    scrapes.write(schema.metrics, { ...target, name: SDK_SCRAPED_METRICS.processInfo, labels: `instance="${instance}",pid="1",service="${service}",version="0.1.0"`, value: 1 });
+    scrapes.write(schema.metrics, { ...target, name: SDK_SCRAPED_METRICS.writerLag, labels: `service="${service}"`, value: lagS });
+    // The spool grows at the daemon's measured rate from the cut (its bound: the writer's default).
+    scrapes.write(schema.metrics, { ...target, name: SDK_SCRAPED_METRICS.writerSpoolBytes, labels: `service="${service}"`, value: p.cutAt !== undefined && t >= p.cutAt ? (t - p.cutAt) * spool.bytesPerMs : 0 });
+    scrapes.write(schema.metrics, { ...target, name: SDK_SCRAPED_METRICS.writerSpoolMaxBytes, labels: `service="${service}"`, value: spool.maxBytes });
   }
 }
 
 /** Liquidations as the two default streams push them: calm through the healthy run, then a Binance cascade. */
-function liquidationRows(w: Writer): void {
-  const base = { service: HEALTHY, instance: `default-${RUN}` };
+function liquidationRows(w: Writer, base = { service: HEALTHY, instance: `default-${RUN}` }, cascade = true): void {
   for (let t = T0; t < T0 + RUN_MS; t += 20 * S) {
     for (const { id, symbols } of EXCHANGES) {
       symbols.forEach((symbol, i) => w.write(schema.liquidations, { ts: us(t + i * 3000), ...base, exchange: id, symbol, side: 'sell', price: 60_000, amount: 0.05, value_usd: 3000 }));
@@ -149,9 +166,57 @@ function liquidationRows(w: Writer): void {
   }
   // Binance pushes at most one liquidation per symbol per second: 2 symbols × 60 a minute, each large (~$30k).
   const binance = EXCHANGES.find((e) => e.id === 'binanceusdm')!;
-  for (let t = BURST_AT; t < BURST_AT + 3 * MIN; t += S) {
+  for (let t = BURST_AT; cascade && t < BURST_AT + 3 * MIN; t += S) {
     binance.symbols.forEach((symbol, i) => w.write(schema.liquidations, { ts: us(t + i * 100), ...base, exchange: binance.id, symbol, side: 'sell', price: 60_000, amount: 0.5 }));
   }
+}
+
+/**
+ * The reference trader: the demo's paper strategy at its defaults (one decision every 2 s: an order, ~10 % of them
+ * rejected, fills, a position and a PnL snapshot), run on mocked timers through the 30 minutes and recorded
+ * through the SDK with each call's virtual time. `fault` rewrites its calls from FAULT_AT on. Returns its run id.
+ */
+type TraderFault = (t: number, call: 'order' | 'fill' | 'pnl', args: Record<string, unknown>) => Record<string, unknown> | undefined;
+function traderRows(monitor: Monitor, startAt: number, fault?: TraderFault): string {
+  let runId = '';
+  const virtual = {
+    strategy(ref: StrategyRef): StrategyMonitor {
+      runId = ref.runId;
+      const real = monitor.strategy(ref);
+      const at = <T extends object>(call: 'order' | 'fill' | 'pnl', args: T): T | undefined => {
+        const t = Date.now();
+        const changed = fault && t >= FAULT_AT ? fault(t, call, args as Record<string, unknown>) : args;
+        return changed && ({ ...changed, at: t } as T);
+      };
+      return {
+        ref,
+        order: (e) => {
+          const x = at('order', e);
+          if (x) real.order(x);
+        },
+        fill: (e) => {
+          const x = at('fill', e);
+          if (x) real.fill(x);
+        },
+        pnl: (e) => {
+          const x = at('pnl', e);
+          if (x) real.pnl(x);
+        },
+        position: (e) => real.position({ ...e, at: Date.now() }),
+        openOrders: () => real.openOrders(),
+      };
+    },
+  } as unknown as Monitor;
+  mock.timers.enable({ apis: ['setInterval', 'Date'], now: startAt });
+  try {
+    const trader = startPaperStrategy(virtual);
+    // Step by step: Node 20's tick() moves Date to the end of the whole span before it runs the callbacks.
+    for (let t = startAt; t + 1000 < T0 + RUN_MS; t += 1000) mock.timers.tick(1000);
+    trader.stop();
+  } finally {
+    mock.timers.reset();
+  }
+  return runId;
 }
 
 /** The exporter's statfs samples of a QuestDB data directory every 15 s, `usedPercent(t)` full. */
@@ -195,32 +260,118 @@ const FAULTS: readonly { process: Process; fires: readonly RuleId[]; also?: read
   { process: { name: 'cut-off', cutAt: FAULT_AT }, fires: ['writerLag'] },
 ];
 
+/**
+ * Faults of the reference trader (its default cadence: 30 orders and PnL snapshots a minute), each with the rules
+ * it must fire; they last to the end of the run. Its healthy run is the paper strategy as it is.
+ */
+const TRADER_FAULTS: readonly { name: string; fault: TraderFault; fires: readonly RuleId[] }[] = [
+  {
+    // A position goes wrong: 15 % of its 10,000 USDT equity lost over 5 minutes, and not recovered.
+    name: 'drawdown',
+    fault: (t, call, args) => {
+      if (call !== 'pnl') return args;
+      const loss = 1500 * Math.min(1, (t - FAULT_AT) / (5 * MIN));
+      return { ...args, realized: Number(args.realized) - loss, equity: Number(args.equity) - loss };
+    },
+    fires: ['drawdown'],
+  },
+  {
+    // Margin exhausted: the exchange rejects every order from then on (no fills).
+    name: 'reject-storm',
+    fault: (_t, call, args) => (call === 'fill' ? undefined : call === 'order' && args.status === 'filled' ? { ...args, status: 'rejected', filled: 0, reason: 'insufficient margin' } : args),
+    fires: ['orderRejectRate'],
+  },
+];
+
+/**
+ * QuestDB unreachable from one daemon for weeks, at the daemon's measured spool rate: its spool grows toward the
+ * writer's default bound. Only what the two rules read is written (the exporter's scrapes of its /metrics, every
+ * 15 s), and only in the hour before each evaluation (spoolFull's range): through its first day, around the instant
+ * its spool is a threshold's hours from full, and over a day of it full (drop-oldest: within a segment of the bound).
+ */
+const LONG = { service: `${DAEMON.service}-long-outage-${RUN}`, instance: `default-${RUN}`, target: `daemon-long-outage-${RUN}:9464` };
+/** Segment size of a default spool (min(16 MiB, maxBytes / 4)): a full drop-oldest spool saws within one. */
+const SEGMENT_BYTES = 16 * 1_048_576;
+function spoolAt(since: number, t: number): number {
+  const grown = (t - since) * spool.bytesPerMs;
+  return grown <= spool.maxBytes ? grown : spool.maxBytes - SEGMENT_BYTES + ((grown - spool.maxBytes) % SEGMENT_BYTES);
+}
+function longOutageScrapes(w: Writer, since: number, from: number, to: number): void {
+  for (let t = Math.ceil((from - since) / SCRAPE_MS) * SCRAPE_MS + since; t <= to; t += SCRAPE_MS) {
+    const target = { ts: us(t), service: `${LONG.service}-metrics`, instance: LONG.target, kind: 'gauge', source: 'http://daemon:9464/metrics' } as const;
+    const labels = `service="${LONG.service}"`;
+    w.write(schema.metrics, { ...target, name: SCRAPE_UP_METRIC, labels: '', value: 1 });
+    w.write(schema.metrics, { ...target, name: SDK_SCRAPED_METRICS.processInfo, labels: `instance="${LONG.instance}",pid="1",service="${LONG.service}",version="0.1.0"`, value: 1 });
+    w.write(schema.metrics, { ...target, name: SDK_SCRAPED_METRICS.writerLag, labels, value: (t - since) / S });
+    w.write(schema.metrics, { ...target, name: SDK_SCRAPED_METRICS.writerSpoolBytes, labels, value: spoolAt(since, t) });
+    w.write(schema.metrics, { ...target, name: SDK_SCRAPED_METRICS.writerSpoolMaxBytes, labels, value: spool.maxBytes });
+  }
+}
+
 /** Rules not shown to fire here, and why (each is covered where its fault can be produced). */
 const NOT_HERE: Readonly<Partial<Record<RuleId, string>>> = {
-  spoolGrowth: 'needs > 1 MiB of spool in 10 min while rows are acknowledged in time; the daemon writes ~2–3 rows/s (alerts-writer-backlog.test.ts, at its scale)',
-  questdbWalSuspended: "QuestDB's own fault, independent of the daemon: a really suspended table in grafana-questdb-health.test.ts",
-  questdbWalLag: 'cannot be produced on demand in a healthy QuestDB (docs/alerting.md); quiet and 0-on-suspended in grafana-questdb-health.test.ts',
-  questdbDiskSize: '100 GiB of data; its query is checked in grafana-alerting.test.ts',
-  drawdown: 'a trading rule: the reference daemon does not trade (grafana-alerting.test.ts, paper and live runs)',
-  orderRejectRate: 'a trading rule: the reference daemon does not trade (grafana-alerting.test.ts)',
+  questdbWalSuspended:
+    "reads QuestDB's live wal_tables(): no time macro, so virtual time and the daemon's rate have no bearing (any table QuestDB suspends fires it); fires for a really suspended table on real QuestDB in grafana-questdb-health.test.ts",
+  questdbWalLag:
+    "reads QuestDB's live wal_tables(): a lagging apply that is not suspended cannot be produced on demand in a real QuestDB; its reading of sequencerTxn − writerTxn is checked on real QuestDB (25 pending transactions on a suspended table, yielded to questdbWalSuspended) in grafana-questdb-health.test.ts",
+  questdbDiskSize:
+    "off by default (an absolute data budget only the operator can set; the volume's fill is questdbDiskFull's, shown here); reads QuestDB's live table_storage(), fires above its threshold on real QuestDB in grafana-questdb-health.test.ts",
 };
 
 describe("every rule at the reference daemon's default settings (real QuestDB, virtual time)", () => {
   let writer: Writer;
+  let trader: Monitor;
+  /** The reference trader's run ids: 'healthy' and each trader fault's name. */
+  const runIds = new Map<string, string>();
+  /** The long outage's timeline (virtual ms) and evaluation instants, and its two rules' state. */
+  const long = { since: 0, crossAt: 0, fullAt: 0, instants: [] as number[] };
+  const longManagers = new Map<RuleId, StateManager>();
+  const longFired = new Map<RuleId, number>();
   /** Per rule, its state manager stepped through the run. */
   const managers = new Map<RuleId, StateManager>();
   /** Per rule, each instance that fired: its labels and the first evaluation it was firing at. */
   const fired = new Map<RuleId, Map<string, { labels: Readonly<Record<string, string>>; at: number }>>();
 
   before(async () => {
+    // The daemon's spool rate: its 30 minutes of rows (no scrapes: those are the exporter's) into a real writer with
+    // the default spool whose QuestDB refuses connections.
+    const spoolDir = mkdtempSync(join(tmpdir(), 'tw-scale-spool-'));
+    const probe = createWriter({ url: 'http://127.0.0.1:1', service: DAEMON.service, instance: 'default', spoolDir, logger: memoryLogger() });
+    const identity = { service: DAEMON.service, instance: 'default' };
+    daemonRows(probe, { name: 'spool-probe', identity }, undefined);
+    liquidationRows(probe, identity, false);
+    await probe.flush();
+    const probed = probe.stats();
+    await probe.close();
+    rmSync(spoolDir, { recursive: true, force: true });
+    assert.equal(probed.spoolRows + probed.rowsDropped, probed.rowsAccepted, `every row of the probe is spooled: ${JSON.stringify(probed)}`);
+    spool.bytesPerMs = probed.spoolBytes / (RUN_MS + MIN);
+    spool.maxBytes = probed.spoolMaxBytes;
+
     writer = createWriter({ url: questDbUrl(server), service: 'tw-scale', instance: `writer-${RUN}`, logger: memoryLogger() });
     daemonRows(writer, { name: 'healthy' });
     for (const f of FAULTS) daemonRows(writer, f.process);
     liquidationRows(writer);
     diskRows(writer, 'questdb-ok', () => 41);
     diskRows(writer, 'questdb-full', (t) => (after10(t) ? 95 : 60));
+    // The reference trader, healthy and with its faults (each run starts a millisecond apart: its own run id).
+    trader = createMonitor({ service: `demo-strategy-${RUN}`, instance: `default-${RUN}`, writer, sampleIntervalMs: 0, writerHealthIntervalMs: 0, logger: memoryLogger() });
+    runIds.set('healthy', traderRows(trader, T0));
+    TRADER_FAULTS.forEach((f, i) => runIds.set(f.name, traderRows(trader, T0 + i + 1, f.fault)));
+    // The long outage: where it starts, so that its spool is full a day before T0 (its rows stay within the 90-day TTL).
+    const threshold = defaultAlertsConfig().rules.spoolFull.threshold;
+    const fullAfter = spool.maxBytes / spool.bytesPerMs;
+    long.since = Math.floor((T0 - fullAfter - 2 * DAY) / MIN) * MIN;
+    long.crossAt = long.since + fullAfter - threshold * HOUR;
+    long.fullAt = long.since + fullAfter;
+    assert.ok(T0 - long.since < 85 * DAY, `a spool of ${spool.maxBytes} bytes at ${(spool.bytesPerMs * HOUR) / 1_048_576} MiB/h fills within the tables' 90-day TTL`);
+    const day1 = Array.from({ length: 6 }, (_, i) => long.since + DAY + i * 10 * MIN);
+    const crossing = Array.from({ length: 21 }, (_, i) => Math.floor((long.crossAt - 30 * MIN) / MIN) * MIN + i * STEP_MS);
+    const onward = Array.from({ length: 12 }, (_, i) => crossing.at(-1)! + (i + 1) * 4 * HOUR).filter((t) => t <= long.fullAt + DAY);
+    long.instants = [...day1, ...crossing, ...onward];
+    for (const at of long.instants) longOutageScrapes(writer, long.since, at - HOUR, at);
     await writer.flush();
-    await walApplied(sql, ['tw_process_samples', 'tw_process_events', 'tw_connection_samples', 'tw_connection_events', 'tw_fetches', 'tw_rate_limits', 'tw_writer_stats', 'tw_metrics', 'tw_data_gaps', 'tw_liquidations']);
+    await walApplied(sql, ['tw_process_samples', 'tw_process_events', 'tw_connection_samples', 'tw_connection_events', 'tw_fetches', 'tw_rate_limits', 'tw_writer_stats', 'tw_metrics', 'tw_data_gaps', 'tw_liquidations', 'tw_orders', 'tw_strategy_pnl']);
 
     // Every 3 minutes through the run (the groups evaluate every 10 s and 1 min: finer steps would add precision to
     // the firing times, not verdicts), every minute through the cascade for the per-exchange liquidation rule. The
@@ -241,8 +392,21 @@ describe("every rule at the reference daemon's default settings (real QuestDB, v
     const timeless = (rule: BuiltRule) => rule.data.every((d) => !String(d.model.rawSql ?? '$__').includes('$__'));
     for (const at of instants) await Promise.all(rules.filter((rule) => !timeless(rule) || at === instants.at(-1)).map((rule) => step(rule, at)));
     for (const at of burstInstants) await step(ruleOf('liquidationBurst'), at);
+    // The long outage, on its own timeline (weeks before the run): its two rules, with their own state.
+    for (const id of ['spoolFull', 'writerLag'] as const) {
+      const rule = ruleOf(id);
+      const m = new StateManager({ forMs: durationMs(rule.for), noDataState: rule.noDataState, execErrState: rule.execErrState });
+      longManagers.set(id, m);
+      for (const at of long.instants) {
+        m.step(at, await evaluateAt(sql, rule, at));
+        if (!longFired.has(id) && m.firing().some((i) => i.labels.service === LONG.service)) longFired.set(id, at);
+      }
+    }
   });
-  after(() => writer.close());
+  after(async () => {
+    await trader.shutdown();
+    await writer.close();
+  });
 
   /** When `rule` first fired for an instance whose labels match `labels`. */
   const firstFired = (rule: RuleId, labels: (l: Readonly<Record<string, string>>) => boolean) =>
@@ -257,13 +421,17 @@ describe("every rule at the reference daemon's default settings (real QuestDB, v
         continue;
       }
       // Rules without process labels (QuestDB's own, per-exchange liquidations before the cascade) must be quiet too.
-      const mine = (l: Readonly<Record<string, string>>) => healthy(l) || l.service === undefined;
+      // The reference trader's rules have no service: its healthy run's only.
+      const mine = (l: Readonly<Record<string, string>>) => healthy(l) || (l.service === undefined && l.run_id === undefined) || l.run_id === runIds.get('healthy');
       const noisy = m.transitions.filter((x) => x.to !== 'Normal' && x.at <= T0 + RUN_MS && mine(Object.fromEntries(JSON.parse(x.key) as [string, string][])));
       assert.deepEqual(noisy, [], `${rule.id} stays Normal through the healthy run`);
     }
     // The healthy process is really seen by the rules that judge it (not quiet by having no data).
-    for (const id of ['daemonDown', 'memoryHigh', 'errorRateSpike', 'exchangeDisconnected', 'staleData', 'rateLimit', 'silentStream', 'writerLag'] as const) {
+    for (const id of ['daemonDown', 'memoryHigh', 'errorRateSpike', 'exchangeDisconnected', 'staleData', 'rateLimit', 'silentStream', 'writerLag', 'spoolFull'] as const) {
       assert.ok([...managers.get(id)!.instances.values()].some((i) => i.labels.service === HEALTHY), `${id} sees the healthy daemon`);
+    }
+    for (const id of ['drawdown', 'orderRejectRate'] as const) {
+      assert.ok([...managers.get(id)!.instances.values()].some((i) => i.labels.run_id === runIds.get('healthy')), `${id} sees the healthy paper strategy`);
     }
   });
 
@@ -282,6 +450,41 @@ describe("every rule at the reference daemon's default settings (real QuestDB, v
       t.diagnostic(`fires: ${fires.map((id) => `${id} +${(firstFired(id, (l) => l.service === service) - FAULT_AT) / S} s`).join(', ')}; also: ${others.join(', ') || 'none'}`);
     });
   }
+
+  for (const { name, fires } of TRADER_FAULTS) {
+    test(`trader fault '${name}' at the paper strategy's default cadence fires ${fires.join(', ')} and keeps firing`, (t) => {
+      const runId = runIds.get(name)!;
+      const mine = (l: Readonly<Record<string, string>>) => l.run_id === runId;
+      for (const id of fires) {
+        const at = firstFired(id, mine);
+        assert.ok(at > FAULT_AT && at <= T0 + RUN_MS, `${id} fires for ${runId} after the fault: ${JSON.stringify([...managers.get(id)!.instances.values()].filter((i) => mine(i.labels)))}`);
+        assert.ok(managers.get(id)!.firing().some((i) => mine(i.labels)), `${id} still firing while the fault lasts`);
+      }
+      const others = rules.filter((r) => !fires.includes(r.id) && firstFired(r.id, mine) <= T0 + RUN_MS).map((r) => r.id);
+      assert.deepEqual(others, [], 'no other rule fires for it');
+      t.diagnostic(`fires: ${fires.map((id) => `${id} +${(firstFired(id, mine) - FAULT_AT) / S} s`).join(', ')}`);
+    });
+  }
+  test("QuestDB unreachable from a daemon for weeks (its measured spool rate, the writer's default bound): writerLag at once, spoolFull a threshold's hours before the spool is full, and on while it is full", (t) => {
+    const spoolFull = longManagers.get('spoolFull')!;
+    const threshold = defaultAlertsConfig().rules.spoolFull.threshold;
+    assert.ok((longFired.get('writerLag') ?? Infinity) <= long.since + DAY + 10 * MIN, `writerLag fires on the first day: ${JSON.stringify(longManagers.get('writerLag')!.transitions.slice(0, 4))}`);
+    const firedAt = longFired.get('spoolFull');
+    assert.ok(firedAt !== undefined, `spoolFull fires: ${JSON.stringify(spoolFull.transitions)}`);
+    // Quiet through the first day (the evaluations there); pending from the first evaluation past the crossing.
+    const latest = long.crossAt + STEP_MS + Math.ceil(durationMs(ruleOf('spoolFull').for) / STEP_MS) * STEP_MS;
+    assert.ok(firedAt > long.crossAt && firedAt <= latest, `fires ${(firedAt - long.crossAt) / MIN} min after the spool is ${threshold} h from full`);
+    assert.ok(long.fullAt - firedAt >= (threshold - 1) * HOUR, 'at least the threshold (less an evaluation) before rows are given up');
+    assert.ok(long.instants.at(-1)! >= long.fullAt + 20 * HOUR, 'evaluated through most of a day of a full spool');
+    const [instance] = spoolFull.firing();
+    assert.equal(instance?.labels.service, LONG.service, 'still firing a day after the spool filled');
+    assert.ok(spool.maxBytes - spoolAt(long.since, long.instants.at(-1)!) <= SEGMENT_BYTES, 'its spool is at its bound then');
+    // The figure the scenario table (docs/alerting.md, alerts-scenarios.unit.test.ts) is computed with.
+    const mibPerHour = (spool.bytesPerMs * HOUR) / 1_048_576;
+    assert.ok(Math.abs(mibPerHour - DAEMON_SPOOL_MIB_PER_H) / DAEMON_SPOOL_MIB_PER_H < 0.1, `measured ${mibPerHour.toFixed(3)} MiB/h, the scenario table uses ${DAEMON_SPOOL_MIB_PER_H}`);
+    const days = (ms: number) => (ms / DAY).toFixed(1);
+    t.diagnostic(`daemon spool rate ${((spool.bytesPerMs * HOUR) / 1_048_576).toFixed(2)} MiB/h, bound ${spool.maxBytes / 1_048_576} MiB: spoolFull fires ${days(firedAt - long.since)} days into the outage, full at ${days(long.fullAt - long.since)} days`);
+  });
 
   test("liquidation cascade (Binance's 1 event per symbol per second, default 2 symbols): liquidationBurst fires", () => {
     const at = firstFired('liquidationBurst', (l) => l.exchange === 'binanceusdm');
@@ -305,7 +508,7 @@ describe("every rule at the reference daemon's default settings (real QuestDB, v
   });
 
   test('every rule is covered here or named with the reason and where it is covered', () => {
-    const here = new Set<RuleId>([...FAULTS.flatMap((f) => f.fires), 'liquidationBurst', 'questdbDiskFull', 'questdbUnreachable', 'watchdog']);
+    const here = new Set<RuleId>([...FAULTS.flatMap((f) => f.fires), ...TRADER_FAULTS.flatMap((f) => f.fires), 'spoolFull', 'liquidationBurst', 'questdbDiskFull', 'questdbUnreachable', 'watchdog']);
     for (const rule of rules) assert.ok(here.has(rule.id) !== (rule.id in NOT_HERE), `${rule.id}: covered here xor listed in NOT_HERE`);
   });
 });
