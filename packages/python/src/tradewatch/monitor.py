@@ -187,11 +187,9 @@ class Monitor:
                             "QuestDB rows keep the real labels)")
 
         self._m = _Metrics(sdk, on_fold)
-        # The catalog fixes each family's kind: counters and gauges hold Series, histograms HistogramSeries.
-        self._fetches = cast("dict[tuple[str, ...], Series]", sdk.families["tradewatch_fetches_total"].series)
-        self._fetch_durations = cast("dict[tuple[str, ...], HistogramSeries]",
-                                     sdk.families["tradewatch_fetch_duration_seconds"].series)
-        self._fetch_records = cast("dict[tuple[str, ...], Series]", sdk.families["tradewatch_fetch_records_total"].series)
+        # fetch's series by its fetches_total labels: [fetches_total, fetch_duration_seconds or None,
+        # fetch_records_total or None], unfolded series only (series are never removed from their family).
+        self._fetch_series: dict[tuple[str, str, str, str], list[Any]] = {}
         self._svc = (service,)
         self._channels: dict[tuple[str, str], _Channel] = {}
         self._strategies: dict[tuple[str, str, str], StrategyMonitor] = {}
@@ -291,8 +289,8 @@ class Monitor:
     def fetch(self, exchange: str, dataset: str, symbol: str, status: str, *, latency_ms: float | None = None,
               records: int | None = None, at: TimeInput | None = None) -> None:
         """One data fetch and its outcome (status: ok, error, rate_limited, timeout, blocked)."""
-        # The busiest hook: series are looked up straight in their families' dicts (a folded or new series takes
-        # the counted path through _Metrics); a refused row raises out of write into the except below.
+        # The busiest hook: its three series are found with one look-up (_fetch_series, unfolded series only); a
+        # first, folded or new series takes _fetch_metrics. A refused row raises out of write into the except below.
         try:
             with self._lock:
                 svc = self.service
@@ -313,27 +311,43 @@ class Monitor:
                         "symbol": symbol, "status": status, "latency_ms": latency_ms, "records": records,
                     })
                 key = (svc, exchange, dataset, status)
-                s = self._fetches.get(key)
-                if s is None or s.folded:
-                    s = self._m.s("tradewatch_fetches_total", key)
-                s.value += 1
-                if latency_ms is not None or (records is not None and records > 0):
-                    key3 = (svc, exchange, dataset)
-                    if latency_ms is not None:
-                        h = self._fetch_durations.get(key3)
-                        if h is None or h.folded:
-                            h = self._m.h("tradewatch_fetch_duration_seconds", key3)
-                        v = latency_ms / 1000  # HistogramSeries.observe, inlined on the busiest hook
-                        h.counts[bisect_left(h.bounds, v)] += 1
-                        h.sum += v
-                        h.count += 1
-                    if records is not None and records > 0:
-                        s = self._fetch_records.get(key3)
-                        if s is None or s.folded:
-                            s = self._m.s("tradewatch_fetch_records_total", key3)
-                        s.value += records
+                known = self._fetch_series.get(key)
+                if (known is None or (latency_ms is not None and known[1] is None)
+                        or (records is not None and records > 0 and known[2] is None)):
+                    self._fetch_metrics(key, latency_ms, records)
+                    return
+                known[0].value += 1
+                if latency_ms is not None:
+                    h = known[1]
+                    v = latency_ms / 1000  # HistogramSeries.observe, inlined on the busiest hook
+                    h.counts[bisect_left(h.bounds, v)] += 1
+                    h.sum += v
+                    h.count += 1
+                if records is not None and records > 0:
+                    known[2].value += records
         except Exception as e:
             self._diag.invalid("fetch", e)
+
+    def _fetch_metrics(self, key: tuple[str, str, str, str], latency_ms: float | None, records: int | None) -> None:
+        """A fetch's metrics through the families (new series created, folded ones counted); the series that are
+        not folded are remembered in _fetch_series for the next call with the same labels (at most one entry per
+        unfolded fetches_total series: bounded by max_series)."""
+        s = self._m.s("tradewatch_fetches_total", key)
+        s.value += 1
+        known = self._fetch_series.get(key)
+        if known is None and not s.folded:
+            known = self._fetch_series[key] = [s, None, None]
+        key3 = key[:3]
+        if latency_ms is not None:
+            h = self._m.h("tradewatch_fetch_duration_seconds", key3)
+            h.observe(latency_ms / 1000)
+            if known is not None and not h.folded:
+                known[1] = h
+        if records is not None and records > 0:
+            r = self._m.s("tradewatch_fetch_records_total", key3)
+            r.value += records
+            if known is not None and not r.folded:
+                known[2] = r
 
     def data_gap(self, exchange: str, dataset: str, symbol: str, start: TimeInput, end: TimeInput, *,
                  reason: str | None = None, at: TimeInput | None = None) -> None:

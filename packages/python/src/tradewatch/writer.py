@@ -22,7 +22,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Mapping
+from bisect import bisect_left
+from itertools import accumulate, groupby, islice, repeat
+from operator import itemgetter
+from typing import Any, Mapping, cast
 
 from ._qdb import Buffer, TimestampNanos
 
@@ -36,6 +39,8 @@ from .transport import HttpTransport, Outcome
 __all__ = ["Writer", "WriterStats", "WriterClosedError", "InvalidRowError"]
 
 log = logging.getLogger("tradewatch.writer")
+_TARGET = itemgetter(0)   # of a queued row: its TableEncoder (or table name)
+_CHECKED = itemgetter(1)  # its checked values
 
 
 class WriterClosedError(RuntimeError):
@@ -117,14 +122,17 @@ class Writer:
         self._cond = threading.Condition(self._lock)
         # Held by whoever moves queued rows into batches (the thread, write_payload, close): keeps batches in order.
         self._encode_lock = threading.Lock()
-        # Validated rows waiting for the thread: (table, symbols, columns, ts µs). Counted as queue rows.
-        self._queue: list[tuple[Any, Any]] = []  # (table, Validated) or (TableEncoder, values tuple)
+        # Validated rows waiting for the thread: (table, Validated) or (TableEncoder, values tuple). Hooks append
+        # without a lock (deque.append is atomic); rows leave it only under _lock, by popleft (_take_queue_locked),
+        # so a row is counted exactly once: accepted = _accepted + _taken + len(_queue), read under _lock.
+        self._queue: deque[tuple[Any, Any]] = deque()
+        self._taken = 0  # rows taken off the queue (into _encoding, or dropped at close)
         self._queue_oldest_ms = 0.0
         self._encoding = 0  # rows taken off the queue and being encoded (still pending)
         self._encoding_oldest_ms = 0.0
         self._batches: deque[_Batch] = deque()
         self._mem_bytes = 0
-        self._accepted = 0
+        self._accepted = 0  # rows accepted other than through the queue (write_payload)
         self._recovered = self._spool.rows if self._spool else 0
         self._written = 0
         self._dropped = 0
@@ -172,16 +180,41 @@ class Writer:
         """Queues a row that ``encoder`` checked as a values tuple (``check_values`` / ``check_values_now``): no dict
         on the caller's thread; the writer's thread writes the line (``encode_line``), the monitor's path for its
         busiest hook. (With a table name: a ``Validated`` row, as ``write_checked``.) Raises WriterClosedError."""
-        with self._lock:
-            if self._closing:
-                raise WriterClosedError("the writer is closed; the row was not recorded")
-            queue = self._queue
-            if not queue:
-                self._queue_oldest_ms = time.time() * 1000
-            queue.append((encoder, values))
-            self._accepted += 1
-            if len(queue) == self._flush_rows:
+        # No lock: the append is atomic and counts the row as accepted and pending at once (see _queue).
+        if self._closing:
+            raise WriterClosedError("the writer is closed; the row was not recorded")
+        queue = self._queue
+        if not queue:
+            self._queue_oldest_ms = time.time() * 1000
+        queue.append((encoder, values))
+        if self._closing:  # close() began meanwhile: the row is counted by close, or dropped here if close is done
+            self._settle_late_rows()
+        elif len(queue) == self._flush_rows:
+            with self._cond:
                 self._cond.notify()
+
+    def _settle_late_rows(self) -> None:
+        """Rows a hook appended while close() ran: close counts what it finds in the queue as dropped; rows appended
+        after that (close finished) are counted as dropped here, so the accounting stays exact."""
+        with self._lock:
+            if not self._closed:
+                return  # close has not counted the queue yet: it will
+            n = len(self._take_queue_locked())
+            if n:
+                self._dropped += n
+                self._mem_out += n
+                log.error("tradewatch: %d rows dropped: written while the writer closed", n)
+
+    def _take_queue_locked(self) -> list[tuple[Any, Any]]:
+        """Takes every queued row (under _lock), oldest first. popleft, not a swap of the deque: a hook may hold the
+        deque it is about to append to."""
+        queue = self._queue
+        n = len(queue)
+        if not n:
+            return []
+        items = list(islice(iter(queue.popleft, None), n))
+        self._taken += n
+        return items
 
     def write_payload(self, payload: bytes, rows: int) -> None:
         """Queues an already validated ILP batch (text protocol, ns timestamps, ``rows`` lines): the backtest path."""
@@ -226,7 +259,7 @@ class Writer:
         Returns False on timeout. Never raises."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            target = self._accepted
+            target = self._accepted + self._taken + len(self._queue)
             while self._mem_out < target and not self._closed:
                 self._flush_wanted = True
                 self._cond.notify_all()
@@ -245,11 +278,10 @@ class Writer:
             self._cond.notify_all()
         self._thread.join(timeout + 5)
         with self._lock:
-            lost = len(self._queue) + self._encoding + sum(b.rows for b in self._batches)
+            lost = len(self._take_queue_locked()) + self._encoding + sum(b.rows for b in self._batches)
             if lost:
                 self._dropped += lost
                 self._mem_out += lost
-                self._queue = []
                 self._encoding = 0
                 self._batches.clear()
                 self._mem_bytes = 0
@@ -263,17 +295,18 @@ class Writer:
 
     def stats(self) -> WriterStats:
         with self._lock:
-            queue = len(self._queue) + self._encoding + sum(b.rows for b in self._batches)
+            queued = len(self._queue)  # read once: hooks append meanwhile, without the lock
+            queue = queued + self._encoding + sum(b.rows for b in self._batches)
             if self._batches:
                 oldest = self._batches[0].created_ms
             elif self._encoding:
                 oldest = self._encoding_oldest_ms
             else:
-                oldest = self._queue_oldest_ms if self._queue else 0.0
+                oldest = self._queue_oldest_ms if queued else 0.0
             if self._spool and self._spool.records:
                 oldest = min(oldest or float("inf"), self._spool.records[0].created_ms)
             return WriterStats(
-                rows_accepted=self._accepted,
+                rows_accepted=self._accepted + self._taken + queued,
                 rows_recovered=self._recovered,
                 rows_written=self._written,
                 rows_dropped=self._dropped,
@@ -299,65 +332,102 @@ class Writer:
         """Encodes the queued rows into batches (the caller holds ``_encode_lock``, not ``_lock``: hooks keep
         queueing meanwhile). Rows stay counted as pending (``_encoding``) until their batch is in ``_batches``."""
         with self._lock:
-            items = self._queue
+            created = self._queue_oldest_ms  # before the take: a hook finding the queue empty after it sets it anew
+            items = self._take_queue_locked()
             if not items:
                 return
-            self._queue = []
             self._encoding = len(items)
-            self._encoding_oldest_ms = created = self._queue_oldest_ms
+            self._encoding_oldest_ms = created
         # A batch is built in order from runs of rows: lines written as text (encode_line: values tuples of tables
-        # whose fields are numbers) and rows encoded by the client's Buffer.row (the rest).
+        # whose fields are numbers) and rows encoded by the client's Buffer.row (the rest). A run of rows queued for
+        # the same encoder is written by one map() (no bytecode of this loop per row: the thread holds the GIL that
+        # the hooks' callers need as briefly as it can); its rows are cut into batches exactly as row by row.
         buf = Buffer(protocol_version=1)
         done: list[bytes] = []  # the batch's finished runs
         text: list[str] = []    # the current run of text lines
         size = text_size = 0    # bytes in done; characters in text (≈ bytes: symbols are mostly ASCII)
         rows = 0
         limit = self._max_batch_bytes
-        for target, checked in items:
-            try:
-                line = None
-                if target.__class__ is str:
-                    table = target
-                    symbols, columns, ts = checked
+        for target, group in groupby(items, key=_TARGET):
+            encode_line = None if target.__class__ is str else target.encode_line
+            if encode_line is not None:
+                values = list(map(_CHECKED, group))
+                try:
+                    lines: list[str | None] | None = list(map(encode_line, values))
+                except Exception:  # unreachable after validation; the row-by-row path below counts the culprit
+                    lines = None
+                if lines is None or None in lines:  # a row without a field (or a failure): row by row
+                    group = zip(repeat(target), values)
                 else:
-                    enc: TableEncoder = target
-                    table = enc.table.name
-                    encode_line = enc.encode_line
-                    line = encode_line(checked) if encode_line is not None else None
-                    if line is None:
-                        symbols, columns, ts = enc.to_row(checked)
-                if line is not None:
                     if len(buf):
                         chunk = bytes(buf)
                         done.append(chunk)
                         size += len(chunk)
                         buf.clear()  # type: ignore[no-untyped-call]
-                    text.append(line)
-                    text_size += len(line)
-                else:
-                    if text:
-                        chunk = "".join(text).encode()
-                        done.append(chunk)
-                        size += len(chunk)
-                        text = []
-                        text_size = 0
-                    buf.row(table, symbols=symbols, columns=columns, at=TimestampNanos(ts * 1000))
-            except Exception as err:  # validation makes this unreachable; if not, the row is counted, never lost silently
-                with self._lock:
-                    self._encoding -= 1
-                    self._rejected += 1
-                    self._mem_out += 1
-                name = target if isinstance(target, str) else getattr(getattr(target, "table", None), "name", "?")
-                self._note(f"a validated {name} row could not be encoded ({type(err).__name__}: {err}); counted as rejected")
-                continue
-            rows += 1
-            if size + text_size + len(buf) >= limit:
-                payload = self._seal(done, text, buf)
-                with self._lock:
-                    self._encoding -= rows
-                    self._add_batch_locked(payload, rows, created)
-                done, text = [], []
-                size = text_size = rows = 0
+                    ends = list(accumulate(map(len, cast("list[str]", lines))))
+                    n, first = len(ends), 0
+                    while first < n:
+                        before = ends[first - 1] if first else 0
+                        # The first row that brings the batch to the limit ends it, as the row-by-row check does.
+                        cut = bisect_left(ends, before + limit - size - text_size, first)
+                        stop = n if cut >= n else cut + 1
+                        text.extend(cast("list[str]", lines[first:stop]))
+                        text_size += ends[stop - 1] - before
+                        rows += stop - first
+                        first = stop
+                        if size + text_size >= limit:
+                            payload = self._seal(done, text, buf)
+                            with self._lock:
+                                self._encoding -= rows
+                                self._add_batch_locked(payload, rows, created)
+                            done, text = [], []
+                            size = text_size = rows = 0
+                    continue
+            for target, checked in group:
+                try:
+                    line = None
+                    if target.__class__ is str:
+                        table = target
+                        symbols, columns, ts = checked
+                    else:
+                        enc: TableEncoder = target
+                        table = enc.table.name
+                        encode_line = enc.encode_line
+                        line = encode_line(checked) if encode_line is not None else None
+                        if line is None:
+                            symbols, columns, ts = enc.to_row(checked)
+                    if line is not None:
+                        if len(buf):
+                            chunk = bytes(buf)
+                            done.append(chunk)
+                            size += len(chunk)
+                            buf.clear()  # type: ignore[no-untyped-call]
+                        text.append(line)
+                        text_size += len(line)
+                    else:
+                        if text:
+                            chunk = "".join(text).encode()
+                            done.append(chunk)
+                            size += len(chunk)
+                            text = []
+                            text_size = 0
+                        buf.row(table, symbols=symbols, columns=columns, at=TimestampNanos(ts * 1000))
+                except Exception as err:  # validation makes this unreachable; if not, the row is counted, never lost
+                    with self._lock:
+                        self._encoding -= 1
+                        self._rejected += 1
+                        self._mem_out += 1
+                    name = target if isinstance(target, str) else getattr(getattr(target, "table", None), "name", "?")
+                    self._note(f"a validated {name} row could not be encoded ({type(err).__name__}: {err}); counted as rejected")
+                    continue
+                rows += 1
+                if size + text_size + len(buf) >= limit:
+                    payload = self._seal(done, text, buf)
+                    with self._lock:
+                        self._encoding -= rows
+                        self._add_batch_locked(payload, rows, created)
+                    done, text = [], []
+                    size = text_size = rows = 0
         if rows:
             payload = self._seal(done, text, buf)
             with self._lock:
