@@ -23,8 +23,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from bisect import bisect_left
-from itertools import accumulate, groupby, islice, repeat
-from operator import itemgetter
+from itertools import accumulate, islice
 from typing import Any, Mapping, cast
 
 from ._qdb import Buffer, TimestampNanos
@@ -39,8 +38,6 @@ from .transport import HttpTransport, Outcome
 __all__ = ["Writer", "WriterStats", "WriterClosedError", "InvalidRowError"]
 
 log = logging.getLogger("tradewatch.writer")
-_TARGET = itemgetter(0)   # of a queued row: its TableEncoder (or table name)
-_CHECKED = itemgetter(1)  # its checked values
 
 
 class WriterClosedError(RuntimeError):
@@ -122,12 +119,16 @@ class Writer:
         self._cond = threading.Condition(self._lock)
         # Held by whoever moves queued rows into batches (the thread, write_payload, close): keeps batches in order.
         self._encode_lock = threading.Lock()
-        # Validated rows waiting for the thread: (table, Validated) or (TableEncoder, values tuple). Hooks append
-        # without a lock (deque.append is atomic); rows leave it only under _lock, by popleft (_take_queue_locked),
-        # so a row is counted exactly once: accepted = _accepted + _taken + len(_queue), read under _lock.
-        self._queue: deque[tuple[Any, Any]] = deque()
-        self._taken = 0  # rows taken off the queue (into _encoding, or dropped at close)
-        self._queue_oldest_ms = 0.0
+        # Validated rows waiting for the thread, one deque per encoder (TableEncoder: its values tuples; table name:
+        # Validated rows), in the order written. Hooks append without a lock (deque.append is atomic); rows leave only
+        # under _lock, by popleft (_take_queue_locked), so a row is counted exactly once: accepted = _accepted +
+        # _taken + queued (_queued_locked). A deque per encoder rather than one deque of (encoder, values) pairs: a
+        # values tuple holds only numbers and strings and the garbage collector untracks it at its first collection;
+        # a pair holding the encoder would stay tracked until sent and make the callers' collections ever longer.
+        self._queues: dict[Any, deque[Any]] = {}
+        self._taken = 0  # rows taken off the queues (into _encoding, or dropped at close)
+        self._queue_empty = True  # no row queued since the thread last took them (for _queue_oldest_ms)
+        self._queue_oldest_ms = 0.0  # when a row was queued into empty queues (the oldest queued row's age)
         self._encoding = 0  # rows taken off the queue and being encoded (still pending)
         self._encoding_oldest_ms = 0.0
         self._batches: deque[_Batch] = deque()
@@ -180,18 +181,28 @@ class Writer:
         """Queues a row that ``encoder`` checked as a values tuple (``check_values`` / ``check_values_now``): no dict
         on the caller's thread; the writer's thread writes the line (``encode_line``), the monitor's path for its
         busiest hook. (With a table name: a ``Validated`` row, as ``write_checked``.) Raises WriterClosedError."""
-        # No lock: the append is atomic and counts the row as accepted and pending at once (see _queue).
+        # No lock: the append is atomic and counts the row as accepted and pending at once (see _queues).
         if self._closing:
             raise WriterClosedError("the writer is closed; the row was not recorded")
-        queue = self._queue
-        if not queue:
+        queue = self._queues.get(encoder)
+        if queue is None:
+            queue = self._queue_of(encoder)
+        if self._queue_empty:
+            self._queue_empty = False
             self._queue_oldest_ms = time.time() * 1000
-        queue.append((encoder, values))
+        queue.append(values)
         if self._closing:  # close() began meanwhile: the row is counted by close, or dropped here if close is done
             self._settle_late_rows()
         elif len(queue) == self._flush_rows:
             with self._cond:
                 self._cond.notify()
+
+    def _queue_of(self, target: TableEncoder | str) -> deque[Any]:
+        with self._lock:  # readers iterate _queues under the lock: it only grows under it
+            queue = self._queues.get(target)
+            if queue is None:
+                queue = self._queues[target] = deque()
+            return queue
 
     def _settle_late_rows(self) -> None:
         """Rows a hook appended while close() ran: close counts what it finds in the queue as dropped; rows appended
@@ -199,22 +210,26 @@ class Writer:
         with self._lock:
             if not self._closed:
                 return  # close has not counted the queue yet: it will
-            n = len(self._take_queue_locked())
+            n = sum(len(rows) for _, rows in self._take_queue_locked())
             if n:
                 self._dropped += n
                 self._mem_out += n
                 log.error("tradewatch: %d rows dropped: written while the writer closed", n)
 
-    def _take_queue_locked(self) -> list[tuple[Any, Any]]:
-        """Takes every queued row (under _lock), oldest first. popleft, not a swap of the deque: a hook may hold the
-        deque it is about to append to."""
-        queue = self._queue
-        n = len(queue)
-        if not n:
-            return []
-        items = list(islice(iter(queue.popleft, None), n))
-        self._taken += n
-        return items
+    def _queued_locked(self) -> int:
+        return sum(map(len, self._queues.values()))
+
+    def _take_queue_locked(self) -> list[tuple[Any, list[Any]]]:
+        """Takes every queued row (under _lock): (encoder, its rows oldest first) for each encoder with rows. popleft,
+        not a swap of the deque: a hook may hold the deque it is about to append to."""
+        self._queue_empty = True
+        taken = []
+        for target, queue in self._queues.items():
+            n = len(queue)
+            if n:
+                taken.append((target, list(islice(iter(queue.popleft, None), n))))
+                self._taken += n
+        return taken
 
     def write_payload(self, payload: bytes, rows: int) -> None:
         """Queues an already validated ILP batch (text protocol, ns timestamps, ``rows`` lines): the backtest path."""
@@ -259,7 +274,7 @@ class Writer:
         Returns False on timeout. Never raises."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            target = self._accepted + self._taken + len(self._queue)
+            target = self._accepted + self._taken + self._queued_locked()
             while self._mem_out < target and not self._closed:
                 self._flush_wanted = True
                 self._cond.notify_all()
@@ -278,7 +293,7 @@ class Writer:
             self._cond.notify_all()
         self._thread.join(timeout + 5)
         with self._lock:
-            lost = len(self._take_queue_locked()) + self._encoding + sum(b.rows for b in self._batches)
+            lost = sum(len(rows) for _, rows in self._take_queue_locked()) + self._encoding + sum(b.rows for b in self._batches)
             if lost:
                 self._dropped += lost
                 self._mem_out += lost
@@ -295,7 +310,7 @@ class Writer:
 
     def stats(self) -> WriterStats:
         with self._lock:
-            queued = len(self._queue)  # read once: hooks append meanwhile, without the lock
+            queued = self._queued_locked()  # read once: hooks append meanwhile, without the lock
             queue = queued + self._encoding + sum(b.rows for b in self._batches)
             if self._batches:
                 oldest = self._batches[0].created_ms
@@ -333,32 +348,30 @@ class Writer:
         queueing meanwhile). Rows stay counted as pending (``_encoding``) until their batch is in ``_batches``."""
         with self._lock:
             created = self._queue_oldest_ms  # before the take: a hook finding the queue empty after it sets it anew
-            items = self._take_queue_locked()
-            if not items:
+            taken = self._take_queue_locked()
+            if not taken:
                 return
-            self._encoding = len(items)
+            self._encoding = sum(len(rows) for _, rows in taken)
             self._encoding_oldest_ms = created
-        # A batch is built in order from runs of rows: lines written as text (encode_line: values tuples of tables
-        # whose fields are numbers) and rows encoded by the client's Buffer.row (the rest). A run of rows queued for
-        # the same encoder is written by one map() (no bytecode of this loop per row: the thread holds the GIL that
-        # the hooks' callers need as briefly as it can); its rows are cut into batches exactly as row by row.
+        # Batches are built from each encoder's rows in turn, in the order they were written (rows of different
+        # encoders, i.e. tables, need no order among them: each row has its own ts), as lines written as text
+        # (encode_line: values tuples of tables whose fields are numbers) or by the client's Buffer.row (the rest).
+        # An encoder's rows are written by one map() (no bytecode of this loop per row: the thread holds the GIL that
+        # the hooks' callers need as briefly as it can) and cut into batches exactly as row by row.
         buf = Buffer(protocol_version=1)
         done: list[bytes] = []  # the batch's finished runs
         text: list[str] = []    # the current run of text lines
         size = text_size = 0    # bytes in done; characters in text (≈ bytes: symbols are mostly ASCII)
         rows = 0
         limit = self._max_batch_bytes
-        for target, group in groupby(items, key=_TARGET):
+        for target, values in taken:
             encode_line = None if target.__class__ is str else target.encode_line
             if encode_line is not None:
-                values = list(map(_CHECKED, group))
                 try:
                     lines: list[str | None] | None = list(map(encode_line, values))
                 except Exception:  # unreachable after validation; the row-by-row path below counts the culprit
                     lines = None
-                if lines is None or None in lines:  # a row without a field (or a failure): row by row
-                    group = zip(repeat(target), values)
-                else:
+                if lines is not None and None not in lines:  # else a row without a field (or a failure): row by row
                     if len(buf):
                         chunk = bytes(buf)
                         done.append(chunk)
@@ -383,7 +396,7 @@ class Writer:
                             done, text = [], []
                             size = text_size = rows = 0
                     continue
-            for target, checked in group:
+            for checked in values:
                 try:
                     line = None
                     if target.__class__ is str:
@@ -463,7 +476,7 @@ class Writer:
         while True:
             with self._cond:
                 wait = backoff if backoff else self._flush_interval
-                if not (self._closing or self._flush_wanted or len(self._queue) >= self._flush_rows):
+                if not (self._closing or self._flush_wanted or self._queued_locked() >= self._flush_rows):
                     self._cond.wait(wait)
                 self._flush_wanted = False
                 closing = self._closing
@@ -483,7 +496,7 @@ class Writer:
                 backoff = min(self._retry_max, max(self._retry_initial, backoff * 2))
             if closing:
                 with self._lock:
-                    idle = not self._batches and not self._queue
+                    idle = not self._batches and not self._queued_locked()
                 if idle or not delivered:
                     return
 
