@@ -112,3 +112,38 @@ def test_the_openmetrics_format_passes_promtool_lint_and_a_real_prometheus_parse
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def _samples(mon: Monitor, sample: str) -> dict[tuple[tuple[str, str], ...], float]:
+    return {tuple(sorted(s.labels.items())): s.value for m in mon.registry.collect() for s in m.samples if s.name == sample}
+
+
+def test_fetch_metrics_count_every_call_when_series_are_folded() -> None:
+    """fetch finds its series through a cache of unfolded series: calls to new, known and folded label sets (two
+    series per metric, then everything folds into __other__) all land, and every call to a folded series is counted
+    as an overflow."""
+    mon = Monitor("py-fold", instance="f-1", writer=CapturingWriter(), sample_interval=0, max_series_per_metric=2)
+    calls = [(f"ex{i % 40}", "ok" if i % 3 else "timeout", 0.25 * (i + 1), i) for i in range(400)]
+    for exchange, status, latency, records in calls:
+        mon.fetch(exchange, "oi", "BTC/USDT:USDT", status, latency_ms=latency, records=records)
+    mon.fetch("ex0", "oi", "BTC/USDT:USDT", "ok")  # neither latency nor records: the total only
+    totals = _samples(mon, "tradewatch_fetches_total")
+    assert sum(totals.values()) == len(calls) + 1
+    # Unfolded: the first two label sets of each metric, (ex0, timeout) and (ex1, ok) for the totals, ex0 and ex1 for
+    # the durations.
+    ex0_timeout = sum(1 for c in calls if c[0] == "ex0" and c[1] == "timeout")
+    ex1_ok = sum(1 for c in calls if c[0] == "ex1" and c[1] == "ok")
+    assert totals[(("dataset", "oi"), ("exchange", "ex0"), ("service", "py-fold"), ("status", "timeout"))] == ex0_timeout
+    assert totals[(("dataset", "oi"), ("exchange", "ex1"), ("service", "py-fold"), ("status", "ok"))] == ex1_ok
+    assert sum(_samples(mon, "tradewatch_fetch_duration_seconds_count").values()) == len(calls)
+    assert abs(sum(_samples(mon, "tradewatch_fetch_duration_seconds_sum").values())
+               - sum(c[2] for c in calls) / 1000) < 1e-9
+    assert sum(_samples(mon, "tradewatch_fetch_records_total").values()) == sum(c[3] for c in calls)
+    overflow = _samples(mon, "tradewatch_sdk_series_overflow_total")
+    assert overflow[(("metric", "tradewatch_fetches_total"), ("service", "py-fold"))] == len(calls) + 1 - ex0_timeout - ex1_ok
+    ex01 = sum(1 for c in calls if c[0] in ("ex0", "ex1"))
+    assert overflow[(("metric", "tradewatch_fetch_duration_seconds"), ("service", "py-fold"))] == len(calls) - ex01
+    with_records = [c for c in calls if c[3] > 0]  # the first two: ex1 and ex2 (ex0's first call has 0 records)
+    ex12 = sum(1 for c in with_records if c[0] in ("ex1", "ex2"))
+    assert overflow[(("metric", "tradewatch_fetch_records_total"), ("service", "py-fold"))] == len(with_records) - ex12
+    mon.close()

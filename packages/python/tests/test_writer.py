@@ -108,3 +108,47 @@ def test_one_spool_format_for_both_languages(questdb: QuestDb, tmp_path: Path, r
     assert final.rows_written == 700 and final.balanced, final
     questdb.wait_applied("tw_fetches")
     assert questdb.count("tw_fetches", f"service = 'ts-spool' AND instance = '{run_id}'") == 700
+
+
+def test_rows_written_from_threads_while_the_writer_closes_are_all_accounted(questdb: QuestDb, run_id: str) -> None:
+    """Hooks queue rows without a lock: four threads write (two tables, the values and the row path) until the writer
+    refuses; close() in the middle of it. Every call that returned is accepted and ends written or dropped, nothing
+    stays pending, and the stats balance."""
+    import threading
+
+    w = Writer(questdb.url, stats_interval=0)
+    fetches = w.encoder("tw_fetches")
+    done = [0, 0, 0, 0]
+    started = threading.Barrier(5)
+
+    def produce(k: int) -> None:
+        started.wait()
+        i = 0
+        try:
+            while True:
+                ts = time.time_ns() // 1000
+                if k < 2:
+                    w.write_values(fetches, fetches.check_values(ts, f"{run_id}-{k}", "i", "bybit", "oi", "BTC", "ok", 1.5, i))
+                else:
+                    w.write("tw_storage_size", {"ts": ts, "service": f"{run_id}-{k}", "instance": "i", "store": "s", "bytes": i})
+                i += 1
+                done[k] = i
+        except Exception as err:  # WriterClosedError ends the loop; anything else fails the test below
+            assert type(err).__name__ == "WriterClosedError", err
+
+    threads = [threading.Thread(target=produce, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    started.wait()
+    deadline = time.monotonic() + 60
+    while min(done) < 2000 and time.monotonic() < deadline:  # a condition, not a duration: each thread has written
+        time.sleep(0.01)
+    stats = w.close()
+    for t in threads:
+        t.join(30)
+    after = w.stats()
+    assert min(done) >= 2000, done
+    assert after.rows_accepted == sum(done), (after, done)
+    assert after.balanced and after.rows_pending == 0 and after.rows_rejected == 0, after
+    assert after.rows_written + after.rows_dropped == sum(done), after
+    assert stats.rows_written == after.rows_written
