@@ -389,10 +389,7 @@ class Writer:
                         rows += stop - first
                         first = stop
                         if size + text_size >= limit:
-                            payload = self._seal(done, text, buf)
-                            with self._lock:
-                                self._encoding -= rows
-                                self._add_batch_locked(payload, rows, created)
+                            self._ship(done, text, buf, rows, created)
                             done, text = [], []
                             size = text_size = rows = 0
                     continue
@@ -435,17 +432,18 @@ class Writer:
                     continue
                 rows += 1
                 if size + text_size + len(buf) >= limit:
-                    payload = self._seal(done, text, buf)
-                    with self._lock:
-                        self._encoding -= rows
-                        self._add_batch_locked(payload, rows, created)
+                    self._ship(done, text, buf, rows, created)
                     done, text = [], []
                     size = text_size = rows = 0
         if rows:
-            payload = self._seal(done, text, buf)
-            with self._lock:
-                self._encoding -= rows
-                self._add_batch_locked(payload, rows, created)
+            self._ship(done, text, buf, rows, created)
+
+    def _ship(self, done: list[bytes], text: list[str], buf: Buffer, rows: int, created_ms: float) -> None:
+        """Seals the batch being built (once per batch, not per row) and queues it for delivery."""
+        payload = self._seal(done, text, buf)
+        with self._lock:
+            self._encoding -= rows
+            self._add_batch_locked(payload, rows, created_ms)
 
     @staticmethod
     def _seal(done: list[bytes], text: list[str], buf: Buffer) -> bytes:
