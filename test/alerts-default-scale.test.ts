@@ -313,7 +313,7 @@ const NOT_HERE: Readonly<Partial<Record<RuleId, string>>> = {
   questdbWalSuspended:
     "reads QuestDB's live wal_tables(): no time macro, so virtual time and the daemon's rate have no bearing (any table QuestDB suspends fires it); fires for a really suspended table on real QuestDB in grafana-questdb-health.test.ts",
   questdbWalLag:
-    "reads QuestDB's live wal_tables(): a lagging apply that is not suspended cannot be produced on demand in a real QuestDB; its reading of sequencerTxn − writerTxn is checked on real QuestDB (25 pending transactions on a suspended table, yielded to questdbWalSuspended) in grafana-questdb-health.test.ts",
+    "reads QuestDB's live wal_tables() (no time macro): whether QuestDB's apply keeps up is its own state, so neither virtual time nor the daemon's scale has any bearing (any writer's commits count). Shown firing in grafana-questdb-health.test.ts on a real QuestDB started with cairo.wal.apply.enabled=false: 25 unapplied commits to tw_process_samples go Pending, then Alerting after its pending period and keep firing, questdbWalSuspended quiet; the same data root on a server that applies them resolves it",
   questdbDiskSize:
     "off by default (an absolute data budget only the operator can set; the volume's fill is questdbDiskFull's, shown here); reads QuestDB's live table_storage(), fires above its threshold on real QuestDB in grafana-questdb-health.test.ts",
 };

@@ -2,19 +2,21 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboards, type QuestDbQuery } from '../packages/cli/src/grafana/index.js';
-import { buildRules, defaultAlertsConfig, type ProvisionedRule, type RuleId } from '../packages/cli/src/grafana/alerting/index.js';
+import { buildRules, defaultAlertsConfig, durationMs, effectivePendingMs, GROUPS, type BuiltRule, type ProvisionedRule, type RuleId } from '../packages/cli/src/grafana/alerting/index.js';
 import { QUESTDB_METRICS as M } from '../packages/cli/src/grafana/questdb-health.js';
+import { SMALL_FOOTPRINT_CONFIG, startQuestDb } from '../packages/cli/src/questdb/index.js';
 import { schema } from '../packages/sdk/src/schema/index.js';
-import { createWriter, type SqlClient, type Writer } from '../packages/sdk/src/storage/index.js';
+import { createWriter, SqlClient, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
 import { until } from './helpers/until.js';
 import { expandQuery, grafanaIntervalMs } from './support/grafana-model/macros.js';
 import { evaluateAt } from './support/grafana-model/questdb-rules.js';
+import { StateManager } from './support/grafana-model/state-manager.js';
 
 // The QuestDB row of the Health dashboard, the stale-aware status panels and the QuestDB alert rules, run on a real
 // QuestDB: tw_metrics rows shaped like the exporter's scrapes of QuestDB 9.3.4 (the metric names it exposes), and
-// a WAL table really suspended in QuestDB for the alerts.
+// a WAL table really suspended in QuestDB for the alerts, and a second QuestDB whose WAL apply is off for the lag alert.
 
 // Dev mode: QuestDB allows ALTER TABLE ... SUSPEND WAL only there (a real suspension needs a failing disk).
 const server = await useQuestDb(undefined, { schema: true, extraConfig: { 'dev.mode.enabled': 'true' } });
@@ -200,5 +202,78 @@ describe('QuestDB alert rules on real QuestDB (wal_tables(), table_storage())', 
     const e = await evaluateNow(ruleOf('questdbDiskSize', tiny));
     assert.equal(e.firing.length, 1, JSON.stringify(e));
     assert.ok(e.firing[0]!.values.A! > 1e-6);
+  });
+});
+
+describe('questdbWalLag on a real QuestDB whose WAL apply stalls (cairo.wal.apply.enabled=false), then catches up', () => {
+  /** The rule's evaluation interval: its group's. */
+  const intervalOf = (rule: BuiltRule) => durationMs(rule.group === GROUPS.fast ? defaultAlertsConfig().evaluation.fastInterval : defaultAlertsConfig().evaluation.interval);
+  const stateOf = (rule: BuiltRule) => new StateManager({ forMs: durationMs(rule.for), noDataState: rule.noDataState, execErrState: rule.execErrState });
+  const pendingTxn = async (db: SqlClient, table: string) =>
+    (await db.query(`SELECT suspended, sequencerTxn - writerTxn FROM wal_tables() WHERE name = '${table}'`)).dataset[0] as [boolean, number] | undefined;
+
+  test('commits beyond the threshold that QuestDB does not apply: Pending, then Alerting for that table while the lag lasts; questdbWalSuspended quiet; Normal once QuestDB applies them', async (t) => {
+    const lagRule = ruleOf('questdbWalLag');
+    const suspendedRule = ruleOf('questdbWalSuspended');
+    const commits = defaultAlertsConfig().rules.questdbWalLag.threshold + 5;
+    const table = schema.processSamples.name;
+    // With WAL apply off (a server property QuestDB 9.3.4 knows, so strict config validation accepts it), QuestDB
+    // starts no apply job: commits advance sequencerTxn while writerTxn stays, as in an apply that cannot keep up,
+    // and the table is not suspended. QuestDB's own tests hold writerTxn the same way.
+    const stalled = await useQuestDb(t, { schema: true, extraConfig: { 'cairo.wal.apply.enabled': 'false' } });
+    assert.equal(stalled.kind, 'managed', 'needs a QuestDB started here with WAL apply off; an external server cannot be configured so');
+    const stalledSql = new SqlClient({ url: questDbUrl(stalled) });
+    const params = await stalledSql.query("SELECT property_path, value FROM (SHOW PARAMETERS) WHERE property_path IN ('cairo.wal.apply.enabled', 'config.validation.strict') ORDER BY property_path");
+    assert.deepEqual(params.dataset, [['cairo.wal.apply.enabled', 'false'], ['config.validation.strict', 'true']]);
+
+    // One row per flush: each is its own ILP request, so its own WAL transaction.
+    const lagging = createWriter({ url: questDbUrl(stalled), service: 'qh-lag', instance: 'w', logger: memoryLogger() });
+    for (let i = 0; i < commits; i++) {
+      lagging.write(schema.processSamples, { ts: us(Date.now()), service: 'qh-lag', instance: 'w', pid: 1, uptime_s: i, rss_bytes: 1e8, heap_used_bytes: 1e7, heap_total_bytes: 2e7, cpu_percent: 5, event_loop_lag_ms: 1 });
+      await lagging.flush();
+    }
+    await lagging.close();
+    assert.deepEqual(await pendingTxn(stalledSql, table), [false, commits], `${commits} transactions committed, none applied, the table not suspended`);
+
+    // Grafana's evaluations in virtual time (the query reads live state, no time range): the pending period, then
+    // 30 more evaluations, each a real query on the stalled server.
+    const interval = intervalOf(lagRule);
+    assert.equal(intervalOf(suspendedRule), durationMs(defaultAlertsConfig().evaluation.fastInterval), 'questdbWalSuspended runs in the fast group');
+    const T0 = Math.ceil(Date.now() / interval) * interval;
+    const alertingAt = T0 + effectivePendingMs(durationMs(lagRule.for), interval);
+    const lag = stateOf(lagRule);
+    const suspended = stateOf(suspendedRule);
+    const key = JSON.stringify([['table_name', table]]);
+    let at = T0;
+    for (; at <= alertingAt + 30 * interval; at += interval) {
+      const evaluation = await evaluateAt(stalledSql, lagRule, at);
+      lag.step(at, evaluation);
+      suspended.step(at, await evaluateAt(stalledSql, suspendedRule, at));
+      // What the summary shows ($values.A): the table's unapplied transactions.
+      assert.equal(evaluation.instances.find((i) => i.labels.table_name === table)?.values.A, commits);
+      assert.equal(lag.instances.get(key)?.state, at < alertingAt ? 'Pending' : 'Alerting', `at +${(at - T0) / 1000} s`);
+      assert.deepEqual(lag.firing().map((i) => i.labels.table_name), at < alertingAt ? [] : [table], 'that table only');
+    }
+    assert.deepEqual(lag.transitions.filter((x) => x.key === key).map((x) => [x.from, x.to, x.at - T0]), [['Normal', 'Pending', 0], ['Pending', 'Alerting', alertingAt - T0]]);
+    assert.ok(suspended.instances.size > 0 && [...suspended.instances.values()].every((i) => i.state === 'Normal'), 'questdbWalSuspended judges every table, all Normal');
+    assert.deepEqual(suspended.transitions, [], 'questdbWalSuspended never leaves Normal: the table is not suspended');
+
+    // The same data root on a server whose apply runs: QuestDB applies the backlog at start-up. The alert resolves
+    // on that evidence (the table judged with 0 pending), not because its series went missing.
+    await stalled.stop();
+    const applying = await startQuestDb({ dataRoot: stalled.dataRoot!, startTimeoutMs: 180_000, extraConfig: SMALL_FOOTPRINT_CONFIG });
+    try {
+      const applyingSql = new SqlClient({ url: questDbUrl(applying) });
+      await until('the backlog applied', async () => ((await pendingTxn(applyingSql, table))?.[1] === 0 ? true : undefined), 60_000);
+      const rows = await applyingSql.query(`SELECT count() FROM ${table} WHERE service = 'qh-lag'`);
+      assert.deepEqual(rows.dataset, [[commits]], 'every committed row visible once applied');
+      const evaluation = await evaluateAt(applyingSql, lagRule, at);
+      assert.equal(evaluation.instances.find((i) => i.labels.table_name === table)?.values.A, 0);
+      lag.step(at, evaluation);
+      assert.deepEqual(lag.resolves().map((x) => [x.key, x.at - T0, x.reason]), [[key, at - T0, '']], 'resolved at the first evaluation after the apply, on the evaluated 0');
+      assert.deepEqual(lag.firing(), []);
+    } finally {
+      await applying.stop();
+    }
   });
 });
