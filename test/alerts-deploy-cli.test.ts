@@ -39,8 +39,11 @@ describe('the alerting service, run as the container runs it', () => {
     return env;
   };
 
-  /** `tradewatch <service command>` with only the container's environment; the files it wrote under `out`. */
-  const run = (dotenv: Record<string, string>, file: object | null) => {
+  /**
+   * `tradewatch <service command>` with only the container's environment (plus `extraEnv`: what the same command sees
+   * when run on the host); the files it wrote under `out`.
+   */
+  const run = (dotenv: Record<string, string>, file: object | null, extraEnv: Record<string, string> = {}) => {
     const dir = mkdtempSync(join(work, 'run-'));
     const configDir = join(dir, 'config');
     mkdirSync(configDir);
@@ -50,7 +53,7 @@ describe('the alerting service, run as the container runs it', () => {
     command[command.indexOf('--root') + 1] = out;
     const result = spawnSync(process.execPath, [join(root, 'packages/cli/bin/tradewatch.js'), ...command], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', HOME: dir, ...containerEnv(dotenv, configDir) },
+      env: { PATH: process.env.PATH ?? '', HOME: dir, ...containerEnv(dotenv, configDir), ...extraEnv },
       encoding: 'utf8',
     });
     const read = (name: string) => readFileSync(join(out, 'deploy/grafana/provisioning/alerting', name), 'utf8');
@@ -115,5 +118,20 @@ describe('the alerting service, run as the container runs it', () => {
     assert.equal(r.status, 2, r.stdout + r.stderr);
     assert.match(r.stderr, /alerts\.rules\.exchangeDown\.exchangeThresholds/);
     assert.match(r.stderr, /TRADEWATCH_ALERTS_RULES_EXCHANGE_DOWN_EXCHANGE_THRESHOLDS/);
+  });
+
+  test('a mounted file still tuning spoolGrowth (renamed spoolFull) is refused with exit status 2, saying what changed', () => {
+    const r = run({}, { alerts: { rules: { spoolGrowth: { threshold: 8 } } } });
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /alerts\.rules\.spoolGrowth\.threshold = 8 in \S+tradewatch\.yaml: the rule spoolGrowth was renamed spoolFull, and its threshold now means hours left .*\(default 24 h\)/);
+    assert.match(r.stderr, /\[TW_INVALID_CONFIG\]/);
+  });
+
+  test("spoolGrowth's old variable where the command sees it (a host run): a warning naming it and its replacement, the defaults generated", () => {
+    // The compose service itself passes only the generated list of variables, so a deploy/.env line does not reach it.
+    const r = run({}, null, { TRADEWATCH_ALERTS_RULES_SPOOL_GROWTH_THRESHOLD: '8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /warning: TRADEWATCH_ALERTS_RULES_SPOOL_GROWTH_THRESHOLD=8 is ignored: the rule spoolGrowth was renamed spoolFull\. Set TRADEWATCH_ALERTS_RULES_SPOOL_FULL_THRESHOLD instead; its threshold now means hours left/);
+    for (const f of alertingFiles(defaultAlertsConfig())) assert.equal(r.read(f.path.split('/').pop()!), readFileSync(join(root, f.path), 'utf8'), f.path);
   });
 });

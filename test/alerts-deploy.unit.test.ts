@@ -13,6 +13,7 @@ import {
   channelVariables,
   DEPLOY_CONFIG_FILE,
   RULE_IDS,
+  renamedRuleVariables,
 } from '../packages/cli/src/grafana/alerting/index.js';
 import { alerting, alertingEnv, compose, root } from './support/deploy-compose.js';
 
@@ -76,5 +77,23 @@ describe('alert settings: compose, .env.example and the config schema agree', ()
     for (const [i, id] of RULE_IDS.entries()) {
       assert.ok(rows[i]!.includes(`\`alerts.rules.${id}.threshold\``) && rows[i]!.includes(`\`${envName(`alerts.rules.${id}.threshold`)}\``), rows[i]);
     }
+  });
+});
+
+describe('variables of a renamed rule (spoolGrowth → spoolFull)', () => {
+  test('each one set is named with its value and the variable that replaced it; a threshold also with its new meaning', () => {
+    const warnings = renamedRuleVariables({
+      TRADEWATCH_ALERTS_RULES_SPOOL_GROWTH_THRESHOLD: '8',
+      TRADEWATCH_ALERTS_RULES_SPOOL_GROWTH_FOR: '2m',
+      // Empty, as an old copy of .env.example leaves it: unset, like every other variable.
+      TRADEWATCH_ALERTS_RULES_SPOOL_GROWTH_ENABLED: '',
+      TRADEWATCH_ALERTS_RULES_SPOOL_FULL_THRESHOLD: '12',
+    });
+    assert.equal(warnings.length, 2, warnings.join('\n'));
+    const threshold = warnings.find((w) => w.startsWith('TRADEWATCH_ALERTS_RULES_SPOOL_GROWTH_THRESHOLD=8 is ignored: '));
+    assert.ok(threshold, warnings.join('\n'));
+    assert.match(threshold, /renamed spoolFull\. Set TRADEWATCH_ALERTS_RULES_SPOOL_FULL_THRESHOLD instead; its threshold now means hours left .* \(default 24 h\)/);
+    assert.ok(warnings.some((w) => w === 'TRADEWATCH_ALERTS_RULES_SPOOL_GROWTH_FOR=2m is ignored: the rule spoolGrowth was renamed spoolFull. Set TRADEWATCH_ALERTS_RULES_SPOOL_FULL_FOR instead'), warnings.join('\n'));
+    assert.ok(known.has('TRADEWATCH_ALERTS_RULES_SPOOL_FULL_THRESHOLD') && known.has('TRADEWATCH_ALERTS_RULES_SPOOL_FULL_FOR'), 'the replacements are real settings');
   });
 });

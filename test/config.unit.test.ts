@@ -58,3 +58,23 @@ test('unknown keys in the file are refused (typos do not pass silently)', () => 
   const path = file('c.yaml', 'questdb:\n  urll: http://localhost:9000\n');
   assert.throws(() => loadConfig({ file: path, env: {} }), /urll/);
 });
+
+test('a renamed alert rule in the file is refused with its new name and what its threshold means now, naming field and value', () => {
+  const path = file('renamed.yaml', 'alerts:\n  rules:\n    spoolGrowth:\n      threshold: 8\n      for: 2m\n    cpuHihg:\n      threshold: 75\n');
+  assert.throws(
+    () => loadConfig({ file: path, env: {} }),
+    (err: unknown) => {
+      assert.ok(isTradewatchError(err));
+      assert.equal(err.code, 'TW_INVALID_CONFIG');
+      const lines = err.message.split('\n').map((l) => l.trim());
+      const renamed = lines.find((l) => l.startsWith('alerts.rules.spoolGrowth.threshold = 8, alerts.rules.spoolGrowth.for = "2m" in '));
+      assert.ok(renamed, err.message);
+      assert.match(renamed, /the rule spoolGrowth was renamed spoolFull, and its threshold now means hours left until a writer's spool reaches its bound .* \(default 24 h\), no longer MiB .* in 10 minutes/);
+      assert.match(renamed, /under alerts\.rules\.spoolFull/);
+      // Any other unknown key beside it is still reported as one, with the known rules.
+      assert.ok(lines.some((l) => /^alerts\.rules\.cpuHihg: unknown setting in .*\(known under alerts\.rules: .*spoolFull/.test(l)), err.message);
+      assert.ok(!lines.some((l) => /spoolGrowth: unknown setting/.test(l)), 'not also "unknown"');
+      return true;
+    },
+  );
+});

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ErrorCodes, TradewatchError, describeValue } from '@tradewatch/sdk/common';
+import { renamedRuleRefusal } from '../grafana/alerting/config.js';
 import { configSchema, type Config } from './schema.js';
 import { envName, flagName } from '@tradewatch/sdk/common';
 
@@ -90,13 +91,18 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   const result = configSchema.safeParse(merged);
   if (!result.success) {
-    const issues = result.error.issues.map((issue) => {
+    const issues = result.error.issues.flatMap((issue) => {
       if (issue.code === 'unrecognized_keys') {
         // A key only a file can hold: it has no variable or flag to name, and the known ones help more.
         const parent = issue.path.join('.');
-        const keys = issue.keys.map((key) => (parent ? `${parent}.${key}` : key));
+        const valueAt = (key: string) => [...issue.path, key].reduce<unknown>((node, k) => (node as Record<PropertyKey, unknown> | undefined)?.[k], merged);
+        // A renamed rule's old id: say what it became and what its threshold means now.
+        const renamed = parent === 'alerts.rules' ? issue.keys.flatMap((key) => renamedRuleRefusal(key, valueAt(key), file) ?? []) : [];
+        const unknown = parent === 'alerts.rules' ? issue.keys.filter((key) => renamedRuleRefusal(key, undefined, file) === undefined) : issue.keys;
+        if (unknown.length === 0) return renamed;
+        const keys = unknown.map((key) => (parent ? `${parent}.${key}` : key));
         const known = knownKeys(parent);
-        return `${keys.join(', ')}: unknown setting${keys.length > 1 ? 's' : ''} in ${file}${known.length ? ` (known${parent ? ` under ${parent}` : ''}: ${known.join(', ')})` : ''}`;
+        return [...renamed, `${keys.join(', ')}: unknown setting${keys.length > 1 ? 's' : ''} in ${file}${known.length ? ` (known${parent ? ` under ${parent}` : ''}: ${known.join(', ')})` : ''}`];
       }
       const path = issue.path.join('.');
       const value = issue.path.reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key], merged);

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { alertingFiles, assertChannels } from '../../grafana/alerting/index.js';
+import { alertingFiles, assertChannels, renamedRuleVariables } from '../../grafana/alerting/index.js';
 import { grafanaFiles, PROVISIONING_ROOT } from '../../grafana/index.js';
 import { DEFAULT_CONFIG_FILE, envName, loadConfig } from '../../config/index.js';
 
@@ -32,6 +32,8 @@ export function registerGrafanaCommand(program: Command): void {
         // Say which file the alerts came from: a config file that is not where it was expected means the defaults.
         const file = flags.config ?? process.env[envName('config')] ?? DEFAULT_CONFIG_FILE;
         out(existsSync(file) ? `config    ${file}` : `config    ${file} not present: defaults, and the ${envName('alerts')}_* variables`);
+        // A renamed rule's old variable is read by nothing: say so before the config is judged.
+        for (const warning of renamedRuleVariables(process.env)) process.stderr.write(`tradewatch: warning: ${warning}\n`);
       }
       // Without --from-env: exactly the checked-in files (default rules, no channels), as `npm run gen` writes them.
       const alerts = flags.fromEnv ? loadConfig({ file: flags.config }).alerts : loadConfig({ file: flags.config, env: {} }).alerts;

@@ -10,6 +10,9 @@ import { z } from 'zod';
 import { booleanSetting } from '../../settings/index.js';
 import { RULE_DEFAULTS, type RuleId, type RuleDefaults } from './rule-defaults.js';
 
+// The config loader refuses a renamed rule's old key with what changed (this module is its light entry point).
+export { RENAMED_RULES, renamedRuleRefusal, renamedThreshold, type RenamedRule } from './renamed-rules.js';
+
 export const SEVERITIES = ['critical', 'warning'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 

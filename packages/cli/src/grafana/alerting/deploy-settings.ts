@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { envName } from '@tradewatch/sdk/common';
-import { alertsConfigSchema, defaultAlertsConfig } from './config.js';
+import { alertsConfigSchema, defaultAlertsConfig, RENAMED_RULES, renamedThreshold } from './config.js';
 import { CATALOG, runbookAnchor } from './catalog.js';
 import { ALERT_ENV } from './channels.js';
 import { RULE_DEFAULTS, RULE_IDS, type RuleDefaults, type RuleId } from './rule-defaults.js';
@@ -46,6 +46,30 @@ export function alertSettings(): AlertSetting[] {
     env: envName(path),
     fallback: spell(path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], defaults)),
   }));
+}
+
+/**
+ * Warnings for set (non-empty) variables of a renamed rule, e.g. `TRADEWATCH_ALERTS_RULES_SPOOL_GROWTH_THRESHOLD`:
+ * nothing reads them any more, so each is named with its value and the variable that replaced it. Empty ones are
+ * what an old copy of deploy/.env.example holds, and mean "unset" like every other variable.
+ */
+export function renamedRuleVariables(env: NodeJS.ProcessEnv): string[] {
+  const warnings: string[] = [];
+  const settings = alertSettings();
+  for (const [oldId, renamed] of Object.entries(RENAMED_RULES)) {
+    const oldPrefix = `${envName(`alerts.rules.${oldId}`)}_`;
+    const newPrefix = `${envName(`alerts.rules.${renamed.to}`)}_`;
+    for (const [name, value] of Object.entries(env)) {
+      if (!name.startsWith(oldPrefix) || value === undefined || value === '') continue;
+      const replacement = settings.find((s) => s.env === newPrefix + name.slice(oldPrefix.length));
+      const meaning = replacement?.path.endsWith('.threshold') ? `; its threshold now means ${renamedThreshold(renamed)}, so choose the value anew` : '';
+      warnings.push(
+        `${name}=${value} is ignored: the rule ${oldId} was renamed ${renamed.to}. ` +
+          `Set ${replacement ? replacement.env : `the ${newPrefix}* variables`} instead${meaning}`,
+      );
+    }
+  }
+  return warnings;
 }
 
 /** The channel variables (secrets and addresses; not config leaves): on when set, see channels.ts. */

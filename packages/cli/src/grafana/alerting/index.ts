@@ -25,6 +25,7 @@ export {
 } from './config.js';
 export { CATALOG, RUNBOOKS_DOC, panelLinks, renderRunbooks, runbookAnchor, type CatalogEntry } from './catalog.js';
 export { RULE_DEFAULTS, RULE_IDS, type RuleId, type RuleDefaults } from './rule-defaults.js';
+export { RENAMED_RULES, renamedRuleRefusal, type RenamedRule } from './renamed-rules.js';
 export { ruleSpecs, type ConditionSpec, type QuerySpec, type RuleSpec } from './rules.js';
 export { SCRAPE_UP_METRIC, SDK_SCRAPED_METRICS } from './writer-evidence.js';
 export {
@@ -82,5 +83,6 @@ export {
   channelVariables,
   composeAlertSettings,
   envExampleAlertSettings,
+  renamedRuleVariables,
   type AlertSetting,
 } from './deploy-settings.js';
