@@ -152,3 +152,46 @@ def test_rows_written_from_threads_while_the_writer_closes_are_all_accounted(que
     assert after.balanced and after.rows_pending == 0 and after.rows_rejected == 0, after
     assert after.rows_written + after.rows_dropped == sum(done), after
     assert stats.rows_written == after.rows_written
+
+
+def test_a_producer_faster_than_delivery_is_not_blamed_on_questdb(run_id: str) -> None:
+    """QuestDB reachable but slower than the producer (modelled by an HTTP endpoint that holds every request until
+    released): past the memory bound the oldest rows are dropped and counted, and the writer says the producer
+    outpaced delivery, not that QuestDB was unreachable."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    release = threading.Event()
+
+    class Held(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            release.wait(60)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Held)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        w = Writer(f"http://127.0.0.1:{server.server_port}", max_buffered_bytes=16 * 1024, flush_rows=100,
+                   request_timeout=120, stats_interval=0)
+        fetches = w.encoder("tw_fetches")
+        i = 0
+        deadline = time.monotonic() + 60
+        while w.stats().rows_dropped == 0 and time.monotonic() < deadline:  # a condition: until the bound is passed
+            w.write_values(fetches, fetches.check_values(time.time_ns() // 1000, run_id, "i", "bybit", "oi", "BTC", "ok", 1.5, i))
+            i += 1
+        held = w.stats()
+        assert held.rows_dropped > 0 and held.connected, held
+        assert held.last_error is not None and "reachable: rows came faster than they could be delivered" in held.last_error, held.last_error
+        assert "unreachable" not in held.last_error, held.last_error
+        release.set()
+        stats = w.close()
+        assert stats.balanced and stats.rows_pending == 0, stats
+        assert stats.rows_written + stats.rows_dropped == i, (stats, i)
+    finally:
+        release.set()
+        server.shutdown()

@@ -111,6 +111,9 @@ class Writer:
         self._flush_rows = flush_rows
         self._max_batch_bytes = max_batch_bytes
         self._max_buffered = max_buffered_bytes
+        # Queued rows are not yet bytes: an encoder's queue past about the memory bound's worth of lines (at 128
+        # bytes a line, about the size of a fetch row's) is encoded by the hook that finds it so (write_values).
+        self._queue_limit = max(flush_rows * 2, max_buffered_bytes // 128)
         self._retry_initial = retry_initial
         self._retry_max = retry_max
         self._encoders: dict[str, TableEncoder] = {}
@@ -196,6 +199,13 @@ class Writer:
         elif len(queue) == self._flush_rows:
             with self._cond:
                 self._cond.notify()
+        elif len(queue) >= self._queue_limit and self._encode_lock.acquire(blocking=False):
+            # The thread is not taking rows (a send QuestDB is slow to answer): they become batches here, where the
+            # memory bound applies (the oldest dropped and counted), so the queue cannot grow without bound.
+            try:
+                self._encode_queue()
+            finally:
+                self._encode_lock.release()
 
     def _queue_of(self, target: TableEncoder | str) -> deque[Any]:
         with self._lock:  # readers iterate _queues under the lock: it only grows under it
@@ -300,7 +310,9 @@ class Writer:
                 self._encoding = 0
                 self._batches.clear()
                 self._mem_bytes = 0
-                log.error("tradewatch: %d rows dropped at close: QuestDB unreachable (%s) and no spool", lost, self._last_error)
+                why = (f"QuestDB unreachable ({self._last_error})" if not self._connected
+                       else f"QuestDB reachable but they were not delivered within the {timeout} s close timeout")
+                log.error("tradewatch: %d rows dropped at close: %s, and no spool", lost, why)
             self._closed = True
             self._cond.notify_all()
         self._transport.close()
@@ -467,7 +479,11 @@ class Writer:
         self._mem_bytes -= len(b.payload)
         self._dropped += b.rows
         self._mem_out += b.rows
-        self._note(f"{b.rows} rows dropped: {why} was reached while QuestDB was unreachable ({self._last_error})")
+        # Say which of the two it is: an outage, or a producer faster than delivery while QuestDB answers (then
+        # QuestDB is not to blame, as in the TypeScript writer).
+        cause = (f"while QuestDB was unreachable ({self._last_error})" if not self._connected
+                 else "while QuestDB was reachable: rows came faster than they could be delivered")
+        self._note(f"{b.rows} rows dropped: {why} ({self._max_buffered} bytes) was reached {cause}")
 
     def _run(self) -> None:
         backoff = 0.0
