@@ -135,6 +135,9 @@ class Writer:
         self._encoding = 0  # rows taken off the queue and being encoded (still pending)
         self._encoding_oldest_ms = 0.0
         self._batches: deque[_Batch] = deque()
+        # The batch on the wire: the thread sends the head of _batches outside the lock and pops it when QuestDB
+        # answers, so the memory bound (applied by hooks too, see write_values) must never drop it meanwhile.
+        self._sending: _Batch | None = None
         self._mem_bytes = 0
         self._accepted = 0  # rows accepted other than through the queue (write_payload)
         self._recovered = self._spool.rows if self._spool else 0
@@ -475,7 +478,9 @@ class Writer:
             self._drop_oldest_locked("the in-memory bound (max_buffered_bytes)")
 
     def _drop_oldest_locked(self, why: str) -> None:
-        b = self._batches.popleft()
+        i = 1 if self._batches[0] is self._sending else 0
+        b = self._batches[i]
+        del self._batches[i]
         self._mem_bytes -= len(b.payload)
         self._dropped += b.rows
         self._mem_out += b.rows
@@ -558,37 +563,47 @@ class Writer:
             with self._lock:
                 if not self._batches:
                     return True
-                batch = self._batches[0]
-            outcome = self._transport.send(batch.payload)
-            if outcome.kind == "ok":
-                self._connected_again()
+                batch = self._sending = self._batches[0]
+            try:
+                if not self._deliver_head(batch):
+                    return False
+            finally:
                 with self._lock:
+                    self._sending = None
+
+    def _deliver_head(self, batch: _Batch) -> bool:
+        """Sends the head batch (``_sending``). True when it is settled (written, or its bad lines quarantined and the
+        rest written); False when the rest must wait: QuestDB unreachable, or a split left lines undelivered."""
+        outcome = self._transport.send(batch.payload)
+        if outcome.kind == "ok":
+            self._connected_again()
+            with self._lock:
+                self._batches.popleft()
+                self._mem_bytes -= len(batch.payload)
+                self._written += batch.rows
+                self._mem_out += batch.rows
+            return True
+        if outcome.kind == "rejected":
+            w, r, rest = self._around_rejection(split_lines(batch.payload), outcome)
+            with self._lock:
+                self._written += w
+                self._rejected += r
+                self._mem_out += w + r
+                if rest is None:
                     self._batches.popleft()
                     self._mem_bytes -= len(batch.payload)
-                    self._written += batch.rows
-                    self._mem_out += batch.rows
-                continue
-            if outcome.kind == "rejected":
-                w, r, rest = self._around_rejection(split_lines(batch.payload), outcome)
-                with self._lock:
-                    self._written += w
-                    self._rejected += r
-                    self._mem_out += w + r
-                    if rest is None:
-                        self._batches.popleft()
-                        self._mem_bytes -= len(batch.payload)
-                    else:
-                        new_payload = b"".join(rest)
-                        self._mem_bytes -= len(batch.payload) - len(new_payload)
-                        batch.payload = new_payload
-                        batch.rows = len(rest)
-                if rest is None:
-                    continue
-                self._spool_new_batches()
-                return False
-            self._down(outcome)
+                else:
+                    new_payload = b"".join(rest)
+                    self._mem_bytes -= len(batch.payload) - len(new_payload)
+                    batch.payload = new_payload
+                    batch.rows = len(rest)
+            if rest is None:
+                return True
             self._spool_new_batches()
             return False
+        self._down(outcome)
+        self._spool_new_batches()
+        return False
 
     def _around_rejection(self, lines: list[bytes], rejection: Outcome) -> tuple[int, int, list[bytes] | None]:
         """QuestDB refused a request as a whole, naming its first bad line. Quarantines the named line and resends
