@@ -13,7 +13,7 @@ unit_files() { ls test/*.unit.test.ts; }
 integration_files() { ls test/*.test.ts | grep -v '\.unit\.test\.ts$'; }
 # Files whose scenarios depend on getting CPU in time: the scenario files drive a daemon against the simulator on the
 # real clock (keepalive deadlines, reconnect backoff, fetch windows), and the overload test needs a producer faster
-# than its writer for 3 s. They run last and one at a time, so that no other test file competes with them for cores.
+# than its writer for 3 s. They run one at a time, in their own lane after pytest (python_then_real_clock).
 real_clock_files() { ls test/scenario-*.test.ts test/storage-overload.test.ts; }
 shared_files() { integration_files | grep -v -e '^test/scenario-' -e '^test/storage-overload\.test\.ts$'; }
 # timed LABEL COMMAND...: runs COMMAND, then says how long it took.
@@ -66,13 +66,21 @@ python_lane() {
   timed 'integration tier (Python)' run_python tests || status=1
   return $status
 }
-# The TypeScript files and pytest (its own QuestDB, through the CLI) side by side.
+# The real-clock files one at a time, after the Python lane: that lane is the shorter one, so they overlap the end of
+# the shared TypeScript files instead of running alone after them on a half-idle machine. One other file at a time
+# competes with them for the cores, less than the two busy loops they are proven to pass under.
+python_then_real_clock() {
+  local status=0
+  python_lane || status=1
+  TW_TEST_CONCURRENCY=1 timed 'integration tier (TypeScript, real-clock scenarios)' run_ts $(real_clock_files) || status=1
+  return $status
+}
+# The TypeScript files two at a time beside pytest (its own QuestDB, through the CLI), then the real-clock files.
 run_integration() {
   local status=0
-  lane_start pytest python_lane
+  lane_start python-then-real-clock python_then_real_clock
   timed 'integration tier (TypeScript, two files at a time)' run_ts $(shared_files) || status=1
-  TW_TEST_CONCURRENCY=1 timed 'integration tier (TypeScript, real-clock scenarios)' run_ts $(real_clock_files) || status=1
-  lane_wait pytest || status=1
+  lane_wait python-then-real-clock || status=1
   return $status
 }
 checks_then_unit() {
