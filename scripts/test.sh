@@ -15,7 +15,15 @@ integration_files() { ls test/*.test.ts | grep -v '\.unit\.test\.ts$'; }
 # real clock (keepalive deadlines, reconnect backoff, fetch windows), and the overload test needs a producer faster
 # than its writer for 3 s. They run one at a time, in their own lane after pytest (python_then_real_clock).
 real_clock_files() { ls test/scenario-*.test.ts test/storage-overload.test.ts; }
-shared_files() { integration_files | grep -v -e '^test/scenario-' -e '^test/storage-overload\.test\.ts$'; }
+# The slowest shared files first (wall time of each file alone, longest first): started last, one of them would run
+# alone at the end of the lane while the other slot has nothing left. A stale list costs only time, never a test.
+slowest_first=(packaging demo redaction simulator daemon storage-faults ilp-contract cli prometheus alerts-recovery)
+shared_files() {
+  local all name
+  all="$(integration_files | grep -v -e '^test/scenario-' -e '^test/storage-overload\.test\.ts$')"
+  for name in "${slowest_first[@]}"; do grep -x "test/$name.test.ts" <<<"$all" || true; done
+  grep -v -x -F "$(printf 'test/%s.test.ts\n' "${slowest_first[@]}")" <<<"$all"
+}
 # timed LABEL COMMAND...: runs COMMAND, then says how long it took.
 timed() { local label=$1 start=$SECONDS rc=0; shift; "$@" || rc=$?; echo "== $label: $((SECONDS - start)) s"; return $rc; }
 
