@@ -76,7 +76,7 @@ const layering = Object.keys(LAYERS).map((part) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ['**/dist/', '.scratch/', '**/node_modules/', '.cache/', 'deploy/', 'bench/results/', '.venv/'] },
+  { ignores: ['**/dist/', '**/.test-build/', '.scratch/', '**/node_modules/', '.cache/', 'deploy/', 'bench/results/', '.venv/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

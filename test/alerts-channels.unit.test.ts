@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { ALERT_ENV, alertingDocuments, checkChannels, defaultAlertsConfig, MESSAGE_TEMPLATE } from '../packages/cli/src/grafana/alerting/index.js';
+import { testRunnerCliEnv } from './helpers/cli-env.js';
 
 // Never silent: a half-configured channel and e-mail with SMTP off are refused (exit 2, naming the variable), no
 // channel at all is warned about, and every channel gets the compact message template.
@@ -21,7 +22,7 @@ async function generate(env: Record<string, string>): Promise<{ code: number; st
   const root = await mkdtemp(join(tmpdir(), 'tw-alerts-gen-'));
   try {
     const r = await run('node', ['packages/cli/bin/tradewatch.js', 'grafana', 'generate', '--alerting-only', '--from-env', '--root', root], {
-      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env },
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...testRunnerCliEnv(), ...env },
       timeout: 120_000,
     });
     return { code: 0, stderr: r.stderr, root };

@@ -17,6 +17,7 @@ import {
   DEPLOY_CONFIG_FILE,
 } from '../packages/cli/src/grafana/alerting/index.js';
 import { alerting, alertingEnv, root } from './support/deploy-compose.js';
+import { testRunnerCliEnv } from './helpers/cli-env.js';
 
 
 describe('the alerting service, run as the container runs it', () => {
@@ -53,7 +54,7 @@ describe('the alerting service, run as the container runs it', () => {
     command[command.indexOf('--root') + 1] = out;
     const result = spawnSync(process.execPath, [join(root, 'packages/cli/bin/tradewatch.js'), ...command], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', HOME: dir, ...containerEnv(dotenv, configDir), ...extraEnv },
+      env: { PATH: process.env.PATH ?? '', HOME: dir, ...testRunnerCliEnv(), ...containerEnv(dotenv, configDir), ...extraEnv },
       encoding: 'utf8',
     });
     const read = (name: string) => readFileSync(join(out, 'deploy/grafana/provisioning/alerting', name), 'utf8');
