@@ -16,7 +16,12 @@ const packageRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 const source = join(packageRoot, 'src', 'cli', 'main.ts');
 const repoTsconfig = join(packageRoot, '..', '..', 'tsconfig.json');
 const inCheckout = existsSync(source) && existsSync(repoTsconfig);
-if (inCheckout && process.env.TRADEWATCH_TEST_COMPILED_CLI) {
+const compiledForTests = process.env.TRADEWATCH_TEST_COMPILED_CLI;
+if (inCheckout && compiledForTests !== undefined && !['', '0', '1'].includes(compiledForTests)) {
+  process.stderr.write(`tradewatch: TRADEWATCH_TEST_COMPILED_CLI must be 1 (run the compiled copy) or 0 (the source), got ${JSON.stringify(compiledForTests)}\n`);
+  process.exit(70);
+}
+if (inCheckout && compiledForTests === '1') {
   await runTestBuild();
 } else if (inCheckout && (await canImport('tsx/esm/api'))) {
   const { register } = await import('tsx/esm/api');
