@@ -1,21 +1,29 @@
 """Python SDK vs the official Python `questdb` client, side by side in one run on a real QuestDB (started through the
 project's CLI on a throwaway data root). Writes bench/results/python.json; bench/summary.ts renders it.
 
-1. Cost of one hook call (`Monitor.fetch`: validation, metrics and queueing; the writer thread, which encodes the
-   queued rows, runs meanwhile and its share of the GIL lands in the timed chunks) vs `Sender.row()` alone
-   (auto-flush off; the buffer is sent between timed chunks), per call, plus the p99/max of single hook calls.
-2. Sustained throughput into QuestDB for BENCH_SECONDS: the SDK's hooks with its background writer vs `Sender.row()`
-   with auto-flush (5000 rows / 250 ms), both until every row is acknowledged.
-3. Backtest DataFrames: `post_backtest` (checks + `Buffer.dataframe` + the writer) vs the client's own
-   `Sender.dataframe()` on the same frames, rows acknowledged; the two alternate, each starting once QuestDB has
-   applied the rows of the run before.
+Every case runs the two sides in pairs, alternating which goes first, each run starting once QuestDB has applied every
+earlier row and after a garbage collection; the result is the median of the pairs' ratios, reported with their min
+and max (the same statistic for both sides: no best-of-N).
 
-Usage: .venv/bin/python bench/python_sdk.bench.py   (BENCH_SECONDS, default 20; BENCH_FRAME_ROWS, default 500000;
+1. Cost of one call, as CPU time of the thread doing the work (wall time on a shared 2-core machine counts the waits
+   for a core): `Sender.row()` alone (auto-flush off; the buffer is sent between timed chunks) vs `Monitor.fetch` on
+   the caller's thread (validation, metrics, queueing) plus the encoding of its row into ILP, which the writer thread
+   does later: timed here with that thread held off, so nothing is sent during the timed chunks on either side.
+   Also, as information: the wall time per call of a caller's loop with the writer thread running (GIL hand-overs,
+   the collections the thread's allocations trigger) and the p99/max of single hook calls. That figure depends on
+   the scheduler and the load; it is the one that swung from 0.9x to 2.6x between earlier runs.
+2. Sustained throughput into QuestDB for BENCH_SECONDS: the SDK's hooks with its background writer vs `Sender.row()`
+   with the client's default auto-flush, both until every row is acknowledged.
+3. Backtest DataFrames: `post_backtest` (checks + `Buffer.dataframe` + a default writer) vs the client's own
+   `Sender.dataframe()` on the same frames, rows acknowledged.
+
+Usage: .venv/bin/python bench/python_sdk.bench.py   (BENCH_SECONDS, default 15; BENCH_FRAME_ROWS, default 500000;
 BENCH_CASES, default "cost,throughput,dataframe": a subset prints its results and leaves bench/results alone)
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -26,6 +34,7 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
+from typing import Callable, cast
 
 import numpy as np
 import pandas as pd
@@ -39,52 +48,116 @@ from tradewatch import Monitor, Writer  # noqa: E402
 from tradewatch._qdb import Sender, TimestampNanos  # noqa: E402
 from tradewatch.backtest import post_backtest  # noqa: E402
 
-SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
 FRAME_ROWS = int(os.environ.get("BENCH_FRAME_ROWS", "500000"))
 EXCHANGES = ["binanceusdm", "bybit", "okx", "bitget", "hyperliquid"]
 SYMBOLS = [f"C{i}/USDT:USDT" for i in range(50)]
 CHUNK = 10_000
+# Paired runs per case (one run of each side per pair, the order alternating between pairs); the result is the median
+# of the pairs' ratios, and their min and max are reported with it. About 3.5 minutes in all on 2 cores.
+COST_PAIRS, TP_PAIRS, DF_PAIRS = 5, 3, 5
 CASES = {"cost", "throughput", "dataframe"}
 SELECTED = set(os.environ.get("BENCH_CASES", ",".join(sorted(CASES))).split(","))
 if not SELECTED <= CASES:
     raise SystemExit(f"BENCH_CASES: unknown case(s) {sorted(SELECTED - CASES)}; cases are {sorted(CASES)}")
 
 
-def official_row_cost(q: QuestDb, calls: int) -> float:
+def _chunked(call: Callable[[int], None], calls: int, between: Callable[[], object] | None = None) -> tuple[float, float]:
+    """Runs ``call(i)`` for i in range(calls) in timed chunks (``between`` runs between them, untimed); the medians over
+    chunks of the wall time and of the calling thread's CPU time per call, in ns. Both sides go through it: the same
+    loop and closure call around each row."""
+    walls, cpus = [], []
+    for chunk in range(calls // CHUNK):
+        w0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+        for i in range(chunk * CHUNK, (chunk + 1) * CHUNK):
+            call(i)
+        walls.append((time.perf_counter_ns() - w0) / CHUNK)
+        cpus.append((time.thread_time_ns() - c0) / CHUNK)
+        if between is not None:
+            between()
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def official_row_cost(q: QuestDb, calls: int) -> dict[str, float]:
+    """``Sender.row()`` alone (auto-flush off): the buffer is sent between timed chunks."""
     conf = f"http::addr=127.0.0.1:{q.http_port};protocol_version=1;auto_flush=off;"
-    per_call = []
     t0 = time.time_ns()
     with Sender.from_conf(conf) as s:
-        for chunk in range(calls // CHUNK):
-            start = time.perf_counter_ns()
-            for i in range(chunk * CHUNK, (chunk + 1) * CHUNK):
-                s.row("tw_fetches", symbols={"service": "bench-py", "instance": "official-cost", "exchange": EXCHANGES[i % 5],
-                                             "dataset": "open_interest", "symbol": SYMBOLS[i % 50], "status": "ok"},
-                      columns={"latency_ms": 12.5, "records": i}, at=TimestampNanos(t0 + i * 1000))
-            per_call.append((time.perf_counter_ns() - start) / CHUNK)
-            s.flush()
-    return statistics.median(per_call)
+        row = s.row
+
+        def call(i: int) -> None:
+            row("tw_fetches", symbols={"service": "bench-py", "instance": "official-cost", "exchange": EXCHANGES[i % 5],
+                                       "dataset": "open_interest", "symbol": SYMBOLS[i % 50], "status": "ok"},
+                columns={"latency_ms": 12.5, "records": i}, at=TimestampNanos(t0 + i * 1000))
+        wall, cpu = _chunked(call, calls, s.flush)
+    return {"wallNs": wall, "cpuNs": cpu}
 
 
-def sdk_hook_cost(q: QuestDb, calls: int) -> tuple[float, float, float]:
-    # 400k calls in about 2 s outpace any delivery: a memory bound that holds them all (as in the throughput case), so
-    # that no row is dropped (a dropped batch is never sent: it would make the hook look cheaper than it is).
-    mon = Monitor("bench-py", instance="sdk-cost", questdb=q.url, sample_interval=0,
-                  writer_options={"stats_interval": 0, "max_buffered_bytes": 256 << 20})
-    per_call, singles = [], []
-    for chunk in range(calls // CHUNK):
-        start = time.perf_counter_ns()
-        for i in range(chunk * CHUNK, (chunk + 1) * CHUNK):
-            mon.fetch(EXCHANGES[i % 5], "open_interest", SYMBOLS[i % 50], "ok", latency_ms=12.5, records=i)
-        per_call.append((time.perf_counter_ns() - start) / CHUNK)
-    for i in range(calls):  # single calls, each timed: the tail the caller's loop sees (the writer thread runs too)
+def _cost_monitor(q: QuestDb) -> Monitor:
+    # 200k calls in a second or two outpace any delivery: a memory bound that holds them all (as in the throughput
+    # case), so that no row is dropped (a dropped batch is never sent: it would make the hook look cheaper than it is).
+    return Monitor("bench-py", instance="sdk-cost", questdb=q.url, sample_interval=0,
+                   writer_options={"stats_interval": 0, "max_buffered_bytes": 256 << 20})
+
+
+def _fetch(mon: Monitor) -> Callable[[int], None]:
+    fetch = mon.fetch
+
+    def call(i: int) -> None:
+        fetch(EXCHANGES[i % 5], "open_interest", SYMBOLS[i % 50], "ok", latency_ms=12.5, records=i)
+    return call
+
+
+def sdk_hook_work(q: QuestDb, calls: int) -> dict[str, float]:
+    """The whole CPU work of a hook call, without I/O (as ``Sender.row()`` alone): ``Monitor.fetch`` on the caller's
+    thread while the writer thread is held off (it waits on the writer's encode lock, as it does while a hook encodes
+    an overlong queue), then the encoding of those rows into ILP, the part the writer thread does later, timed here
+    on this thread. Held off, the thread neither competes for the GIL nor sends during the timed chunks, exactly as
+    the peer sends only between them."""
+    mon = _cost_monitor(q)
+    w = cast(Writer, mon.writer)
+    w._encode_lock.acquire()  # bench-only use of internals: the thread's encode step waits on this lock
+    try:
+        wall, cpu = _chunked(_fetch(mon), calls)
+        c0, w0 = time.thread_time_ns(), time.perf_counter_ns()
+        w._encode_queue()  # what the thread would do with the queued rows, here, timed
+        encode_cpu, encode_wall = (time.thread_time_ns() - c0) / calls, (time.perf_counter_ns() - w0) / calls
+    finally:
+        w._encode_lock.release()
+    stats = mon.shutdown()
+    assert stats is not None and stats.balanced and stats.rows_dropped == 0 and stats.rows_written >= calls, stats
+    return {"hookWallNs": wall, "hookCpuNs": cpu, "encodeCpuNs": encode_cpu, "encodeWallNs": encode_wall,
+            "cpuNs": cpu + encode_cpu}
+
+
+def sdk_hook_concurrent(q: QuestDb, calls: int) -> dict[str, float]:
+    """``Monitor.fetch`` as a caller's loop sees it: the writer thread runs meanwhile (encoding and sending, holding
+    the GIL in turns; its allocations trigger collections in the caller's chunks), and single calls timed one by one."""
+    mon = _cost_monitor(q)
+    call = _fetch(mon)
+    wall, cpu = _chunked(call, calls)
+    singles = []
+    for i in range(calls // 2):
         a = time.perf_counter_ns()
-        mon.fetch(EXCHANGES[i % 5], "open_interest", SYMBOLS[i % 50], "ok", latency_ms=12.5, records=i)
+        call(i)
         singles.append(time.perf_counter_ns() - a)
     stats = mon.shutdown()
     assert stats is not None and stats.balanced and stats.rows_dropped == 0, stats
     singles.sort()
-    return statistics.median(per_call), singles[int(len(singles) * 0.99)] / 1e3, singles[-1] / 1e3
+    return {"wallNs": wall, "cpuNs": cpu, "p99Us": singles[int(len(singles) * 0.99)] / 1e3, "maxUs": singles[-1] / 1e3}
+
+
+def spread(ratios: list[float]) -> dict[str, object]:
+    """The paired runs' ratios: their median (the result) and their spread."""
+    return {"ratio": statistics.median(ratios), "min": min(ratios), "max": max(ratios), "pairs": ratios}
+
+
+def settled(q: QuestDb, table: str) -> None:
+    """Before each timed run, either side's: QuestDB has applied every earlier row (its WAL apply would take CPU from
+    whichever side runs next on 2 cores) and this process's garbage is collected (a full collection left pending by
+    the run before would land in the next one's timer)."""
+    q.wait_applied(table, 300)
+    gc.collect()
 
 
 def official_throughput(q: QuestDb) -> dict[str, float]:
@@ -168,52 +241,72 @@ def main() -> None:
             "date": datetime.now(timezone.utc).isoformat(),
             "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                         "python": platform.python_version(), "client": questdb.__version__},
-            "settings": {"seconds": SECONDS, "callsPerRun": calls, "frameRows": FRAME_ROWS, "runs": 2},
+            "settings": {"seconds": SECONDS, "callsPerRun": calls, "frameRows": FRAME_ROWS,
+                         "pairs": {"cost": COST_PAIRS, "throughput": TP_PAIRS, "dataframe": DF_PAIRS}},
         }
         if "cost" in SELECTED:
-            # Alternating, each run from a server that has applied the rows before it (outside the timer): QuestDB
-            # applying the previous run's rows takes CPU from whichever side runs next on a 2-core machine.
-            official_ns: list[float] = []
-            sdk: list[tuple[float, float, float]] = []
-            for _ in range(2):
-                q.wait_applied("tw_fetches", 300)
-                official_ns.append(official_row_cost(q, calls))
-                q.wait_applied("tw_fetches", 300)
-                sdk.append(sdk_hook_cost(q, calls))
-            print(f"call cost: Sender.row {min(official_ns):.0f} ns, Monitor.fetch {min(s[0] for s in sdk):.0f} ns", flush=True)
-            result["callCost"] = {"officialRowNs": min(official_ns), "sdkHookNs": min(s[0] for s in sdk),
-                                  "ratio": min(s[0] for s in sdk) / min(official_ns),
-                                  "sdkHookP99Us": min(s[1] for s in sdk), "sdkHookMaxUs": min(s[2] for s in sdk)}
+            rows: list[dict[str, object]] = []
+            for k in range(COST_PAIRS):
+                # One pair: the peer, our whole work, our caller's view; the order alternates between pairs, so that a
+                # drift of the machine's load over the case does not favour either side.
+                run = {}
+                for side in (("official", "work", "concurrent") if k % 2 == 0 else ("concurrent", "work", "official")):
+                    settled(q, "tw_fetches")
+                    run[side] = {"official": official_row_cost, "work": sdk_hook_work, "concurrent": sdk_hook_concurrent}[side](q, calls)
+                rows.append(run)
+                print(f"call cost pair {k + 1}: Sender.row {run['official']['cpuNs']:.0f} ns CPU ({run['official']['wallNs']:.0f} wall), "
+                      f"Monitor.fetch {run['work']['hookCpuNs']:.0f} + encoding {run['work']['encodeCpuNs']:.0f} ns CPU, "
+                      f"with the writer running {run['concurrent']['wallNs']:.0f} ns wall", flush=True)
+            med = statistics.median
+            result["callCost"] = {
+                "officialRowNs": med(r["official"]["cpuNs"] for r in rows),
+                "sdkHookNs": med(r["work"]["cpuNs"] for r in rows),
+                "sdkCallerNs": med(r["work"]["hookCpuNs"] for r in rows),
+                "sdkEncodeNs": med(r["work"]["encodeCpuNs"] for r in rows),
+                "caller": spread([r["work"]["hookCpuNs"] / r["official"]["cpuNs"] for r in rows]),
+                **spread([r["work"]["cpuNs"] / r["official"]["cpuNs"] for r in rows]),
+                "concurrent": {
+                    "officialWallNs": med(r["official"]["wallNs"] for r in rows),
+                    "sdkWallNs": med(r["concurrent"]["wallNs"] for r in rows),
+                    **spread([r["concurrent"]["wallNs"] / r["official"]["wallNs"] for r in rows]),
+                },
+                "sdkHookP99Us": med(r["concurrent"]["p99Us"] for r in rows),
+                "sdkHookMaxUs": max(r["concurrent"]["maxUs"] for r in rows),
+                "runs": rows,
+            }
         if "throughput" in SELECTED:
-            # Alternating, twice, each run from a server that has applied the rows before it (outside the timer), as in
-            # the DataFrame case: a sustained run is otherwise slowed by the previous run's WAL still being applied.
-            tp_officials: list[dict[str, float]] = []
-            tp_sdks: list[dict[str, float]] = []
-            for _ in range(2):
-                q.wait_applied("tw_fetches", 300)
-                tp_officials.append(official_throughput(q))
-                q.wait_applied("tw_fetches", 300)
-                tp_sdks.append(sdk_throughput(q))
-            tp_official = max(tp_officials, key=lambda r: r["rowsPerSecond"])
-            tp_sdk = max(tp_sdks, key=lambda r: r["rowsPerSecond"])
-            print(f"throughput: official {tp_official['rowsPerSecond']:.0f} rows/s, SDK {tp_sdk['rowsPerSecond']:.0f} rows/s", flush=True)
-            result["throughput"] = {"official": tp_official, "sdk": tp_sdk,
-                                    "ratio": tp_sdk["rowsPerSecond"] / tp_official["rowsPerSecond"]}
+            tp: list[tuple[dict[str, float], dict[str, float]]] = []
+            for k in range(TP_PAIRS):
+                got: dict[str, dict[str, float]] = {}
+                for side in (("official", "sdk") if k % 2 == 0 else ("sdk", "official")):
+                    settled(q, "tw_fetches")
+                    got[side] = official_throughput(q) if side == "official" else sdk_throughput(q)
+                tp.append((got["official"], got["sdk"]))
+                print(f"throughput pair {k + 1}: official {got['official']['rowsPerSecond']:.0f} rows/s, "
+                      f"SDK {got['sdk']['rowsPerSecond']:.0f} rows/s", flush=True)
+            result["throughput"] = {
+                "officialRowsPerSecond": statistics.median(o["rowsPerSecond"] for o, _ in tp),
+                "sdkRowsPerSecond": statistics.median(s_["rowsPerSecond"] for _, s_ in tp),
+                **spread([s_["rowsPerSecond"] / o["rowsPerSecond"] for o, s_ in tp]),
+                "runs": [{"official": o, "sdk": s_} for o, s_ in tp],
+            }
         if "dataframe" in SELECTED:
             df = frame(FRAME_ROWS, "a")
-            df_official: list[float] = []
-            df_sdk: list[float] = []
-            for _ in range(2):
-                # Alternating, each run from a server that has applied the previous run's rows (outside the timer):
-                # 500k rows of WAL still being applied would slow whichever side ran next.
-                q.wait_applied("tw_fills", 300)
-                df_official.append(official_dataframe(q, df))
-                q.wait_applied("tw_fills", 300)
-                df_sdk.append(sdk_dataframe(q, df))
-            print(f"dataframe: official {max(df_official):.0f} rows/s, SDK {max(df_sdk):.0f} rows/s, "
-                  f"ratio {max(df_sdk) / max(df_official):.2f}", flush=True)
-            result["dataframe"] = {"officialRowsPerSecond": max(df_official), "sdkRowsPerSecond": max(df_sdk),
-                                   "ratio": max(df_sdk) / max(df_official), "table": "tw_fills"}
+            dfs: list[tuple[float, float]] = []
+            for k in range(DF_PAIRS):
+                rate: dict[str, float] = {}
+                for side in (("official", "sdk") if k % 2 == 0 else ("sdk", "official")):
+                    settled(q, "tw_fills")
+                    rate[side] = official_dataframe(q, df) if side == "official" else sdk_dataframe(q, df)
+                dfs.append((rate["official"], rate["sdk"]))
+                print(f"dataframe pair {k + 1}: official {rate['official']:.0f} rows/s, SDK {rate['sdk']:.0f} rows/s", flush=True)
+            result["dataframe"] = {
+                "officialRowsPerSecond": statistics.median(o for o, _ in dfs),
+                "sdkRowsPerSecond": statistics.median(s_ for _, s_ in dfs),
+                **spread([s_ / o for o, s_ in dfs]),
+                "runs": [{"official": o, "sdk": s_} for o, s_ in dfs],
+                "table": "tw_fills",
+            }
         result["load"] = {"atStart": list(load_start), "atEnd": list(os.getloadavg())}
         if SELECTED == CASES:
             os.makedirs(os.path.join(REPO, "bench/results"), exist_ok=True)

@@ -474,29 +474,56 @@ if (overload?.phases) {
     '',
   );
 }
+/** Paired runs of one case: the median of the pairs' ratios (the result) and their spread. */
+interface Paired {
+  ratio: number;
+  min: number;
+  max: number;
+  pairs: number[];
+}
 interface PythonResult {
   date: string;
   machine: { cpu: string; cores: number; python: string; client: string };
   load: { atStart: number[]; atEnd: number[] };
-  settings: { seconds: number; callsPerRun: number; frameRows: number; runs: number };
-  callCost: { officialRowNs: number; sdkHookNs: number; ratio: number; sdkHookP99Us: number; sdkHookMaxUs: number };
-  throughput: { official: { rows: number; rowsPerSecond: number }; sdk: { rows: number; rowsPerSecond: number }; ratio: number };
-  dataframe: { officialRowsPerSecond: number; sdkRowsPerSecond: number; ratio: number; table: string };
+  settings: { seconds: number; callsPerRun: number; frameRows: number; pairs: { cost: number; throughput: number; dataframe: number } };
+  callCost: Paired & {
+    officialRowNs: number;
+    sdkHookNs: number;
+    sdkCallerNs: number;
+    sdkEncodeNs: number;
+    caller: Paired;
+    concurrent: Paired & { officialWallNs: number; sdkWallNs: number };
+    sdkHookP99Us: number;
+    sdkHookMaxUs: number;
+  };
+  throughput: Paired & { officialRowsPerSecond: number; sdkRowsPerSecond: number };
+  dataframe: Paired & { officialRowsPerSecond: number; sdkRowsPerSecond: number; table: string };
 }
+/** The ratio cell: the median of the paired runs' ratios and their range. */
+const paired = (p: Paired) => `${fixed(p.ratio)}× (${fixed(p.min)}–${fixed(p.max)})`;
+/** The aim cell: judged on the median; pairs on the wrong side of the aim are counted, not hidden. */
+const aimOf = (p: Paired, aim: string, ok: (r: number) => boolean) => {
+  const misses = p.pairs.filter((r) => !ok(r)).length;
+  return `${aim} — ${met(ok(p.ratio))}${misses ? ` (${misses} of ${p.pairs.length} pairs ${ok(p.ratio) ? 'not' : 'missed'})` : ''}`;
+};
 const python = read<PythonResult>('bench/results/python.json');
-if (python) {
+if (python?.callCost?.caller) {
+  const { callCost: cost, throughput: tp, dataframe: df } = python;
   out.push(
     '## Python SDK vs the official Python client',
     '',
-    `\`bench/python_sdk.bench.py\`, ${python.date.slice(0, 10)}: Python ${python.machine.python}, \`questdb\` client ${python.machine.client}, ${python.machine.cores} cores, load average ${python.load.atStart.map((l) => fixed(l, 1)).join(' / ')} at start and ${python.load.atEnd.map((l) => fixed(l, 1)).join(' / ')} at the end (the machine was shared: absolute numbers are low, the same-run ratios are what to compare). Best of ${python.settings.runs} runs where repeated; ${python.settings.seconds} s sustained runs.`,
+    `\`bench/python_sdk.bench.py\`, ${python.date.slice(0, 10)}: Python ${python.machine.python}, \`questdb\` client ${python.machine.client}, ${python.machine.cores} cores, load average ${python.load.atStart.map((l) => fixed(l, 1)).join(' / ')} at start and ${python.load.atEnd.map((l) => fixed(l, 1)).join(' / ')} at the end.`,
     '',
-    '| measure | official client | Python SDK | ratio | aim |',
+    `Each case runs the two sides in pairs (${python.settings.pairs.cost} pairs for the call cost, ${python.settings.pairs.throughput} of ${python.settings.seconds} s sustained runs, ${python.settings.pairs.dataframe} for the DataFrames), alternating which side goes first, each run starting once QuestDB has applied every earlier row and after a garbage collection. The ratio is the median of the pairs' ratios, with their range in brackets; the absolute columns are medians. Call costs are CPU time of the thread doing the work (per call, the median over 10,000-call chunks): unlike wall time, it does not count the time the thread waits for a core on a shared machine.`,
+    '',
+    '| measure | official client | Python SDK | ratio (range) | aim |',
     '| --- | ---: | ---: | ---: | --- |',
-    `| one call (ns; SDK: \`Monitor.fetch\`, validation + metrics + encoding; client: \`Sender.row()\` alone) | ${int(python.callCost.officialRowNs)} | ${int(python.callCost.sdkHookNs)} | ${fixed(python.callCost.ratio)}× | ≤ 2× — ${met(python.callCost.ratio <= 2)} |`,
-    `| sustained rows/s into \`tw_fetches\`, acknowledged (client: \`Sender.row()\`, default auto-flush: 75,000 rows / 1 s) | ${int(python.throughput.official.rowsPerSecond)} | ${int(python.throughput.sdk.rowsPerSecond)} | ${fixed(python.throughput.ratio)}× | ≥ 0.5× — ${met(python.throughput.ratio >= 0.5)} |`,
-    `| backtest DataFrame rows/s into \`${python.dataframe.table}\`, ${int(python.settings.frameRows)} rows, acknowledged (client: \`Sender.dataframe()\`) | ${int(python.dataframe.officialRowsPerSecond)} | ${int(python.dataframe.sdkRowsPerSecond)} | ${fixed(python.dataframe.ratio)}× | ≥ 0.8× — ${met(python.dataframe.ratio >= 0.8)} |`,
+    `| one call, ns of CPU: \`Monitor.fetch\` (validation, metrics, queueing) on the caller's thread vs \`Sender.row()\` alone (encoding into its buffer) | ${int(cost.officialRowNs)} | ${int(cost.sdkCallerNs)} | ${paired(cost.caller)} | ≤ 2× — ${met(cost.caller.ratio <= 2)} |`,
+    `| the whole work of one call, ns of CPU: the above plus the row's encoding into ILP, which the writer thread does later (${int(cost.sdkEncodeNs)} ns); I/O on neither side | ${int(cost.officialRowNs)} | ${int(cost.sdkHookNs)} | ${paired(cost)} | ${aimOf(cost, '≤ 2×', (r) => r <= 2)} |`,
+    `| sustained rows/s into \`tw_fetches\`, acknowledged (client: \`Sender.row()\`, default auto-flush: 75,000 rows / 1 s; SDK: \`Monitor.fetch\` and its writer) | ${int(tp.officialRowsPerSecond)} | ${int(tp.sdkRowsPerSecond)} | ${paired(tp)} | ${aimOf(tp, '≥ 0.5×', (r) => r >= 0.5)} |`,
+    `| backtest DataFrame rows/s into \`${df.table}\`, ${int(python.settings.frameRows)} rows, acknowledged (client: \`Sender.dataframe()\`; SDK: \`post_backtest\` with a default writer) | ${int(df.officialRowsPerSecond)} | ${int(df.sdkRowsPerSecond)} | ${paired(df)} | ${aimOf(df, '≥ 0.8×', (r) => r >= 0.8)} |`,
     '',
-    `Single hook calls timed one by one while the writer thread delivers: p99 ${fixed(python.callCost.sdkHookP99Us, 1)} µs, max ${fixed(python.callCost.sdkHookMaxUs / 1000, 1)} ms (the 1 ms p99 budget; the max is a GIL hand-over or a descheduling on the loaded machine).`,
+    `As a caller's loop sees it, with the writer thread running (wall time per call, which also counts the waits for the GIL while that thread encodes and sends, the collections its allocations trigger and, on a shared machine, the waits for a core): \`Monitor.fetch\` ${int(cost.concurrent.sdkWallNs)} ns, \`Sender.row()\` ${int(cost.concurrent.officialWallNs)} ns, ratio ${paired(cost.concurrent)}. This is the measure that swung between runs before (0.92× to 2.57×); it is reported, not used for the aim. Single hook calls timed one by one meanwhile: p99 ${fixed(cost.sdkHookP99Us, 1)} µs (median over the pairs), max ${fixed(cost.sdkHookMaxUs / 1000, 1)} ms (the 1 ms p99 budget; the max is a GIL hand-over, a collection or a descheduling).`,
     '',
   );
 }
