@@ -12,12 +12,13 @@ and max (the same statistic for both sides: no best-of-N).
    Also, as information: the wall time per call of a caller's loop with the writer thread running (GIL hand-overs,
    the collections the thread's allocations trigger) and the p99/max of single hook calls. That figure depends on
    the scheduler and the load; it is the one that swung from 0.9x to 2.6x between earlier runs.
-2. Sustained throughput into QuestDB for BENCH_SECONDS: the SDK's hooks with its background writer vs `Sender.row()`
+2. Sustained throughput into QuestDB for BENCH_PY_SECONDS: the SDK's hooks with its background writer vs `Sender.row()`
    with the client's default auto-flush, both until every row is acknowledged.
 3. Backtest DataFrames: `post_backtest` (checks + `Buffer.dataframe` + a default writer) vs the client's own
    `Sender.dataframe()` on the same frames, rows acknowledged.
 
-Usage: .venv/bin/python bench/python_sdk.bench.py   (BENCH_SECONDS, default 15; BENCH_FRAME_ROWS, default 500000;
+Usage: .venv/bin/python bench/python_sdk.bench.py   (BENCH_PY_SECONDS, default 8: five pairs of short runs follow the
+machine's load better than two long ones; BENCH_FRAME_ROWS, default 500000;
 BENCH_CASES, default "cost,throughput,dataframe": a subset prints its results and leaves bench/results alone)
 """
 
@@ -48,14 +49,14 @@ from tradewatch import Monitor, Writer  # noqa: E402
 from tradewatch._qdb import Sender, TimestampNanos  # noqa: E402
 from tradewatch.backtest import post_backtest  # noqa: E402
 
-SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
+SECONDS = float(os.environ.get("BENCH_PY_SECONDS", "8"))
 FRAME_ROWS = int(os.environ.get("BENCH_FRAME_ROWS", "500000"))
 EXCHANGES = ["binanceusdm", "bybit", "okx", "bitget", "hyperliquid"]
 SYMBOLS = [f"C{i}/USDT:USDT" for i in range(50)]
 CHUNK = 10_000
 # Paired runs per case (one run of each side per pair, the order alternating between pairs); the result is the median
 # of the pairs' ratios, and their min and max are reported with it. About 3.5 minutes in all on 2 cores.
-COST_PAIRS, TP_PAIRS, DF_PAIRS = 5, 3, 5
+COST_PAIRS, TP_PAIRS, DF_PAIRS = 5, 5, 5
 CASES = {"cost", "throughput", "dataframe"}
 SELECTED = set(os.environ.get("BENCH_CASES", ",".join(sorted(CASES))).split(","))
 if not SELECTED <= CASES:
@@ -166,7 +167,7 @@ def official_throughput(q: QuestDb) -> dict[str, float]:
     conf = f"http::addr=127.0.0.1:{q.http_port};protocol_version=1;"
     t0 = time.time_ns()
     i = 0
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), time.process_time()
     with Sender.from_conf(conf) as s:
         while time.perf_counter() - start < SECONDS:
             for _ in range(1000):
@@ -176,14 +177,14 @@ def official_throughput(q: QuestDb) -> dict[str, float]:
                 i += 1
         s.flush()
     elapsed = time.perf_counter() - start
-    return {"rows": i, "seconds": elapsed, "rowsPerSecond": i / elapsed}
+    return {"rows": i, "seconds": elapsed, "rowsPerSecond": i / elapsed, "cpuUsPerRow": (time.process_time() - cpu0) / i * 1e6}
 
 
 def sdk_throughput(q: QuestDb) -> dict[str, float]:
     mon = Monitor("bench-py", instance="sdk-tp", questdb=q.url, sample_interval=0,
                   writer_options={"stats_interval": 0, "max_buffered_bytes": 256 << 20})
     i = 0
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), time.process_time()
     while time.perf_counter() - start < SECONDS:
         for _ in range(1000):
             mon.fetch(EXCHANGES[i % 5], "open_interest", SYMBOLS[i % 50], "ok", latency_ms=12.5, records=i)
@@ -191,7 +192,9 @@ def sdk_throughput(q: QuestDb) -> dict[str, float]:
     stats = mon.shutdown()
     elapsed = time.perf_counter() - start
     assert stats is not None and stats.balanced and stats.rows_dropped == 0 and stats.rows_pending == 0, stats
-    return {"rows": i, "seconds": elapsed, "rowsPerSecond": i / elapsed, "written": stats.rows_written}
+    # The process's CPU (both threads: hooks, encoding, sending) per row: what the machine's load does not change.
+    return {"rows": i, "seconds": elapsed, "rowsPerSecond": i / elapsed, "written": stats.rows_written,
+            "cpuUsPerRow": (time.process_time() - cpu0) / i * 1e6}
 
 
 def frame(n: int, run: str) -> pd.DataFrame:
@@ -288,6 +291,8 @@ def main() -> None:
                 "officialRowsPerSecond": statistics.median(o["rowsPerSecond"] for o, _ in tp),
                 "sdkRowsPerSecond": statistics.median(s_["rowsPerSecond"] for _, s_ in tp),
                 **spread([s_["rowsPerSecond"] / o["rowsPerSecond"] for o, s_ in tp]),
+                # Rows per CPU-second of this process, SDK over client: the same comparison without the load's swings.
+                "perCpu": spread([o["cpuUsPerRow"] / s_["cpuUsPerRow"] for o, s_ in tp]),
                 "runs": [{"official": o, "sdk": s_} for o, s_ in tp],
             }
         if "dataframe" in SELECTED:

@@ -496,7 +496,7 @@ interface PythonResult {
     sdkHookP99Us: number;
     sdkHookMaxUs: number;
   };
-  throughput: Paired & { officialRowsPerSecond: number; sdkRowsPerSecond: number };
+  throughput: Paired & { officialRowsPerSecond: number; sdkRowsPerSecond: number; perCpu: Paired };
   dataframe: Paired & { officialRowsPerSecond: number; sdkRowsPerSecond: number; table: string };
 }
 /** The ratio cell: the median of the paired runs' ratios and their range. */
@@ -523,7 +523,7 @@ if (python?.callCost?.caller) {
     `| sustained rows/s into \`tw_fetches\`, acknowledged (client: \`Sender.row()\`, default auto-flush: 75,000 rows / 1 s; SDK: \`Monitor.fetch\` and its writer) | ${int(tp.officialRowsPerSecond)} | ${int(tp.sdkRowsPerSecond)} | ${paired(tp)} | ${aimOf(tp, '≥ 0.5×', (r) => r >= 0.5)} |`,
     `| backtest DataFrame rows/s into \`${df.table}\`, ${int(python.settings.frameRows)} rows, acknowledged (client: \`Sender.dataframe()\`; SDK: \`post_backtest\` with a default writer) | ${int(df.officialRowsPerSecond)} | ${int(df.sdkRowsPerSecond)} | ${paired(df)} | ${aimOf(df, '≥ 0.8×', (r) => r >= 0.8)} |`,
     '',
-    `As a caller's loop sees it, with the writer thread running (wall time per call, which also counts the waits for the GIL while that thread encodes and sends, the collections its allocations trigger and, on a shared machine, the waits for a core): \`Monitor.fetch\` ${int(cost.concurrent.sdkWallNs)} ns, \`Sender.row()\` ${int(cost.concurrent.officialWallNs)} ns, ratio ${paired(cost.concurrent)}. This is the measure that swung between runs before (0.92× to 2.57×); it is reported, not used for the aim. Single hook calls timed one by one meanwhile: p99 ${fixed(cost.sdkHookP99Us, 1)} µs (median over the pairs), max ${fixed(cost.sdkHookMaxUs / 1000, 1)} ms (the 1 ms p99 budget; the max is a GIL hand-over, a collection or a descheduling).`,
+    `As a caller's loop sees it, with the writer thread running (wall time per call, which also counts the waits for the GIL while that thread encodes and sends, the collections its allocations trigger and, on a shared machine, the waits for a core): \`Monitor.fetch\` ${int(cost.concurrent.sdkWallNs)} ns, \`Sender.row()\` ${int(cost.concurrent.officialWallNs)} ns, ratio ${paired(cost.concurrent)}. This is the measure that swung between runs before (0.92× to 2.57×); it is reported, not used for the aim. Sustained rows per CPU-second of the process (hooks, encoding and sending; QuestDB's own CPU not counted), SDK over client: ${paired(tp.perCpu)}. Single hook calls timed one by one meanwhile: p99 ${fixed(cost.sdkHookP99Us, 1)} µs (median over the pairs), max ${fixed(cost.sdkHookMaxUs / 1000, 1)} ms (the 1 ms p99 budget; the max is a GIL hand-over, a collection or a descheduling).`,
     '',
   );
 }

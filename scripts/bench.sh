@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks (not part of the tests): each compares tradewatch with its peer in the same run, on a real QuestDB.
-# Results: bench/results/*.json; summary: BENCHMARKS.md. BENCH_SECONDS sets the sustained-run length (default 20).
+# Results: bench/results/*.json; summary: BENCHMARKS.md. BENCH_SECONDS sets the sustained-run length (default 20; the Python bench runs five pairs of BENCH_PY_SECONDS, default 8).
 # The dashboard-query and storage benches share one build of the reference workload: BENCH_DAYS days (default 30,
 # ~10-15 min on 2 cores) in BENCH_DATA_ROOT, kept and reused when given, else a temporary root deleted at the end.
 set -euo pipefail
