@@ -28,10 +28,11 @@ if TYPE_CHECKING:
 
 #: Rows per ILP batch handed to the writer at most: large enough for throughput, small enough for one request.
 CHUNK_ROWS = 50_000
-#: Batches are at most this fraction of the writer's in-memory bound, so that several fit below ``need_drain``'s half:
-#: the writer's thread sends one while the next is encoded. One batch above the half would make the post wait for
-#: every send (fills at ~170 bytes a row make 8.5 MB per 50k rows; the default bound is 16 MB).
-_BATCH_SHARE = 8
+#: Batches are at most this fraction of the writer's in-memory bound: two fit below ``need_drain``'s half, so the
+#: writer's thread sends one while the next is encoded, and a default writer (16 MB) sends 4 MB requests, its own
+#: ``max_batch_bytes``. Each request is a WAL commit in QuestDB: eighths (2 MB, ~10k fills) made five times the
+#: requests of the client's 50k-row ones and measured slower than quarters in paired runs (bench/python_sdk.bench.py).
+_BATCH_SHARE = 4
 FRAMES = {"fills": "tw_fills", "orders": "tw_orders", "positions": "tw_positions", "pnl": "tw_strategy_pnl"}
 _RUN_LABELS = ("strategy", "run_id", "mode")
 
