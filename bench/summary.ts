@@ -512,7 +512,7 @@ if (python?.callCost?.caller) {
   out.push(
     '## Python SDK vs the official Python client',
     '',
-    `\`bench/python_sdk.bench.py\`, ${python.date.slice(0, 10)}: Python ${python.machine.python}, \`questdb\` client ${python.machine.client}, ${python.machine.cores} cores, load average ${python.load.atStart.map((l) => fixed(l, 1)).join(' / ')} at start and ${python.load.atEnd.map((l) => fixed(l, 1)).join(' / ')} at the end.`,
+    `\`bench/python_sdk.bench.py\`, ${python.date.slice(0, 10)}: Python ${python.machine.python}, \`questdb\` client ${python.machine.client}, ${python.machine.cores} cores, load average ${python.load.atStart.map((l) => fixed(l, 1)).join(' / ')} at start and ${python.load.atEnd.map((l) => fixed(l, 1)).join(' / ')} at the end (the machine may be shared with other work: absolute numbers then drop, the same-run ratios are what to compare).`,
     '',
     `Each case runs the two sides in pairs (${python.settings.pairs.cost} pairs for the call cost, ${python.settings.pairs.throughput} of ${python.settings.seconds} s sustained runs, ${python.settings.pairs.dataframe} for the DataFrames), alternating which side goes first, each run starting once QuestDB has applied every earlier row and after a garbage collection. The ratio is the median of the pairs' ratios, with their range in brackets; the absolute columns are medians. Call costs are CPU time of the thread doing the work (per call, the median over 10,000-call chunks): unlike wall time, it does not count the time the thread waits for a core on a shared machine.`,
     '',
