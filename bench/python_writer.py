@@ -1,8 +1,8 @@
 """Benchmark peer: the official Python `questdb` client writing the same tw_fetches rows as fetchRow() in
 bench/writer.bench.ts, row by row with Sender.row(), for SECONDS seconds, then flushing.
 
-Usage: .venv/bin/python bench/python_writer.py HOST:PORT SECONDS
-Prints {"rows": n, "seconds": s, "client": version} (JSON) on stdout. Instance label: 'python'. Timestamps strictly increase
+Usage: .venv/bin/python bench/python_writer.py HOST:PORT SECONDS [INSTANCE [T0_MICROS]]
+Prints {"rows": n, "seconds": s, "client": version} (JSON) on stdout. Instance label: INSTANCE (default 'python'). Timestamps strictly increase
 (t0 + i microseconds) so DEDUP keeps every row.
 """
 import json
@@ -25,8 +25,9 @@ def main():
     # Auto-flush at the client's documented defaults (75,000 rows or 1 s for HTTP); protocol 1 sends the same text
     # lines as the other writers.
     conf = f"http::addr={addr};protocol_version=1;"
-    instance = "python"
-    t0 = time.time_ns() // 1000  # microseconds, like Date.now() * 1000
+    instance = sys.argv[3] if len(sys.argv) > 3 else "python"
+    # microseconds, like Date.now() * 1000; the bench passes each run its own minute
+    t0 = int(sys.argv[4]) if len(sys.argv) > 4 else time.time_ns() // 1000
     n_ex, n_sym = len(EXCHANGES), len(SYMBOLS)
     i = 0
     start = time.perf_counter()
