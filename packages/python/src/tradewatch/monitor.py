@@ -302,13 +302,8 @@ class Monitor:
                 if fast is not None:  # our own Writer: the same checks, without a dict; the line is written on its thread
                     write_values, check_now, check_at, enc = fast
                     if at is None:  # the clock's reading of now passes every time rule: not checked again
-                        # MicrosClock.now_serialized, inlined on the busiest hook (under the monitor's lock, as it needs)
-                        clock = self._clock
-                        ts = clock._wall_ns() // 1000
-                        if ts <= clock._last:
-                            ts = clock._last + 1
-                        clock._last = ts
-                        values = check_now(ts, svc, self.instance, exchange, dataset, symbol, status, latency_ms, records)
+                        values = check_now(self._clock.now_serialized(), svc, self.instance, exchange, dataset, symbol,
+                                           status, latency_ms, records)
                     else:
                         values = check_at(to_micros(at), svc, self.instance, exchange, dataset, symbol, status,
                                           latency_ms, records)
