@@ -105,7 +105,7 @@ const out: string[] = [
   '# Benchmarks',
   '',
   'Every number compares tradewatch with its peer measured in the same run, on the same machine, against a real',
-  'QuestDB 9.3.4 started by tradewatch on loopback. Reproduce with `npm run bench` (`BENCH_SECONDS=60` for longer runs).',
+  'QuestDB 9.3.4 started by tradewatch on loopback. Reproduce with `npm run bench` (run lengths: `BENCH_WRITER_SECONDS`, `BENCH_PY_SECONDS`, `BENCH_SECONDS`; see scripts/bench.sh).',
   '',
 ];
 if (machine) {
