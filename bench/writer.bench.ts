@@ -213,11 +213,10 @@ try {
       log(`  ${Math.round(runs[peer].at(-1)!.rowsPerSecond)} rows/s`);
     }
   }
-  const median = (values: number[]) => values.slice().sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
   /** The run with the median rate: its rows and seconds are a real run's, not a blend. */
   const medianRun = <T extends Run>(list: T[]): T => list.slice().sort((a, b) => a.rowsPerSecond - b.rowsPerSecond)[Math.floor((list.length - 1) / 2)]!;
   const ratiosTo = (peer: Run[]) => runs.ours.map((run, i) => run.rowsPerSecond / peer[i]!.rowsPerSecond);
-  const summary = (ratios: number[]) => ({ median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), rounds: ratios });
+  const summary = (ratios: number[]) => ({ median: percentile(ratios.slice().sort((a, b) => a - b), 50), min: Math.min(...ratios), max: Math.max(...ratios), rounds: ratios });
   const ours = medianRun(runs.ours);
   const official = medianRun(runs.official);
   const python = medianRun(runs.python);
