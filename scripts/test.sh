@@ -15,6 +15,22 @@ cd "$(dirname "$0")/.."
 # Only this script decides which CLI the tests run: a value left in the caller's shell could be a stale promise.
 unset TRADEWATCH_TEST_COMPILED_CLI
 
+# Test data on tmpfs when there is room for it: every test QuestDB's data root, spool and scratch directory is made in
+# TMPDIR. On this machine's ext4 (mounted with discard) copying the 1,800-file schema template took 0.76 s of kernel
+# time against 0.05 s on /dev/shm, and a QuestDB file's kernel time fell by a quarter (ilp-contract 28.5 to 21.3 core-s).
+# The servers are as real either way; only the page cache they write to is not backed by a disk. A /dev/shm smaller
+# than 4 GiB free (a container's default is 64 MiB) is left alone. TRADEWATCH_TEST_TMPDIR chooses the place instead.
+use_test_tmpdir() {
+  local dir=${TRADEWATCH_TEST_TMPDIR:-}
+  if [ -z "$dir" ]; then
+    [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(stat -f -c %T /dev/shm)" = tmpfs ] || return 0
+    [ "$(( $(stat -f -c '%a * %S' /dev/shm) ))" -ge $((4 << 30)) ] || return 0
+    dir=/dev/shm/tradewatch-test-$(id -u)
+  fi
+  mkdir -p "$dir" && export TMPDIR=$dir
+}
+use_test_tmpdir
+
 unit_files() { ls test/*.unit.test.ts; }
 integration_files() { ls test/*.test.ts | grep -v '\.unit\.test\.ts$'; }
 # Files whose scenarios depend on getting CPU in time: the scenario files drive a daemon against the simulator on the
