@@ -50,7 +50,7 @@ class QuestDb:
     def start(self) -> None:
         cli("questdb", "start", "--questdb-data-root", self.data_root, "--http-port", str(self.http_port),
             "--pg-port", str(self.pg_port), "--ilp-tcp-port", str(self.ilp_port), "--min-http-port", str(self.min_port),
-            "--heap", "512m")
+            "--heap", "512m", "--small-footprint")
 
     def stop(self) -> None:
         cli("questdb", "stop", "--questdb-data-root", self.data_root)

@@ -27,3 +27,11 @@ def test_process_samples_name_host_and_version(questdb: QuestDb, run_id: str) ->
     questdb.wait_applied("tw_process_samples")
     rows = questdb.sql(f"SELECT host FROM tw_process_samples WHERE instance = '{run_id}-default'")
     assert rows == [{"host": socket.gethostname()}], rows
+
+
+def test_the_session_server_has_a_small_footprint(questdb: QuestDb) -> None:
+    # conftest starts it with `tradewatch questdb start --small-footprint`: QuestDB itself reports the setting live.
+    # (With the 16 MiB default the session's server grew to nearly 10 GB.)
+    params = {r["property_path"]: r for r in questdb.sql("SHOW PARAMETERS")}
+    page = params["cairo.writer.data.append.page.size"]
+    assert page["value"] == "256K" and page["value_source"] == "conf", page

@@ -45,7 +45,7 @@ def test_extra_columns_missing_required_values_and_vocabulary() -> None:
     (int(time.time() * 1000), "before 2000-01-01"),                 # milliseconds
     (time.time_ns(), "more than a day in the future"),              # nanoseconds
     (NOW_US - FETCHES_TTL_US - 86_400_000_000, TTL_TEXT),
-])
+], ids=["seconds", "milliseconds", "nanoseconds", "older than the TTL"])  # ids without the clock: pytest-xdist workers
 def test_timestamps_questdb_would_silently_lose_are_refused_clearly(ts: int, message: str) -> None:
     e = refused("tw_fetches", {**FETCH, "ts": ts})
     assert e.column == "ts" and message in str(e), str(e)

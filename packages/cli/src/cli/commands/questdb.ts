@@ -6,6 +6,7 @@ import {
   defaultDataRoot,
   ensureQuestDbJar,
   questDbStatus,
+  SMALL_FOOTPRINT_CONFIG,
   startQuestDb,
   stopQuestDbAt,
   type QuestDbPorts,
@@ -19,6 +20,7 @@ interface StartFlags {
   ilpTcpPort?: number;
   minHttpPort?: number;
   heap?: string;
+  smallFootprint?: boolean;
   foreground?: boolean;
 }
 
@@ -52,6 +54,10 @@ export function registerQuestDbCommand(program: Command): void {
     .addOption(portOption('--ilp-tcp-port', 'ILP/TCP', 'TRADEWATCH_QUESTDB_ILP_TCP_PORT', STANDARD_PORTS.ilpTcp))
     .addOption(portOption('--min-http-port', 'health/metrics', 'TRADEWATCH_QUESTDB_MIN_HTTP_PORT', STANDARD_PORTS.minHttp))
     .addOption(new Option('--heap <size>', 'JVM heap limit (default: 1g)').env('TRADEWATCH_QUESTDB_HEAP'))
+    .addOption(
+      new Option('--small-footprint', "256 KiB append pages instead of QuestDB's 16 MiB: an empty tradewatch schema takes ~50 MB instead of ~1.4 GB (a development or test server; not for production ingest)")
+        .env('TRADEWATCH_QUESTDB_SMALL_FOOTPRINT'),
+    )
     .option('--foreground', 'stay attached; Ctrl-C stops the server')
     .action(async (flags: StartFlags) => {
       const dataRoot = flags.questdbDataRoot ?? defaultDataRoot();
@@ -72,6 +78,7 @@ export function registerQuestDbCommand(program: Command): void {
         dataRoot,
         ports,
         heap: flags.heap,
+        ...(flags.smallFootprint ? { extraConfig: SMALL_FOOTPRINT_CONFIG } : {}),
         detached: !flags.foreground,
         onProgress: progress,
       });
