@@ -121,9 +121,9 @@ python_lane() {
   timed 'integration tier (Python)' run_python -n 2 --dist loadfile tests || status=1
   return $status
 }
-# The real-clock files one at a time, after the Python lane: that lane is the shorter one, so they overlap the end of
-# the shared TypeScript files instead of running alone after them on a half-idle machine. One other file at a time
-# competes with them for the cores, less than the two busy loops they are proven to pass under.
+# The real-clock files one at a time, after the Python lane: that lane is the shorter one, so they overlap the shared
+# TypeScript files instead of running alone after them on a half-idle machine (the two lanes end within seconds of
+# each other on an idle machine). They are proven to pass while two busy loops take the cores besides.
 python_then_real_clock() {
   local status=0
   python_lane || status=1
