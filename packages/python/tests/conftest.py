@@ -92,11 +92,27 @@ def until(cond: Callable[[], bool], timeout: float = 60, what: str = "condition"
         time.sleep(0.1)
 
 
+def start_on_free_ports(root: str, attempts: int = 5) -> QuestDb:
+    """free_port() closes its socket before QuestDB binds the port, so another process (the other pytest worker, a
+    TypeScript test file starting its own server) can take it in between: the CLI then finds a port in use, or QuestDB
+    exits saying it could not bind. Fresh ports are tried then, as the TypeScript tests' server helper does; any other
+    failure is raised at once."""
+    for attempt in range(1, attempts + 1):
+        q = QuestDb(root, free_port(), free_port(), free_port(), free_port())
+        try:
+            q.start()
+            return q
+        except RuntimeError as err:
+            lost_a_port = "could not bind" in str(err) or "are in use" in str(err)
+            if not lost_a_port or attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture(scope="session")
 def questdb() -> Iterator[QuestDb]:
     root = tempfile.mkdtemp(prefix="tradewatch-pytest-questdb-")
-    q = QuestDb(root, free_port(), free_port(), free_port(), free_port())
-    q.start()
+    q = start_on_free_ports(root)
     try:
         cli("schema", "apply", "--questdb-url", q.url)
         yield q
