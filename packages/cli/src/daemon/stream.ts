@@ -135,7 +135,7 @@ export class LiquidationStream {
       // A keepalive timeout means the stream went quiet earlier: the data stopped at its last sign of life.
       const now = this.clock.now();
       const since = classify(error).status === 'timeout' ? Math.max(this.lastActivity, this.pongTime(client.lastPong)) || now : now;
-      this.onLost(`websocket error: ${messageOf(error)}`, since);
+      this.onLost(`websocket error: ${messageOf(error)}`, since, now);
     };
   }
 
@@ -175,7 +175,8 @@ export class LiquidationStream {
     this.everConnected = true;
     this.state = 'connected';
     this.attempt = 0;
-    this.monitor.connectionState({ exchange: this.id, channel: LIQUIDATIONS_CHANNEL, state: 'connected' });
+    // At the instant the gap below ends: two clock reads can be milliseconds apart on a busy machine.
+    this.monitor.connectionState({ exchange: this.id, channel: LIQUIDATIONS_CHANNEL, state: 'connected', at: now });
     const planned = this.downSince !== undefined && now - this.downSince < (this.options.plannedReconnectMs ?? 0);
     if (this.downSince !== undefined && !planned) {
       for (const symbol of this.symbols) {
@@ -193,14 +194,18 @@ export class LiquidationStream {
     this.downSince = undefined;
   }
 
-  /** The stream stopped delivering at `since`; recorded once per outage. */
-  private onLost(reason: string, since: number): void {
+  /**
+   * The stream stopped delivering at `since`, noticed at `noticedAt` (later for a stream found silent); recorded once
+   * per outage. The disconnected row is stamped when it was noticed, with the same clock read as the gap's start when
+   * the two are one instant (a close).
+   */
+  private onLost(reason: string, since: number, noticedAt = since): void {
     if (this.state === 'stopped' || this.signal.aborted || this.state === 'down') return;
     const wasUp = this.state === 'connected';
     this.state = 'down';
     this.downSince ??= wasUp ? since : undefined;
     this.downReason = reason;
-    this.monitor.connectionState({ exchange: this.id, channel: LIQUIDATIONS_CHANNEL, state: 'disconnected', reason: reason.slice(0, 500) });
+    this.monitor.connectionState({ exchange: this.id, channel: LIQUIDATIONS_CHANNEL, state: 'disconnected', reason: reason.slice(0, 500), at: noticedAt });
   }
 
   /** ccxt stamps pongs with the wall clock: the same age on this stream's clock (identical with the system clock). */
@@ -220,7 +225,7 @@ export class LiquidationStream {
     const activity = Math.max(this.lastActivity, lastPong);
     const now = this.clock.now();
     if (now - activity <= this.options.staleStreamMs) return;
-    this.onLost(`stream silent: no message or pong for ${now - activity} ms`, activity);
+    this.onLost(`stream silent: no message or pong for ${now - activity} ms`, activity, now);
     for (const client of clients) terminate(client);
   }
 
