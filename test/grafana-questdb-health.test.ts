@@ -227,9 +227,12 @@ describe('questdbWalLag on a real QuestDB whose WAL apply stalls (cairo.wal.appl
     assert.deepEqual(params.dataset, [['cairo.wal.apply.enabled', 'false'], ['config.validation.strict', 'true']]);
 
     // One row per flush: each is its own ILP request, so its own WAL transaction.
+    // A timestamp of its own per row (1 ms apart): the table deduplicates on (ts, service, instance), and two rows
+    // written within one millisecond of the clock would be one row (a fast run stored 24 of 25).
     const lagging = createWriter({ url: questDbUrl(stalled), service: 'qh-lag', instance: 'w', logger: memoryLogger() });
+    const firstTs = Date.now();
     for (let i = 0; i < commits; i++) {
-      lagging.write(schema.processSamples, { ts: us(Date.now()), service: 'qh-lag', instance: 'w', pid: 1, uptime_s: i, rss_bytes: 1e8, heap_used_bytes: 1e7, heap_total_bytes: 2e7, cpu_percent: 5, event_loop_lag_ms: 1 });
+      lagging.write(schema.processSamples, { ts: us(firstTs + i), service: 'qh-lag', instance: 'w', pid: 1, uptime_s: i, rss_bytes: 1e8, heap_used_bytes: 1e7, heap_total_bytes: 2e7, cpu_percent: 5, event_loop_lag_ms: 1 });
       await lagging.flush();
     }
     await lagging.close();
