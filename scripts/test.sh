@@ -66,7 +66,7 @@ timed() { local label=$1 start=$SECONDS rc=0; shift; "$@" || rc=$?; echo "== $la
 run_unit() { node --import tsx --test --test-reporter=spec --test-concurrency="${TW_TEST_CONCURRENCY:-2}" "$@"; }
 run_ts() { node --import tsx --test --test-reporter=spec --test-concurrency="${TW_TEST_CONCURRENCY:-3}" "$@"; }
 
-# The compiled CLI (`npm run build`, staged in packages/cli/.test-build; nothing to do when the source is unchanged):
+# The compiled CLI (transpiled with esbuild as tsx does, staged in packages/cli/.test-build; nothing to do when the source is unchanged):
 # tests spawn `tradewatch` hundreds of times, and from the source each start pays tsx (~0.45 s of CPU more apiece).
 build_compiled_cli() { timed 'compiled CLI' node scripts/compiled-cli.js; }
 # use_compiled_cli STATUS: after a build that ended with STATUS, the tests run the compiled CLI, or the source if the
