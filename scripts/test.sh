@@ -46,9 +46,12 @@ integration_files() { ls test/*.test.ts | grep -v '\.unit\.test\.ts$'; }
 # real clock (keepalive deadlines, reconnect backoff, fetch windows), and the overload test needs a producer faster
 # than its writer for 3 s. They run one at a time, in their own lane after pytest (python_then_real_clock).
 real_clock_files() { ls test/scenario-*.test.ts test/storage-overload.test.ts; }
-# The slowest shared files first (wall time of each file alone, longest first): started last, one of them would run
-# alone at the end of the lane while the other slot has nothing left. A stale list costs only time, never a test.
-slowest_first=(packaging demo redaction simulator daemon storage-faults ilp-contract cli prometheus alerts-recovery)
+# The longest shared files first: started last, one of them would run alone at the end of the lane while the other
+# slots have nothing left. Longest in the suite, where a file waits on a timer as long as it does alone but gets about
+# 0.4 of a core: the larger of its wall time alone and 2.5 x its CPU alone (each file alone, idle AMD EPYC 2 cores,
+# 2026-12-04; packaging 36 s / 51 core-s, simulator 43 s / 5, demo 16 s / 16). A stale list costs only time, never a test.
+slowest_first=(packaging simulator demo ilp-contract redaction grafana-queries storage-faults grafana-questdb-health
+  alerts-default-scale alerts-writer-backlog cli alerts-recovery questdb-lifecycle storage-writer schema-apply)
 shared_files() {
   local all name
   all="$(integration_files | grep -v -e '^test/scenario-' -e '^test/storage-overload\.test\.ts$')"
