@@ -16,6 +16,7 @@ import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
 import { createWriter, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { settled } from './helpers/rows.js';
 import { evaluateAt } from './support/grafana-model/questdb-rules.js';
 
 const server = await useQuestDb(undefined, { schema: true });
@@ -55,11 +56,7 @@ describe('per-exchange thresholds on real QuestDB', () => {
     monitor.rateLimit({ exchange: 'okx', used: 1140, quota: 1200, throttled: false, at: now - 5000 });
     await monitor.flush();
     await writer.flush();
-    const deadline = Date.now() + 20_000;
-    while ((await sqlClient.query("SELECT name FROM wal_tables() WHERE writerTxn < sequencerTxn AND name LIKE 'tw_%'")).dataset.length > 0) {
-      if (Date.now() > deadline) throw new Error('WAL apply did not catch up');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await settled(sqlClient);
   });
   after(async () => {
     await monitor.shutdown();

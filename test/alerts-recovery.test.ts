@@ -5,6 +5,7 @@ import { schema } from '../packages/sdk/src/schema/index.js';
 import { createWriter, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { settled } from './helpers/rows.js';
 import { runRule, ticks } from './support/grafana-model/questdb-rules.js';
 import type { StateManager } from './support/grafana-model/state-manager.js';
 
@@ -30,13 +31,7 @@ const firingFor = (m: StateManager, key: string, value: string) => m.firing().fi
 
 async function applied(): Promise<void> {
   await writer.flush();
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const lagging = await sql.query("SELECT name FROM wal_tables() WHERE writerTxn < sequencerTxn AND name LIKE 'tw_%'");
-    if (lagging.dataset.length === 0) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('WAL apply did not catch up');
+  await settled(sql);
 }
 
 const sample = (instance: string, at: number, rssMiB = 200) =>

@@ -32,6 +32,7 @@ import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
 import { createWriter, SqlClient, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { settled } from './helpers/rows.js';
 import { expandQuery } from './support/grafana-model/macros.js';
 import { evaluateRule, type Evaluation, type QueryOutcome } from './support/grafana-model/evaluate.js';
 
@@ -314,13 +315,7 @@ async function applied(): Promise<void> {
   await okMonitor.flush();
   await faultMonitor.flush();
   await writer.flush();
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const lagging = await sqlClient.query("SELECT name FROM wal_tables() WHERE writerTxn < sequencerTxn AND name LIKE 'tw_%'");
-    if (lagging.dataset.length === 0) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('WAL apply did not catch up');
+  await settled(sqlClient);
 }
 
 /** Runs a rule's queries as Grafana would now: relative range, macros expanded, against `client`. */

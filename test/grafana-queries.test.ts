@@ -8,6 +8,7 @@ import { createMonitor, type Monitor } from '../packages/sdk/src/sdk/index.js';
 import { createWriter, type SqlClient, type SqlResult, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { settled } from './helpers/rows.js';
 import { until } from './helpers/until.js';
 import { expandQuery, grafanaIntervalMs, type VariableSelection } from './support/grafana-model/macros.js';
 
@@ -154,6 +155,7 @@ async function loadData(): Promise<void> {
   monitor.sample();
   await monitor.flush();
   await writer.flush();
+  await settled(sql); // every row applied and every rollup refreshed before the first panel runs
 }
 
 /** Rows of a query, retried for a while when empty: WAL apply and materialized-view refresh are asynchronous. */

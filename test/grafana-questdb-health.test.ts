@@ -9,6 +9,7 @@ import { schema } from '../packages/sdk/src/schema/index.js';
 import { createWriter, SqlClient, type Writer } from '../packages/sdk/src/storage/index.js';
 import { memoryLogger, prepareSchema, questDbUrl } from './fixtures/sdk-helpers.js';
 import { useQuestDb } from './helpers/questdb.js';
+import { settled } from './helpers/rows.js';
 import { until } from './helpers/until.js';
 import { expandQuery, grafanaIntervalMs } from './support/grafana-model/macros.js';
 import { evaluateAt } from './support/grafana-model/questdb-rules.js';
@@ -69,7 +70,7 @@ function scrape(instance: string, at: number, i: number): void {
 
 async function applied(): Promise<void> {
   await writer.flush();
-  await until('WAL applied', async () => ((await sql.query("SELECT name FROM wal_tables() WHERE writerTxn < sequencerTxn AND name LIKE 'tw_%'")).dataset.length === 0 ? true : undefined), 30_000);
+  await settled(sql); // the panels read hourly rollups too
 }
 
 /** The rule evaluated as Grafana would now. */

@@ -43,6 +43,41 @@ export async function walApplied(sql: SqlClient, tables: readonly string[], time
 }
 
 /**
+ * A barrier for reads that may go through rollups (dashboard panels): resolves once QuestDB has applied every WAL
+ * transaction committed so far, of every table and materialized view, and every materialized view has been refreshed
+ * from its base table's latest transaction (materialized_views().refresh_base_table_txn caught up with the base's
+ * wal_tables().sequencerTxn). Applied rows are not enough: a view refreshes after its base table's transaction is
+ * applied, and a view of a view after that (a loaded run read an hourly rollup that did not yet hold rows its base
+ * table showed). The state must hold at two checks in a row: the two functions are read one after the other, and a
+ * refresh between them could otherwise pass unseen. Call it once the writers involved acknowledged (flush, close).
+ * Throws on a suspended table or an invalid view.
+ */
+export async function settled(sql: SqlClient, timeoutMs = 60_000): Promise<void> {
+  let last = '';
+  let previous = '';
+  await waitFor(
+    async () => {
+      const views = await sql.rows<{ view_name: string; base_table_name: string; view_status: string; invalidation_reason: string | null; refresh_base_table_txn: number }>(
+        'SELECT view_name, base_table_name, view_status, invalidation_reason, refresh_base_table_txn FROM materialized_views() ORDER BY view_name',
+      );
+      const wal = await sql.rows<{ name: string; suspended: boolean; writerTxn: number; sequencerTxn: number }>('SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables() ORDER BY name');
+      last = JSON.stringify({ views, wal });
+      const suspended = wal.find((r) => r.suspended);
+      if (suspended) throw new Error(`table ${suspended.name} is suspended: ${last}`);
+      const invalid = views.find((v) => v.view_status === 'invalid');
+      if (invalid) throw new Error(`materialized view ${invalid.view_name} is invalid (${invalid.invalidation_reason}): ${last}`);
+      const committed = new Map(wal.map((r) => [r.name, Number(r.sequencerTxn)]));
+      const done = wal.every((r) => Number(r.writerTxn) >= Number(r.sequencerTxn)) && views.every((v) => Number(v.refresh_base_table_txn) >= (committed.get(v.base_table_name) ?? 0));
+      const stable = done && last === previous;
+      previous = done ? last : '';
+      return stable;
+    },
+    timeoutMs,
+    () => `not settled (WAL applied, views refreshed): ${last}`,
+  );
+}
+
+/**
  * WAL applies asynchronously: wait until the rows are visible, then for the WAL barrier (walApplied), so that extras
  * committed so far would show too. Call it once the writer acknowledged everything it will send.
  */
