@@ -6,10 +6,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { completePorts } from '../packages/cli/src/questdb/ports.js';
 import { COMMANDS } from '../packages/cli/src/cli/commands/index.js';
@@ -47,44 +47,17 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-/** Every file under `dir` (relative paths, sorted) with its bytes; `skip` names top-level entries to leave out. */
-async function tree(dir: string, skip: string[] = []): Promise<Map<string, Buffer>> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const files = new Map<string, Buffer>();
-  for (const entry of entries.filter((e) => e.isFile())) {
-    const path = join(entry.parentPath, entry.name).slice(dir.length + 1);
-    if (!skip.some((top) => path === top || path.startsWith(`${top}/`))) files.set(path, await readFile(join(dir, path)));
-  }
-  return files;
-}
-const sameTree = (a: Map<string, Buffer>, b: Map<string, Buffer>) => a.size === b.size && [...a].every(([path, bytes]) => b.get(path)?.equals(bytes) === true);
-
 /**
- * True when both packages' dist/ is this run's current build: scripts/test.sh built the packages (`npm run build`,
- * what prepack runs) from the sources as they are now and staged a copy the CLI tests run (packages/cli/.test-build),
- * and dist/ still holds exactly that copy. Packing then skips prepack (~35 s of CPU for two tsc builds) and packs the
- * same files it would build; run alone (no fresh build), the test packs with prepack as a user's `npm pack` does.
+ * Both tarballs, packed once for this run as a user's `npm pack` packs them: prepack builds each package from its
+ * source with its own build script (tsc). Nothing else in the run builds dist/: the CLI the other tests run is a
+ * separate esbuild copy (scripts/compiled-cli.js), so there is no earlier build to reuse.
  */
-async function distIsCurrentBuild(): Promise<boolean> {
-  if (process.env.TRADEWATCH_TEST_COMPILED_CLI !== '1') return false;
-  const { staleness, TEST_BUILD_DIR } = (await import(pathToFileURL(join(repo, 'scripts', 'compiled-cli.js')).href)) as { staleness: () => string | undefined; TEST_BUILD_DIR: string };
-  if (staleness() !== undefined) return false;
-  try {
-    const cli = sameTree(await tree(join(repo, 'packages/cli/dist')), await tree(TEST_BUILD_DIR, ['node_modules', 'source-fingerprint']));
-    return cli && sameTree(await tree(join(repo, 'packages/sdk/dist')), await tree(join(TEST_BUILD_DIR, 'node_modules/@tradewatch/sdk/dist')));
-  } catch {
-    return false; // a dist/ missing or being rebuilt
-  }
-}
-
-/** Both tarballs, packed once for this run (prepack builds each package from its source, unless already built). */
 async function pack(): Promise<{ sdk: string; cli: string }> {
   const destination = join(work, 'tarballs');
   await mkdir(destination);
-  const built = await distIsCurrentBuild();
   const { stdout } = await run(
     'npm',
-    ['pack', '--workspace', 'packages/sdk', '--workspace', 'packages/cli', '--pack-destination', destination, '--json', '--silent', ...(built ? ['--ignore-scripts'] : [])],
+    ['pack', '--workspace', 'packages/sdk', '--workspace', 'packages/cli', '--pack-destination', destination, '--json', '--silent'],
     { cwd: repo, env: cleanEnv, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 },
   );
   const packed = JSON.parse(stdout.slice(stdout.indexOf('['))) as { name: string; filename: string }[];
