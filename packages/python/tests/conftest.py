@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -22,10 +23,44 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 CLI = [shutil.which("node") or "node", os.path.join(REPO, "packages", "cli", "bin", "tradewatch.js")]
 
 
+def pickable_port_range() -> tuple[int, int] | None:
+    """Ports below the kernel's ephemeral range, from 10000 up, as the CLI picks them (pickablePortRange in
+    packages/cli/src/questdb/ports.ts): a port the kernel hands out for port 0 is one it also gives any outgoing
+    connection, which can take it while QuestDB is down between a kill and a restart on the same ports (a loaded run
+    lost the ILP port of the outage test's QuestDB so). None when the range is unknown or leaves no room."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return (10_000, low - 1) if low - 10_000 >= 1000 else None
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free loopback ports, outside the ephemeral range when it leaves room (else from port 0). The
+    probe sockets stay open until all are chosen, so no port is chosen twice."""
+    span = pickable_port_range()
+    held: list[socket.socket] = []
+    try:
+        while len(held) < n:
+            s = socket.socket()
+            held.append(s)
+            tries = [random.randint(*span) for _ in range(20)] if span else []
+            for port in [*tries, 0]:  # port 0 (any free one) when no try was free
+                try:
+                    s.bind(("127.0.0.1", port))
+                    break
+                except OSError:
+                    if port == 0:
+                        raise
+        return [int(s.getsockname()[1]) for s in held]
+    finally:
+        for s in held:
+            s.close()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
 
 
 def cli(*args: str, timeout: float = 180) -> str:
@@ -93,12 +128,12 @@ def until(cond: Callable[[], bool], timeout: float = 60, what: str = "condition"
 
 
 def start_on_free_ports(root: str, attempts: int = 5) -> QuestDb:
-    """free_port() closes its socket before QuestDB binds the port, so another process (the other pytest worker, a
+    """free_ports() closes its sockets before QuestDB binds the ports, so another process (the other pytest worker, a
     TypeScript test file starting its own server) can take it in between: the CLI then finds a port in use, or QuestDB
     exits saying it could not bind. Fresh ports are tried then, as the TypeScript tests' server helper does; any other
     failure is raised at once."""
     for attempt in range(1, attempts + 1):
-        q = QuestDb(root, free_port(), free_port(), free_port(), free_port())
+        q = QuestDb(root, *free_ports(4))
         try:
             q.start()
             return q
