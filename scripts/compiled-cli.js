@@ -30,7 +30,11 @@ export const TEST_BUILD_DIR = join(REPO, 'packages', 'cli', '.test-build');
 export const TEST_BUILD_MAIN = join(TEST_BUILD_DIR, 'cli', 'main.js');
 const FINGERPRINT_FILE = join(TEST_BUILD_DIR, 'source-fingerprint');
 
-/** Everything the build reads from the repository: both packages' source, build settings and package.json, the lockfile. */
+/**
+ * What the copy is built from: both packages' source, package.json and build settings (tsconfig.json, which esbuild
+ * reads; the packages' tsconfig.build.json too, so that a setting changed for the published build refreshes the copy),
+ * and the lockfile.
+ */
 const SOURCE_DIRS = ['packages/sdk/src', 'packages/cli/src'];
 const SOURCE_FILES = [
   'tsconfig.json',

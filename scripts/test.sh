@@ -69,7 +69,8 @@ timed() { local label=$1 start=$SECONDS rc=0; shift; "$@" || rc=$?; echo "== $la
 run_unit() { node --import tsx --test --test-reporter=spec --test-concurrency="${TW_TEST_CONCURRENCY:-2}" "$@"; }
 run_ts() { node --import tsx --test --test-reporter=spec --test-concurrency="${TW_TEST_CONCURRENCY:-3}" "$@"; }
 
-# The compiled CLI (transpiled with esbuild as tsx does, staged in packages/cli/.test-build; nothing to do when the source is unchanged):
+# The compiled CLI (transpiled with esbuild as tsx does, staged in packages/cli/.test-build; nothing to do when the
+# source is unchanged):
 # tests spawn `tradewatch` hundreds of times, and from the source each start pays tsx (~0.45 s of CPU more apiece).
 build_compiled_cli() { timed 'compiled CLI' node scripts/compiled-cli.js; }
 # use_compiled_cli STATUS: after a build that ended with STATUS, the tests run the compiled CLI, or the source if the
@@ -165,14 +166,12 @@ case "${1:-all}" in
     start=$SECONDS
     # Three lanes side by side: the type-check, lint and unit tier (they need only node_modules, so they start while
     # set-up installs the Python side and QuestDB), the TypeScript integration files, mypy then pytest. Every lane runs
-    # to its end even when another fails, so one run shows every failure. The compiled CLI builds in a lane of its own
-    # from the start too (one tsc at a time beside the checks lane's: one core each), done before the integration tier.
+    # to its end even when another fails, so one run shows every failure.
     status=0
     lane_start checks checks_then_unit
-    lane_start build build_compiled_cli
     bash scripts/setup.sh; questdb_test_jvm
     echo "== set-up: $((SECONDS - start)) s"
-    build_status=0; lane_wait build || build_status=$?
+    build_status=0; build_compiled_cli || build_status=$?
     use_compiled_cli "$build_status" || status=1
     timed 'integration tier' run_integration || status=1
     lane_wait checks || status=1
