@@ -86,12 +86,15 @@ use_compiled_cli() {
 
 # Test servers start faster with a class-data archive of QuestDB (made once per machine, next to the cached jar) and
 # C1-only JIT: start-up compilation is most of a short-lived server's start time, and tests never run one long enough
-# for C2 to pay off. Set TRADEWATCH_QUESTDB_JVM_OPTIONS (even to "") to choose otherwise. Benchmarks do not use this.
+# for C2 to pay off. Explicit GCs off: QuestDB calls System.gc() twice as it starts (two full collections, 0.19 s of
+# pause on two GC threads; it keeps its data off-heap, so they only tidy the start's garbage), and without them a
+# start-to-stop of an idle test server took 1.8-2.0 s of CPU instead of 2.1-2.4 (4 starts each, AMD EPYC 2 cores).
+# Set TRADEWATCH_QUESTDB_JVM_OPTIONS (even to "") to choose otherwise. Benchmarks do not use this.
 questdb_test_jvm() {
   [ -n "${TRADEWATCH_QUESTDB_JVM_OPTIONS+set}" ] && return 0
   local archive
   archive="$(node --import tsx scripts/questdb-class-archive.ts)"
-  export TRADEWATCH_QUESTDB_JVM_OPTIONS="-XX:TieredStopAtLevel=1${archive:+ -XX:SharedArchiveFile=$archive}"
+  export TRADEWATCH_QUESTDB_JVM_OPTIONS="-XX:TieredStopAtLevel=1 -XX:+DisableExplicitGC${archive:+ -XX:SharedArchiveFile=$archive}"
 }
 
 # Runs "$@" with its output kept in a file; lane_wait prints it whole once it has ended (lanes run side by side and

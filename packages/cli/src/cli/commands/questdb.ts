@@ -55,7 +55,7 @@ export function registerQuestDbCommand(program: Command): void {
     .addOption(portOption('--min-http-port', 'health/metrics', 'TRADEWATCH_QUESTDB_MIN_HTTP_PORT', STANDARD_PORTS.minHttp))
     .addOption(new Option('--heap <size>', 'JVM heap limit (default: 1g)').env('TRADEWATCH_QUESTDB_HEAP'))
     // No environment variable: commander turns a boolean flag on for any value, "0" and "false" included.
-    .option('--small-footprint', "256 KiB append pages instead of QuestDB's 16 MiB: an empty tradewatch schema takes ~50 MB instead of ~1.4 GB (a development or test server; not for production ingest)")
+    .option('--small-footprint', "256 KiB append pages instead of QuestDB's 16 MiB: an empty tradewatch schema takes ~50 MB instead of ~1.4 GB, and worker threads that sleep soon when idle (less CPU beside a bot; a development or test server, not for production ingest)")
     .option('--foreground', 'stay attached; Ctrl-C stops the server')
     .action(async (flags: StartFlags) => {
       const dataRoot = flags.questdbDataRoot ?? defaultDataRoot();
