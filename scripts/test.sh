@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test suite in tiers. `npm test` (no argument) runs everything: set-up, type-check, lint, then every tier.
-#   bash scripts/test.sh unit          test/*.unit.test.ts: pure logic, the writer through a fake transport, virtual
-#                                      clocks; no QuestDB, no set-up beyond `npm ci` (npm run test:unit)
+#   bash scripts/test.sh unit          test/*.unit.test.ts, all in one process (test/unit-tier.ts): pure logic, the
+#                                      writer through a fake transport, virtual clocks; no QuestDB, no set-up beyond
+#                                      `npm ci` (npm run test:unit)
 #   bash scripts/test.sh integration   every other TypeScript test file (real QuestDB, the simulator with real ccxt,
 #                                      the CLI, Prometheus) and the Python package's tests (npm run test:integration)
 #   bash scripts/test.sh FILE...       just those files: *.test.ts for node --test, *.py (packages/python/tests) for pytest
@@ -40,7 +41,6 @@ use_test_tmpdir() {
 }
 use_test_tmpdir
 
-unit_files() { ls test/*.unit.test.ts; }
 integration_files() { ls test/*.test.ts | grep -v '\.unit\.test\.ts$'; }
 # Files whose scenarios depend on getting CPU in time: the scenario files drive a daemon against the simulator on the
 # real clock (keepalive deadlines, reconnect backoff, fetch windows), and the overload test needs a producer faster
@@ -61,12 +61,13 @@ shared_files() {
 # timed LABEL COMMAND...: runs COMMAND, then says how long it took.
 timed() { local label=$1 start=$SECONDS rc=0; shift; "$@" || rc=$?; echo "== $label: $((SECONDS - start)) s"; return $rc; }
 
-# Unit files share nothing and run two at a time. Integration files run three at a time (but for the real-clock
+# Unit files share nothing and run in one process: test/unit-tier.ts imports every test/*.unit.test.ts (a process per
+# file doubled the tier's CPU; see there). Integration files run three at a time (but for the real-clock
 # scenarios, below): each starts its own QuestDB (fresh temp data root, free loopback ports, a retry when a port is
 # lost to a race) and its own simulator (port 0), and much of their time is spent waiting on a starting JVM, a child
 # process or a timer: with two at a time a whole run used 792 core-s in 520 s (idle machine), a quarter of the cores idle.
-# TW_TEST_CONCURRENCY overrides both (1: one file at a time).
-run_unit() { node --import tsx --test --test-reporter=spec --test-concurrency="${TW_TEST_CONCURRENCY:-2}" "$@"; }
+# TW_TEST_CONCURRENCY overrides that (1: one file at a time).
+run_unit() { node --import tsx --test --test-reporter=spec test/unit-tier.ts; }
 run_ts() { node --import tsx --test --test-reporter=spec --test-concurrency="${TW_TEST_CONCURRENCY:-3}" "$@"; }
 
 # The compiled CLI (transpiled with esbuild as tsx does, staged in packages/cli/.test-build; nothing to do when the
@@ -151,12 +152,12 @@ checks_then_unit() {
   # machine, about 900 s while two busy loops took the cores), and the run ends with its last lane.
   timed typecheck npx tsc -p tsconfig.json --noEmit || status=1
   timed lint npx eslint . || status=1
-  timed 'unit tier' run_unit $(unit_files) || status=1
+  timed 'unit tier' run_unit || status=1
   return $status
 }
 
 case "${1:-all}" in
-  unit) timed 'unit tier' run_unit $(unit_files) ;;
+  unit) timed 'unit tier' run_unit ;;
   integration)
     status=0
     bash scripts/setup.sh; questdb_test_jvm
