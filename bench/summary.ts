@@ -19,6 +19,8 @@ interface WriterResult {
   ratioVsPython?: number;
   /** Rounds of all three writers (order reversed every other round); ratios are medians of the rounds' ratios. */
   rounds?: number;
+  /** What each run waited for before it started (absent in older results: each waited only for its own rows). */
+  betweenRuns?: string;
   ratios?: Record<'official' | 'python', { median: number; min: number; max: number; rounds: number[] }>;
   latency: { rate: number; rows: number; p50Ms: number; p99Ms: number; maxMs: number };
 }
@@ -129,7 +131,7 @@ if (writer) {
     `## Ingestion: tradewatch writer vs the official Node.js${writer.python ? ' and Python clients' : ' client'}`,
     '',
     (writer.rounds
-      ? `${writer.rounds} rounds of the three writers, ${writer.secondsPerRun} s sustained each, the order reversed every other round, each run's rows in a minute of event time of their own; the table shows each writer's median run, and each ratio is the median of the rounds' ratios with their range. `
+      ? `${writer.rounds} rounds of the three writers, ${writer.secondsPerRun} s sustained each, the order reversed every other round, each run's rows in a minute of event time of their own${writer.betweenRuns ? ', each run started once QuestDB had applied every WAL transaction and refreshed every rollup' : ''}; the table shows each writer's median run, and each ratio is the median of the rounds' ratios with their range. `
       : `${writer.secondsPerRun} s sustained each. `) +
       `Rows into \`${writer.table}\`, counted when QuestDB acknowledged them and checked visible in SQL.` +
       (writer.warmupSeconds ? ` QuestDB was warmed up first (${writer.warmupSeconds} s of writes, not counted), so no writer pays for its JIT.` : ''),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks (not part of the tests): each compares tradewatch with its peer in the same run, on a real QuestDB.
-# Results: bench/results/*.json; summary: BENCHMARKS.md. Sustained-run lengths: BENCH_WRITER_SECONDS (writer bench, 3 rounds
+# Results: bench/results/*.json; summary: BENCHMARKS.md. Sustained-run lengths: BENCH_WRITER_SECONDS (writer bench, 5 rounds
 # of 12 s runs), BENCH_PY_SECONDS (Python SDK bench, 5 pairs of 8 s runs), BENCH_SECONDS (overload bench, 60 s).
 # The dashboard-query and storage benches share one build of the reference workload: BENCH_DAYS days (default 30,
 # ~10-15 min on 2 cores) in BENCH_DATA_ROOT, kept and reused when given, else a temporary root deleted at the end.
