@@ -2,7 +2,7 @@
 bench/writer.bench.ts, row by row with Sender.row(), for SECONDS seconds, then flushing.
 
 Usage: .venv/bin/python bench/python_writer.py HOST:PORT SECONDS [INSTANCE [T0_MICROS]]
-Prints {"rows": n, "seconds": s, "client": version} (JSON) on stdout. Instance label: INSTANCE (default 'python'). Timestamps strictly increase
+Prints {"rows": n, "seconds": s, "cpuSeconds": c, "client": version} (JSON) on stdout (c: CPU time of the process over the s seconds). Instance label: INSTANCE (default 'python'). Timestamps strictly increase
 (t0 + i microseconds) so DEDUP keeps every row.
 """
 import json
@@ -31,6 +31,7 @@ def main():
     n_ex, n_sym = len(EXCHANGES), len(SYMBOLS)
     i = 0
     start = time.perf_counter()
+    cpu_start = time.process_time()
     deadline = start + seconds
     with Sender.from_conf(conf) as sender:
         row = sender.row
@@ -53,7 +54,8 @@ def main():
                 i += 1
         sender.flush()
     seconds = time.perf_counter() - start
-    print(json.dumps({"rows": i, "seconds": seconds, "client": getattr(questdb, "__version__", None)}))
+    cpu_seconds = time.process_time() - cpu_start  # user+system of this process, its client's threads included
+    print(json.dumps({"rows": i, "seconds": seconds, "cpuSeconds": cpu_seconds, "client": getattr(questdb, "__version__", None)}))
 
 
 if __name__ == "__main__":

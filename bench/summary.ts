@@ -12,9 +12,9 @@ interface WriterResult {
   secondsPerRun: number;
   warmupSeconds?: number;
   table: string;
-  ours: { rowsPerSecond: number; rows: number };
-  official: { rowsPerSecond: number; rows: number };
-  python?: { rowsPerSecond: number; rows: number; client?: string };
+  ours: WriterRun;
+  official: WriterRun;
+  python?: WriterRun & { client?: string };
   ratio: number;
   ratioVsPython?: number;
   /** Rounds of all three writers (order reversed every other round); ratios are medians of the rounds' ratios. */
@@ -24,6 +24,8 @@ interface WriterResult {
   ratios?: Record<'official' | 'python', { median: number; min: number; max: number; rounds: number[] }>;
   latency: { rate: number; rows: number; p50Ms: number; p99Ms: number; maxMs: number };
 }
+/** cpu: cores used during the run (bench/machine.ts cpuMeter); absent in older results. */
+interface WriterRun { rowsPerSecond: number; rows: number; cpu?: { client: number; questdb?: number; machine?: number; cores: number } }
 interface SdkCall { name: string; callNs: number; sdkOnlyNs?: number; ratio?: number }
 interface SdkResult {
   date: string;
@@ -125,6 +127,14 @@ function writerRange(peer: 'official' | 'python'): string {
   const r = writer?.ratios?.[peer];
   return r ? ` (${fixed(r.min)}–${fixed(r.max)} over ${r.rounds.length} rounds)` : '';
 }
+const writerCpu = writer?.ours.cpu;
+/** " 0.31 / 1.67 / 2.00 |" when the result has the run's CPU use. */
+function runCpu(run: WriterRun): string {
+  if (!writerCpu) return '';
+  const c = run.cpu;
+  const f = (x: number | undefined) => (x === undefined ? '–' : fixed(x, 2));
+  return c ? ` ${f(c.client)} / ${f(c.questdb)} / ${f(c.machine)} |` : ' – |';
+}
 if (writer) {
   const chart = writeChart(writer);
   out.push(
@@ -137,14 +147,17 @@ if (writer) {
       (writer.warmupSeconds ? ` QuestDB was warmed up first (${writer.warmupSeconds} s of writes, not counted), so no writer pays for its JIT.` : ''),
     writer.load ? `Load average at start ${writer.load.atStart.join(' / ')}, at end ${writer.load.atEnd.join(' / ')}.` : '',
     '',
-    '| writer | rows | rows/s |',
-    '| --- | ---: | ---: |',
-    `| tradewatch writer (own ILP encoder, batching, spool) | ${int(writer.ours.rows)} | ${int(writer.ours.rowsPerSecond)} |`,
-    `| @questdb/nodejs-client 4.2.0 (protocol 1, default auto-flush: 75,000 rows / 1 s) | ${int(writer.official.rows)} | ${int(writer.official.rowsPerSecond)} |`,
+    `| writer | rows | rows/s |${writerCpu ? ' cores: writer / QuestDB / machine busy |' : ''}`,
+    `| --- | ---: | ---: |${writerCpu ? ' ---: |' : ''}`,
+    `| tradewatch writer (own ILP encoder, batching, spool) | ${int(writer.ours.rows)} | ${int(writer.ours.rowsPerSecond)} |${runCpu(writer.ours)}`,
+    `| @questdb/nodejs-client 4.2.0 (protocol 1, default auto-flush: 75,000 rows / 1 s) | ${int(writer.official.rows)} | ${int(writer.official.rowsPerSecond)} |${runCpu(writer.official)}`,
     ...(writer.python
-      ? [`| \`questdb\` Python client${writer.python.client ? ` ${writer.python.client}` : ''} from PyPI (\`Sender.row()\`, protocol 1, default auto-flush: 75,000 rows / 1 s) | ${int(writer.python.rows)} | ${int(writer.python.rowsPerSecond)} |`]
+      ? [`| \`questdb\` Python client${writer.python.client ? ` ${writer.python.client}` : ''} from PyPI (\`Sender.row()\`, protocol 1, default auto-flush: 75,000 rows / 1 s) | ${int(writer.python.rows)} | ${int(writer.python.rowsPerSecond)} |${runCpu(writer.python)}`]
       : []),
     '',
+    writerCpu
+      ? `Cores (of ${writerCpu.cores}) used during each run: the writer's own process, QuestDB's, and the whole machine's busy time (Linux /proc). Where the machine is saturated, QuestDB, on the same cores, sets the rate of the fastest writer: its ratio to a peer then follows how fast this machine runs QuestDB's ingestion, relative to the peer's own cost per row.`
+      : '',
     `**${fixed(writer.ratio)}×** the official Node.js client${writerRange('official')} (aim ≥ 10×: ${met(writer.ratio >= 10)})` +
       (writer.python && writer.ratioVsPython !== undefined ? `; **${fixed(writer.ratioVsPython)}×** the Python client${writerRange('python')} (aim ≥ 2×: ${met(writer.ratioVsPython >= 2)})` : '') +
       `. SC-004 asks for 10,000 writes/s: the writer sustains ${fixed(writer.ours.rowsPerSecond / 10_000, 0)}× that.`,

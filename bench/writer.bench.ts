@@ -15,7 +15,7 @@ import { startQuestDb, type QuestDbServer } from '../packages/cli/src/questdb/in
 import { schema } from '../packages/sdk/src/schema/index.js';
 import { applySchema, createWriter, SqlClient } from '../packages/sdk/src/storage/index.js';
 import { settled } from '../test/helpers/rows.js';
-import { describeMachine, percentile } from './machine.js';
+import { cpuMeter, describeCpu, describeMachine, percentile, type CpuShare } from './machine.js';
 
 const SECONDS = Number(process.env.BENCH_WRITER_SECONDS ?? 12);
 const ROUNDS = Number(process.env.BENCH_WRITER_ROUNDS ?? 5);
@@ -57,6 +57,7 @@ async function waitVisible(sql: SqlClient, instance: string, expected: number): 
 async function ourWriter(server: QuestDbServer, sql: SqlClient, instance = 'ours', runSeconds = SECONDS, t0 = Date.now() * 1000) {
   const spoolDir = mkdtempSync(join(tmpdir(), 'tw-bench-spool-'));
   const writer = createWriter({ url: server.httpUrl, service: 'bench', spoolDir });
+  const meter = cpuMeter(server.pid);
   const start = performance.now();
   let i = 0;
   // Offer rows as fast as the writer drains them, honouring its backpressure (needDrain / drained(), as
@@ -72,11 +73,12 @@ async function ourWriter(server: QuestDbServer, sql: SqlClient, instance = 'ours
   }
   await writer.close();
   const seconds = (performance.now() - start) / 1000;
+  const cpu = meter();
   const stats = writer.stats();
   if (stats.rowsWritten !== i) throw new Error(`writer acknowledged ${stats.rowsWritten} of ${i} rows`);
   const applyMs = await waitVisible(sql, instance, i);
   rmSync(spoolDir, { recursive: true, force: true });
-  return { rows: i, seconds, rowsPerSecond: i / seconds, walApplyTailMs: applyMs };
+  return { rows: i, seconds, rowsPerSecond: i / seconds, walApplyTailMs: applyMs, cpu };
 }
 
 async function officialClient(server: QuestDbServer, sql: SqlClient, instance = 'official', t0 = Date.now() * 1000) {
@@ -85,6 +87,7 @@ async function officialClient(server: QuestDbServer, sql: SqlClient, instance = 
   // as ours. (Until issue 15 both peers flushed every 5000 rows / 250 ms, which made each of their requests a small
   // QuestDB transaction: the Python peer ran 2.8-3x slower so, measured under load.)
   const sender = await Sender.fromConfig(`http::addr=${host};protocol_version=1`);
+  const meter = cpuMeter(server.pid);
   const start = performance.now();
   let i = 0;
   while (performance.now() - start < SECONDS * 1000) {
@@ -105,8 +108,9 @@ async function officialClient(server: QuestDbServer, sql: SqlClient, instance = 
   await sender.flush();
   await sender.close();
   const seconds = (performance.now() - start) / 1000;
+  const cpu = meter();
   const applyMs = await waitVisible(sql, instance, i);
-  return { rows: i, seconds, rowsPerSecond: i / seconds, walApplyTailMs: applyMs };
+  return { rows: i, seconds, rowsPerSecond: i / seconds, walApplyTailMs: applyMs, cpu };
 }
 
 const PYTHON = fileURLToPath(new URL('../.venv/bin/python', import.meta.url));
@@ -116,6 +120,8 @@ const PYTHON_WRITER = fileURLToPath(new URL('./python_writer.py', import.meta.ur
 async function pythonClient(server: QuestDbServer, sql: SqlClient, instance = 'python', t0 = Date.now() * 1000) {
   if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: run \`npm run setup\` to install the Python questdb client`);
   const host = new URL(server.httpUrl).host;
+  // Over the whole child process (its start-up included): QuestDB's and the machine's cores; its own it reports.
+  const meter = cpuMeter(server.pid);
   const start = performance.now();
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = spawn(PYTHON, [PYTHON_WRITER, host, String(SECONDS), instance, String(t0)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -125,11 +131,12 @@ async function pythonClient(server: QuestDbServer, sql: SqlClient, instance = 'p
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`python_writer.py exited with ${code}`))));
   });
   const wallSeconds = (performance.now() - start) / 1000;
-  const { rows, seconds, client } = JSON.parse(stdout) as { rows: number; seconds: number; client?: string };
+  const { rows, seconds, client, cpuSeconds } = JSON.parse(stdout) as { rows: number; seconds: number; client?: string; cpuSeconds: number };
+  const cpu = meter(cpuSeconds / seconds);
   const applyMs = await waitVisible(sql, instance, rows);
   const visible = await visibleCount(sql, instance);
   if (visible !== rows) throw new Error(`python client: ${visible} rows visible, ${rows} sent`);
-  return { client, rows, seconds, rowsPerSecond: rows / seconds, walApplyTailMs: applyMs, processSeconds: wallSeconds };
+  return { client, rows, seconds, rowsPerSecond: rows / seconds, walApplyTailMs: applyMs, processSeconds: wallSeconds, cpu };
 }
 
 /** Rows paced at LATENCY_RATE; a poller records when each row count became visible to SQL. */
@@ -190,7 +197,7 @@ try {
     log(`warming QuestDB up: ${WARMUP_SECONDS}s…`);
     await ourWriter(server, sql, 'warmup', WARMUP_SECONDS, (Date.now() - 2 * 3_600_000) * 1000);
   }
-  type Run = { rows: number; seconds: number; rowsPerSecond: number };
+  type Run = { rows: number; seconds: number; rowsPerSecond: number; cpu: CpuShare };
   const runs: { ours: Run[]; official: (Run & { walApplyTailMs: number })[]; python: Awaited<ReturnType<typeof pythonClient>>[] } = { ours: [], official: [], python: [] };
   // Each run's rows get a minute of event time of their own (a run's rows span a few seconds: ts = t0 + i µs), in
   // the order the runs happen, ending a minute ago: QuestDB refreshes the 1-minute rollups bucket by bucket, and a
@@ -216,7 +223,8 @@ try {
       await settled(sql, 300_000);
       log(`round ${round}/${ROUNDS}, ${peer}: ${SECONDS}s sustained… (QuestDB settled in ${Math.round(performance.now() - settleStart)} ms)`);
       await peers[peer](round);
-      log(`  ${Math.round(runs[peer].at(-1)!.rowsPerSecond)} rows/s`);
+      const run = runs[peer].at(-1)!;
+      log(`  ${Math.round(run.rowsPerSecond)} rows/s (${describeCpu(run.cpu, peer === 'ours' ? 'this process' : peer === 'official' ? 'this process (the client)' : 'python')})`);
     }
   }
   /** The run with the median rate: its rows and seconds are a real run's, not a blend. */
