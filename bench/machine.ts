@@ -88,7 +88,7 @@ export function cpuMeter(questdbPid: number | undefined): (clientCores?: number)
   };
 }
 
-/** "CPU: client 0.31, QuestDB 1.67, machine 2.00 of 2 cores" for a progress line. */
+/** "cores: this process 0.31, QuestDB 1.67, machine busy 2.00 of 2" for a progress line. */
 export function describeCpu(cpu: CpuShare, client: string): string {
   const part = (label: string, value: number | undefined) => (value === undefined ? [] : [`${label} ${value.toFixed(2)}`]);
   return `cores: ${[...part(client, cpu.client), ...part('QuestDB', cpu.questdb), ...part('machine busy', cpu.machine)].join(', ')} of ${cpu.cores}`;

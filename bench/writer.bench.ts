@@ -120,7 +120,7 @@ const PYTHON_WRITER = fileURLToPath(new URL('./python_writer.py', import.meta.ur
 async function pythonClient(server: QuestDbServer, sql: SqlClient, instance = 'python', t0 = Date.now() * 1000) {
   if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: run \`npm run setup\` to install the Python questdb client`);
   const host = new URL(server.httpUrl).host;
-  // Over the whole child process (its start-up included): QuestDB's and the machine's cores; its own it reports.
+  // QuestDB's and the machine's cores over the child's whole life (its start-up included); the child reports its own.
   const meter = cpuMeter(server.pid);
   const start = performance.now();
   const stdout = await new Promise<string>((resolve, reject) => {

@@ -66,7 +66,7 @@ timed() { local label=$1 start=$SECONDS rc=0; shift; "$@" || rc=$?; echo "== $la
 # scenarios, below): each starts its own QuestDB (fresh temp data root, free loopback ports, a retry when a port is
 # lost to a race) and its own simulator (port 0), and much of their time is spent waiting on a starting JVM, a child
 # process or a timer: with two at a time a whole run used 792 core-s in 520 s (idle machine), a quarter of the cores idle.
-# TW_TEST_CONCURRENCY overrides that (1: one file at a time).
+# TW_TEST_CONCURRENCY overrides the integration files' concurrency (1: one file at a time).
 run_unit() { node --import tsx --test --test-reporter=spec test/unit-tier.ts; }
 run_ts() { node --import tsx --test --test-reporter=spec --test-concurrency="${TW_TEST_CONCURRENCY:-3}" "$@"; }
 
