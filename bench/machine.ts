@@ -80,7 +80,8 @@ export function cpuMeter(questdbPid: number | undefined): (clientCores?: number)
     const cores = cpus().length;
     const round = (x: number) => Math.round(x * 100) / 100;
     return {
-      client: round(clientCores ?? (used.user + used.system) / 1e6 / wall),
+      // Three decimals: the writer's CPU per row is worked out from it (0.01 of 0.3 cores would be 3 %).
+      client: Math.round((clientCores ?? (used.user + used.system) / 1e6 / wall) * 1000) / 1000,
       questdb: questdb !== undefined && questdbEnd !== undefined ? round((questdbEnd - questdb) / wall) : undefined,
       machine: machine && machineEnd ? round(((machineEnd.busy - machine.busy) / (machineEnd.total - machine.total)) * cores) : undefined,
       cores,

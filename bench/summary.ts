@@ -21,9 +21,12 @@ interface WriterResult {
   rounds?: number;
   /** What each run waited for before it started (absent in older results: each waited only for its own rows). */
   betweenRuns?: string;
-  ratios?: Record<'official' | 'python', { median: number; min: number; max: number; rounds: number[] }>;
+  ratios?: Record<'official' | 'python', RatioRange>;
+  /** The writers' own CPU per row (µs, median runs) and, per round, the peer's over ours (absent in older results). */
+  clientCpuPerRow?: { us: Record<'ours' | 'official' | 'python', number>; ratios: Record<'official' | 'python', RatioRange> };
   latency: { rate: number; rows: number; p50Ms: number; p99Ms: number; maxMs: number };
 }
+interface RatioRange { median: number; min: number; max: number; rounds: number[] }
 /** cpu: cores used during the run (bench/machine.ts cpuMeter); absent in older results. */
 interface WriterRun { rowsPerSecond: number; rows: number; cpu?: { client: number; questdb?: number; machine?: number; cores: number } }
 interface SdkCall { name: string; callNs: number; sdkOnlyNs?: number; ratio?: number }
@@ -161,6 +164,9 @@ if (writer) {
     `**${fixed(writer.ratio)}×** the official Node.js client${writerRange('official')} (aim ≥ 10×: ${met(writer.ratio >= 10)})` +
       (writer.python && writer.ratioVsPython !== undefined ? `; **${fixed(writer.ratioVsPython)}×** the Python client${writerRange('python')} (aim ≥ 2×: ${met(writer.ratioVsPython >= 2)})` : '') +
       `. SC-004 asks for 10,000 writes/s: the writer sustains ${fixed(writer.ours.rowsPerSecond / 10_000, 0)}× that.`,
+    ...(writer.clientCpuPerRow
+      ? [`The writers' own CPU per row, which does not depend on the cores QuestDB leaves them: ours ${fixed(writer.clientCpuPerRow.us.ours, 2)} µs, the Node.js client ${fixed(writer.clientCpuPerRow.us.official, 2)} µs (**${fixed(writer.clientCpuPerRow.ratios.official.median, 1)}×** ours, ${fixed(writer.clientCpuPerRow.ratios.official.min, 1)}–${fixed(writer.clientCpuPerRow.ratios.official.max, 1)} over the rounds), the Python client ${fixed(writer.clientCpuPerRow.us.python, 2)} µs (**${fixed(writer.clientCpuPerRow.ratios.python.median, 1)}×**, ${fixed(writer.clientCpuPerRow.ratios.python.min, 1)}–${fixed(writer.clientCpuPerRow.ratios.python.max, 1)}).`]
+      : []),
     `Aim ≥ 300,000 rows/s sustained on these 2 cores with QuestDB beside it: ${met(writer.ours.rowsPerSecond >= 300_000)} (${int(writer.ours.rowsPerSecond)}). The producer honours the writer's backpressure (\`needDrain\` / \`drained()\`), so every row counted was acknowledged by QuestDB, none parked in a spool.`,
     writer.python
       ? 'The Python peer (`bench/python_writer.py`) sends the same rows one `Sender.row()` call each, in its own process (the Python client encodes in compiled code); its dataframe API is not comparable and was not measured.'

@@ -224,7 +224,8 @@ try {
       log(`round ${round}/${ROUNDS}, ${peer}: ${SECONDS}s sustained… (QuestDB settled in ${Math.round(performance.now() - settleStart)} ms)`);
       await peers[peer](round);
       const run = runs[peer].at(-1)!;
-      log(`  ${Math.round(run.rowsPerSecond)} rows/s (${describeCpu(run.cpu, peer === 'ours' ? 'this process' : peer === 'official' ? 'this process (the client)' : 'python')})`);
+      const perRowUs = ((run.cpu.client * 1e6) / run.rowsPerSecond).toFixed(2);
+      log(`  ${Math.round(run.rowsPerSecond)} rows/s, ${perRowUs} µs of client CPU a row (${describeCpu(run.cpu, peer === 'ours' ? 'this process' : peer === 'official' ? 'this process (the client)' : 'python')})`);
     }
   }
   /** The run with the median rate: its rows and seconds are a real run's, not a blend. */
@@ -236,6 +237,12 @@ try {
   const python = medianRun(runs.python);
   const vsOfficial = summary(ratiosTo(runs.official));
   const vsPython = summary(ratiosTo(runs.python));
+  // The writer's own CPU per row (µs of its process), which, unlike its rate, does not depend on how many cores
+  // QuestDB leaves it: per round, the peer's over ours.
+  const cpuPerRowUs = (run: Run) => (run.cpu.client * 1e6) / run.rowsPerSecond;
+  const cpuRatiosTo = (peer: Run[]) => runs.ours.map((run, i) => cpuPerRowUs(peer[i]!) / cpuPerRowUs(run));
+  const cpuVsOfficial = summary(cpuRatiosTo(runs.official));
+  const cpuVsPython = summary(cpuRatiosTo(runs.python));
   log(`latency at ${LATENCY_RATE} rows/s…`);
   const lat = await latency(server, sql);
   log(`  p50 ${lat.p50Ms.toFixed(0)} ms, p99 ${lat.p99Ms.toFixed(0)} ms`);
@@ -256,6 +263,10 @@ try {
     ratio: vsOfficial.median,
     ratioVsPython: vsPython.median,
     ratios: { official: vsOfficial, python: vsPython },
+    clientCpuPerRow: {
+      us: { ours: cpuPerRowUs(ours), official: cpuPerRowUs(official), python: cpuPerRowUs(python) },
+      ratios: { official: cpuVsOfficial, python: cpuVsPython },
+    },
     latency: lat,
   };
   mkdirSync('bench/results', { recursive: true });
@@ -267,6 +278,7 @@ try {
   });
   const range = (r: { min: number; max: number }) => `${r.min.toFixed(2)}-${r.max.toFixed(2)}`;
   console.log(`median ratio over ${ROUNDS} rounds ${result.ratio.toFixed(2)}x vs Node client (${range(vsOfficial)}), ${result.ratioVsPython.toFixed(2)}x vs Python client (${range(vsPython)}); write→visible at ${LATENCY_RATE}/s: p50 ${lat.p50Ms.toFixed(0)} ms, p99 ${lat.p99Ms.toFixed(0)} ms`);
+  console.log(`client CPU per row: the Node client ${cpuVsOfficial.median.toFixed(1)}x ours (${range(cpuVsOfficial)}), the Python client ${cpuVsPython.median.toFixed(1)}x (${range(cpuVsPython)})`);
 } finally {
   await server.stop();
   rmSync(dataRoot, { recursive: true, force: true });
