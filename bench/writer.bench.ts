@@ -198,6 +198,9 @@ try {
     await ourWriter(server, sql, 'warmup', WARMUP_SECONDS, (Date.now() - 2 * 3_600_000) * 1000);
   }
   type Run = { rows: number; seconds: number; rowsPerSecond: number; cpu: CpuShare };
+  // The writer's own CPU per row (µs of its process), which, unlike its rate, does not depend on how many cores
+  // QuestDB leaves it.
+  const cpuPerRowUs = (run: Run) => (run.cpu.client * 1e6) / run.rowsPerSecond;
   const runs: { ours: Run[]; official: (Run & { walApplyTailMs: number })[]; python: Awaited<ReturnType<typeof pythonClient>>[] } = { ours: [], official: [], python: [] };
   // Each run's rows get a minute of event time of their own (a run's rows span a few seconds: ts = t0 + i µs), in
   // the order the runs happen, ending a minute ago: QuestDB refreshes the 1-minute rollups bucket by bucket, and a
@@ -224,8 +227,7 @@ try {
       log(`round ${round}/${ROUNDS}, ${peer}: ${SECONDS}s sustained… (QuestDB settled in ${Math.round(performance.now() - settleStart)} ms)`);
       await peers[peer](round);
       const run = runs[peer].at(-1)!;
-      const perRowUs = ((run.cpu.client * 1e6) / run.rowsPerSecond).toFixed(2);
-      log(`  ${Math.round(run.rowsPerSecond)} rows/s, ${perRowUs} µs of client CPU a row (${describeCpu(run.cpu, peer === 'ours' ? 'this process' : peer === 'official' ? 'this process (the client)' : 'python')})`);
+      log(`  ${Math.round(run.rowsPerSecond)} rows/s, ${cpuPerRowUs(run).toFixed(2)} µs of client CPU a row (${describeCpu(run.cpu, peer === 'ours' ? 'this process' : peer === 'official' ? 'this process (the client)' : 'python')})`);
     }
   }
   /** The run with the median rate: its rows and seconds are a real run's, not a blend. */
@@ -237,9 +239,7 @@ try {
   const python = medianRun(runs.python);
   const vsOfficial = summary(ratiosTo(runs.official));
   const vsPython = summary(ratiosTo(runs.python));
-  // The writer's own CPU per row (µs of its process), which, unlike its rate, does not depend on how many cores
-  // QuestDB leaves it: per round, the peer's over ours.
-  const cpuPerRowUs = (run: Run) => (run.cpu.client * 1e6) / run.rowsPerSecond;
+  // Per round, the peer's CPU per row over ours.
   const cpuRatiosTo = (peer: Run[]) => runs.ours.map((run, i) => cpuPerRowUs(peer[i]!) / cpuPerRowUs(run));
   const cpuVsOfficial = summary(cpuRatiosTo(runs.official));
   const cpuVsPython = summary(cpuRatiosTo(runs.python));
